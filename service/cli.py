@@ -1,0 +1,179 @@
+"""The `gitferry` command: serve (all in one), web, worker, beat, db upgrade, token create."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+
+from service.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("gitferry")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"gitferry: bad setting: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return int(args.run(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gitferry", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    serve = sub.add_parser("serve", help="web, worker and scheduler together (embedded defaults)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(run=cmd_serve)
+
+    web = sub.add_parser("web", help="the HTTP API only")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+    web.add_argument("--workers", type=int, default=2)
+    web.set_defaults(run=cmd_web)
+
+    worker = sub.add_parser("worker", help="a Celery worker that runs git on the clones")
+    worker.add_argument("--concurrency", type=int, default=4)
+    worker.set_defaults(run=cmd_worker)
+
+    beat = sub.add_parser("beat", help="the scheduler: auto-fetch and re-sending lost jobs")
+    beat.set_defaults(run=cmd_beat)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(required=True, metavar="action")
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
+
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(required=True, metavar="action")
+    create = token_sub.add_parser("create", help="create a token and print it")
+    create.add_argument("name")
+    create.add_argument("--scope", choices=["read", "write", "admin"], default="admin")
+    create.set_defaults(run=cmd_token_create)
+    return parser
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from service.store import Store
+
+    store = Store(settings.database_url)
+    store.upgrade()
+    return store
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    _store(settings).close()
+    print("gitferry: database is up to date")
+    return 0
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from service.domain.validation import InvalidValue, check_remote_name
+    from service.store import NameTaken
+
+    try:
+        check_remote_name(args.name)
+        token = _store(settings).tokens.create(args.name, args.scope)
+    except InvalidValue as exc:
+        print(f"gitferry: {exc}", file=sys.stderr)
+        return 2
+    except NameTaken:
+        print(f"gitferry: a token named {args.name!r} exists already", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    _store(settings).close()
+    run_gunicorn(settings, args.host, args.port, args.workers)
+    return 0
+
+
+def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("timeout", 90)  # a ?wait answer may take up to 60 s
+            self.cfg.set("accesslog", None)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            from service.web import create_app
+
+            return create_app(settings, migrate=False)
+
+    App().run()
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from service.dispatch import make_celery
+    from workers.tasks.run import register
+
+    _store(settings).close()
+    app = make_celery(settings)
+    app.conf.gitferry_lease = float(os.environ.get("GITFERRY_JOB_LEASE", "60"))
+    register(app)
+    app.worker_main([
+        "worker", f"--loglevel={settings.log_level}", "--pool=threads",
+        f"--concurrency={args.concurrency}", f"--queues={settings.queue}",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        f"--hostname=gitferry-{os.getpid()}@%h",
+    ])
+    return 0
+
+
+def cmd_beat(settings: Settings, args: argparse.Namespace) -> int:
+    from service.dispatch import Dispatcher, make_celery
+    from service.scheduler import run_beat
+
+    store = _store(settings)
+    dispatcher = Dispatcher(make_celery(settings), store, settings.queue)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_beat(settings, store, dispatcher, stop)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _store(settings).close()
+    me = [sys.executable, "-m", "service.cli"]
+    children = [subprocess.Popen(me + ["worker", "--concurrency", "2"]),
+                subprocess.Popen(me + ["beat"])]
+    where = f"http://{args.host}:{args.port}"
+    print(f"gitferry: API on {where}/api/v1 (health: {where}/healthz), data in {settings.data_dir}",
+          flush=True)
+    if not settings.admin_token:
+        print("gitferry: create a token with `gitferry token create NAME --scope admin` "
+              "or set GITFERRY_ADMIN_TOKEN", flush=True)
+    try:
+        run_gunicorn(settings, args.host, args.port, workers=2)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

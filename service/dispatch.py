@@ -1,0 +1,79 @@
+"""The Celery app factory and the outbox: a job is recorded first, then its id is sent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from kombu import transport as kombu_transports
+from kombu.transport import sqlalchemy as kombu_sqla
+
+from service.settings import Settings
+from service.store import Store
+
+log = logging.getLogger("gitferry.dispatch")
+RUN_JOB = "gitferry.run_job"
+
+
+class EmbeddedTransport(kombu_sqla.Transport):  # type: ignore[misc]
+    """kombu's database transport, polling often so an embedded job starts within milliseconds."""
+
+    polling_interval = 0.02
+
+
+# The database transport hands every transport option to create_engine, so the polling
+# interval cannot travel as an option: give the `sqla` scheme our subclass instead.
+kombu_transports.TRANSPORT_ALIASES["sqla"] = f"{__name__}:EmbeddedTransport"
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for `settings`; workers register their tasks on it."""
+    app = Celery("gitferry", broker=settings.broker_url, set_as_current=False)
+    options: dict[str, Any] = {"visibility_timeout": 3600}
+    if settings.embedded_broker:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        options = {"connect_args": {"timeout": 30}}
+    app.conf.update(
+        task_default_queue=settings.queue,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_transport_options=options,
+        broker_connection_retry_on_startup=True,
+        task_publish_retry=True,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        broker_heartbeat=0,
+    )
+    app.conf.gitferry_settings = settings
+    return app
+
+
+class Dispatcher:
+    """Sends recorded jobs to the workers; a send that fails is left to the sweeper."""
+
+    def __init__(self, celery: Celery, store: Store, queue: str):
+        self.celery = celery
+        self.store = store
+        self.queue = queue
+
+    def send(self, job_id: int) -> bool:
+        try:
+            self.celery.send_task(RUN_JOB, args=[job_id], queue=self.queue)
+        except Exception as exc:  # broker down: the job is recorded, the sweeper re-sends it
+            log.warning("job_send_failed job=%s error=%s", job_id, type(exc).__name__)
+            return False
+        self.store.jobs.mark_sent(job_id)
+        return True
+
+    def ping(self) -> str | None:
+        """None when the broker answers, else what is wrong."""
+        try:
+            with self.celery.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception as exc:
+            return f"broker unreachable ({type(exc).__name__})"
+        return None

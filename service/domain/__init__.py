@@ -1,0 +1,1 @@
+"""Domain: plain types and rules, no I/O."""

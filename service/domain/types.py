@@ -1,0 +1,63 @@
+"""Plain types in the user's words: pull strategies, job kinds and states, token scopes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PullStrategy(StrEnum):
+    FF_OR_MERGE = "ff-or-merge"
+    FF_ONLY = "ff-only"
+    REBASE = "rebase"
+
+
+class JobKind(StrEnum):
+    CLONE = "clone"
+    FETCH = "fetch"
+    PULL = "pull"
+    PUSH = "push"
+    SYNC = "sync"
+    # Changes to a clone that the API answers synchronously still run on the worker that owns it.
+    BRANCH = "branch"
+    UPSTREAM = "upstream"
+    REMOTE = "remote"
+    REMOVE = "remove"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED)
+
+
+class Trigger(StrEnum):
+    API = "api"
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+    RULE = "rule"
+
+
+class Scope(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    def allows(self, needed: Scope) -> bool:
+        order = [Scope.READ, Scope.WRITE, Scope.ADMIN]
+        return order.index(self) >= order.index(needed)
+
+
+class RepoState(StrEnum):
+    CLONING = "cloning"
+    READY = "ready"
+    ERROR = "error"
+
+
+PROVIDERS = ("github", "gitlab", "bitbucket", "azure-devops", "gitea", "other")
+
+FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")

@@ -1,0 +1,170 @@
+"""Rules for names and URLs that come from outside, checked before anything reaches git."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+MAX_NAME = 255
+_REPO_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_SHA = re.compile(r"^[0-9a-f]{4,64}$")
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[A-Za-z0-9._~-]+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(?P<path>[^/].*|/.*)$")
+_FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
+class InvalidValue(ValueError):
+    """A value from outside that git must never see; the message says what is wrong."""
+
+
+def check_ref_name(name: object, what: str = "branch") -> str:
+    """Return `name` if it is a valid short branch name (git check-ref-format --branch rules)."""
+    if not isinstance(name, str) or not name:
+        raise InvalidValue(f"{what} name must be a non-empty string")
+    problem = _ref_problem(name)
+    if problem:
+        raise InvalidValue(f"invalid {what} name {name[:80]!r}: {problem}")
+    return name
+
+
+def _ref_problem(name: str) -> str | None:
+    if len(name) > MAX_NAME:
+        return "too long"
+    if name.startswith("-"):
+        return "must not start with '-'"
+    if name in ("HEAD", "@") or name.startswith("refs/"):
+        return "reserved name"
+    if any(ch in _FORBIDDEN_REF_CHARS for ch in name):
+        return "contains a character git does not allow"
+    if ".." in name or "@{" in name or "//" in name:
+        return "contains '..', '@{' or '//'"
+    if name.startswith("/") or name.endswith("/") or name.endswith("."):
+        return "must not start or end with '/' or end with '.'"
+    for part in name.split("/"):
+        if part.startswith(".") or part.endswith(".lock"):
+            return "a component starts with '.' or ends with '.lock'"
+    return None
+
+
+def check_remote_name(name: object) -> str:
+    """Return `name` if it is a safe remote name (letters, digits, '.', '_', '-')."""
+    if not isinstance(name, str) or not name:
+        raise InvalidValue("remote name must be a non-empty string")
+    if len(name) > 100 or not _REMOTE_NAME.match(name) or ".." in name or name.endswith(".lock"):
+        raise InvalidValue(f"invalid remote name {name[:80]!r}")
+    return name
+
+
+def check_repo_name(name: object) -> str:
+    """Return `name` if it is a valid repo name such as 'acme/widgets'."""
+    if not isinstance(name, str) or not name:
+        raise InvalidValue("repo name must be a non-empty string")
+    parts = name.split("/")
+    if len(name) > 200 or not all(_REPO_PART.match(p) and ".." not in p for p in parts):
+        raise InvalidValue(f"invalid repo name {name[:80]!r}: use letters, digits, '.', '_', '-' and '/'")
+    if any(p.endswith(".git") or p.endswith(".lock") for p in parts):
+        raise InvalidValue(f"invalid repo name {name[:80]!r}: parts must not end in .git or .lock")
+    return name
+
+
+def is_sha(value: str) -> bool:
+    return bool(_SHA.match(value))
+
+
+def check_globs(value: object) -> list[str]:
+    """Return the branch globs of `protected_branches`."""
+    if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
+        raise InvalidValue("protected_branches must be a list of non-empty strings")
+    if len(value) > 100 or any(len(g) > MAX_NAME or any(c in g for c in "\x00\n") for g in value):
+        raise InvalidValue("protected_branches: too many or too long globs")
+    return list(value)
+
+
+@dataclass(frozen=True)
+class RemoteUrl:
+    """A parsed remote URL: scheme ('https', 'ssh', 'http', 'file'), host[:port] and path."""
+
+    url: str
+    scheme: str
+    host: str  # lowercase host[:port] without default port; "" for file://
+    path: str
+
+
+def parse_url(url: str) -> RemoteUrl:
+    """Split a remote URL (including scp-like `git@host:path`) without judging it."""
+    if not isinstance(url, str) or not url:
+        raise InvalidValue("url must be a non-empty string")
+    if "://" not in url:
+        m = _SCP_LIKE.match(url)
+        if not m:
+            raise InvalidValue("url must be https://, ssh:// or user@host:path")
+        return RemoteUrl(url, "ssh", m.group("host").lower().strip("[]"), m.group("path"))
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidValue("url has an invalid port") from exc
+    host = (parts.hostname or "").lower()
+    default = {"https": 443, "http": 80, "ssh": 22}.get(scheme)
+    if port and port != default:
+        host = f"{host}:{port}"
+    return RemoteUrl(url, scheme, host, parts.path)
+
+
+def check_url(url: object, *, allow_local: bool = False) -> RemoteUrl:
+    """Return the parsed URL if gitferry may use it as a remote, else raise InvalidValue."""
+    if not isinstance(url, str) or not url:
+        raise InvalidValue("url must be a non-empty string")
+    if len(url) > 2048 or url.startswith("-") or any(ord(c) < 0x21 or c == "\x7f" for c in url):
+        raise InvalidValue("url contains characters that are not allowed")
+    if "::" in url.split("/", 1)[0] and "://" not in url:
+        raise InvalidValue("transport helpers such as ext:: are not allowed")
+    parsed = parse_url(url)
+    allowed = {"https", "ssh", "git+ssh", "ssh+git"} | ({"http", "file"} if allow_local else set())
+    if parsed.scheme not in allowed:
+        raise InvalidValue(f"url scheme {parsed.scheme!r} is not allowed")
+    if parsed.scheme == "file":
+        if not parsed.path.startswith("/"):
+            raise InvalidValue("file:// urls need an absolute path")
+        return parsed
+    if "://" in url:
+        userinfo = urlsplit(url).netloc.rpartition("@")
+        if userinfo[1] and (":" in userinfo[0] or parsed.scheme.startswith("http")):
+            raise InvalidValue("credentials must not be part of the url; configure a forge token")
+    if not parsed.host or parsed.host.startswith("-"):
+        raise InvalidValue("url has no host")
+    if not allow_local and is_local_host(parsed.host):
+        raise InvalidValue(f"host {parsed.host!r} is local or private; not allowed")
+    if not parsed.path.strip("/"):
+        raise InvalidValue("url has no repository path")
+    return parsed
+
+
+def is_local_host(host: str) -> bool:
+    """True for loopback, private, link-local and unspecified addresses and localhost names."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.strip("[]").rstrip(".")
+    if name in _LOCAL_NAMES or name.endswith(".localhost") or name.endswith(".local"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+
+
+def redact_url(url: str) -> str:
+    """`url` without any password or token in its userinfo."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    user, _, hostport = parts.netloc.rpartition("@")
+    user = user.split(":", 1)[0]
+    shown = "***" if parts.scheme.startswith("http") else user
+    return parts._replace(netloc=f"{shown}@{hostport}").geturl()

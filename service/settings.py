@@ -1,0 +1,193 @@
+"""All settings, read once from GITFERRY_* variables and the optional forges TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from service.domain.types import FORGE_KINDS, PullStrategy
+
+_DEFAULT_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket-cloud": "bitbucket.org"}
+_DEFAULT_API = {
+    "github": "https://api.github.com",
+    "gitlab": "https://gitlab.com",
+    "bitbucket-cloud": "https://api.bitbucket.org",
+}
+# The user name each forge expects beside a token for git over HTTPS.
+GIT_USERNAMES = {
+    "github": "x-access-token",
+    "gitlab": "oauth2",
+    "bitbucket-cloud": "x-token-auth",
+    "bitbucket-server": "x-token-auth",
+    "azure-devops": "pat",
+    "gitea": "oauth2",
+}
+
+
+class SettingsError(Exception):
+    """A setting has a value gitferry cannot start with; the message names it."""
+
+
+@dataclass(frozen=True)
+class ForgeConfig:
+    kind: str
+    host: str
+    api_url: str
+    token: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    git_protocol: str = "https"
+    username: str = ""
+
+    @property
+    def git_username(self) -> str:
+        return self.username or GIT_USERNAMES.get(self.kind, "git")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    admin_token: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    fetch_interval: int = 60
+    allow_local_remotes: bool = False
+    pull_strategy: str = PullStrategy.FF_OR_MERGE.value
+    forges: tuple[ForgeConfig, ...] = ()
+    git_timeout: float = 600.0
+    max_body_bytes: int = 25 * 1024 * 1024
+    queue: str = "gitferry"
+    git_author_name: str = "gitferry"
+    git_author_email: str = "gitferry@localhost"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        data_dir = Path(self.data_dir).absolute()
+        object.__setattr__(self, "data_dir", data_dir)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'gitferry.sqlite'}")
+        if not self.broker_url:
+            object.__setattr__(self, "broker_url", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("sqla+")
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.data_dir / "repos"
+
+    def forge_for_host(self, host: str) -> ForgeConfig | None:
+        """The forges-config entry for a remote host ('host' or 'host:port')."""
+        for forge in self.forges:
+            if forge.host == host:
+                return forge
+        bare = host.split(":")[0]
+        return next((f for f in self.forges if f.host == bare), None)
+
+    @property
+    def forge_hosts(self) -> dict[str, str]:
+        return {f.host: f.kind for f in self.forges}
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `env` (default os.environ); raise SettingsError naming a bad value."""
+    env = os.environ if env is None else env
+    get = lambda key, default="": env.get(f"GITFERRY_{key}", default).strip()  # noqa: E731
+    strategy = get("PULL_STRATEGY", PullStrategy.FF_OR_MERGE.value)
+    if strategy not in {s.value for s in PullStrategy}:
+        raise SettingsError(f"GITFERRY_PULL_STRATEGY={strategy!r}: use ff-or-merge, ff-only or rebase")
+    config = get("CONFIG")
+    kwargs: dict[str, object] = dict(
+        data_dir=Path(get("DATA_DIR", "var")),
+        database_url=get("DATABASE_URL"),
+        broker_url=get("BROKER_URL"),
+        admin_token=get("ADMIN_TOKEN"),
+        webhook_secret=get("WEBHOOK_SECRET"),
+        fetch_interval=_int(get, "FETCH_INTERVAL", 60, minimum=0),
+        allow_local_remotes=_bool(get, "ALLOW_LOCAL_REMOTES"),
+        pull_strategy=strategy,
+        forges=load_forges(Path(config)) if config else (),
+        git_timeout=float(_int(get, "GIT_TIMEOUT", 600, minimum=1)),
+        max_body_bytes=_int(get, "MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024),
+        queue=get("QUEUE", "gitferry") or "gitferry",
+        git_author_name=get("GIT_AUTHOR_NAME", "gitferry") or "gitferry",
+        git_author_email=get("GIT_AUTHOR_EMAIL", "gitferry@localhost") or "gitferry@localhost",
+        log_level=get("LOG_LEVEL", "INFO").upper() or "INFO",
+    )
+    if kwargs["admin_token"] and len(str(kwargs["admin_token"])) < 16:
+        raise SettingsError("GITFERRY_ADMIN_TOKEN must be at least 16 characters")
+    broker = str(kwargs["broker_url"])
+    if broker and not broker.startswith(("redis://", "rediss://", "sqla+", "amqp://", "memory://")):
+        raise SettingsError(f"GITFERRY_BROKER_URL: unsupported scheme in {broker.split(':')[0]!r}")
+    return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def load_forges(path: Path) -> tuple[ForgeConfig, ...]:
+    """Read `[[forges]]` entries from the TOML file at `path`."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise SettingsError(f"GITFERRY_CONFIG: cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"GITFERRY_CONFIG: {path} is not valid TOML: {exc}") from exc
+    entries = data.get("forges", [])
+    if not isinstance(entries, list):
+        raise SettingsError("GITFERRY_CONFIG: 'forges' must be an array of tables ([[forges]])")
+    return tuple(parse_forge(entry, f"forges[{i}]") for i, entry in enumerate(entries))
+
+
+def parse_forge(entry: object, where: str = "forge") -> ForgeConfig:
+    """One forges entry, with each forge's well-known host and API URL filled in."""
+    if not isinstance(entry, dict):
+        raise SettingsError(f"{where}: must be a table")
+    kind = entry.get("kind")
+    if kind not in FORGE_KINDS:
+        raise SettingsError(f"{where}: kind must be one of {', '.join(FORGE_KINDS)}")
+    host = str(entry.get("host") or _DEFAULT_HOSTS.get(kind, "")).lower()
+    if not host:
+        raise SettingsError(f"{where}: {kind} needs a host")
+    api_url = str(entry.get("api_url") or _DEFAULT_API.get(kind, "")).rstrip("/")
+    if not api_url:
+        raise SettingsError(f"{where}: {kind} on {host} needs an api_url")
+    protocol = entry.get("git_protocol", "https")
+    if protocol not in ("https", "ssh"):
+        raise SettingsError(f"{where}: git_protocol must be https or ssh")
+    for key in ("token", "webhook_secret", "username"):
+        if not isinstance(entry.get(key, ""), str):
+            raise SettingsError(f"{where}: {key} must be a string")
+    return ForgeConfig(
+        kind=kind,
+        host=host,
+        api_url=api_url,
+        token=entry.get("token", ""),
+        webhook_secret=entry.get("webhook_secret", ""),
+        git_protocol=protocol,
+        username=entry.get("username", ""),
+    )
+
+
+def _int(get, key: str, default: int, minimum: int) -> int:  # type: ignore[no-untyped-def]
+    raw = get(key, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"GITFERRY_{key}={raw!r}: must be a whole number") from exc
+    if value < minimum:
+        raise SettingsError(f"GITFERRY_{key}={value}: must be at least {minimum}")
+    return value
+
+
+def _bool(get, key: str) -> bool:  # type: ignore[no-untyped-def]
+    raw = get(key, "0").lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"GITFERRY_{key}={raw!r}: use 1 or 0")

@@ -1,0 +1,28 @@
+"""State: SQLAlchemy tables, Alembic migrations and one store per kind of record."""
+
+from __future__ import annotations
+
+from service.store.db import Database
+from service.store.jobs import JobStore
+from service.store.repos import NameTaken, RepoStore
+from service.store.tokens import TokenStore
+
+__all__ = ["Store", "NameTaken", "Database"]
+
+
+class Store:
+    """Every store over one database."""
+
+    def __init__(self, database_url: str):
+        self.db = Database(database_url)
+        self.repos = RepoStore(self.db)
+        self.jobs = JobStore(self.db)
+        self.tokens = TokenStore(self.db)
+
+    def upgrade(self) -> None:
+        from service.store.migrate import upgrade
+
+        upgrade(self.db)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,184 @@
+"""Jobs: written before their message is sent, claimed with a lease, finished with an outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.domain.types import JobState
+from service.store.db import Database
+from service.store.tables import jobs, utcnow
+
+Row = dict[str, Any]
+
+
+def job_view(row: Row) -> dict[str, Any]:
+    """The job object of the HTTP API."""
+    error = None
+    if row["error_code"]:
+        error = {"code": row["error_code"], "message": row["error_message"] or ""}
+    return {
+        "id": row["id"],
+        "repo": row["repo"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "trigger": row["trigger"],
+        "params": row["params"],
+        "result": row["result"],
+        "error": error,
+        "progress": row["progress"],
+        "attempts": row["attempts"],
+        "created_at": _iso(row["created_at"]),
+        "started_at": _iso(row["started_at"]),
+        "finished_at": _iso(row["finished_at"]),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+class JobStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, repo: Row, kind: str, trigger: str, params: dict[str, Any],
+               coalesce_key: str | None = None) -> tuple[Row, bool]:
+        """Record a queued job; with `coalesce_key`, join an identical queued job instead.
+
+        Returns the job and whether it is new.
+        """
+        for _ in range(3):
+            if coalesce_key:
+                existing = self._queued_with_key(coalesce_key)
+                if existing:
+                    return existing, False
+            try:
+                with self.db.tx(write=True) as conn:
+                    job_id = conn.execute(
+                        insert(jobs).values(
+                            repo_id=repo["id"], repo=repo["name"], kind=kind,
+                            state=JobState.QUEUED.value, trigger=trigger, params=params,
+                            coalesce_key=coalesce_key, attempts=0, created_at=utcnow(),
+                        )
+                    ).inserted_primary_key[0]  # type: ignore[index]
+                job = self.get(job_id)
+                assert job is not None
+                return job, True
+            except IntegrityError:
+                continue  # another request queued the same work a moment ago: join it
+        raise RuntimeError("could not record job")
+
+    def _queued_with_key(self, key: str) -> Row | None:
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(jobs).where(jobs.c.coalesce_key == key, jobs.c.state == JobState.QUEUED.value)
+            ).mappings().first()
+            return dict(row) if row else None
+
+    def get(self, job_id: int) -> Row | None:
+        with self.db.tx() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            return dict(row) if row else None
+
+    def states(self, job_ids: list[int]) -> dict[int, str]:
+        with self.db.tx() as conn:
+            rows = conn.execute(select(jobs.c.id, jobs.c.state).where(jobs.c.id.in_(job_ids)))
+            return {r.id: r.state for r in rows}
+
+    def list(self, *, repo: str | None = None, state: str | None = None, kind: str | None = None,
+             limit: int = 50) -> list[Row]:
+        query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+        if repo is not None:
+            query = query.where(jobs.c.repo == repo)
+        if state is not None:
+            query = query.where(jobs.c.state == state)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        with self.db.tx() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def mark_sent(self, job_id: int) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(sent_at=utcnow()))
+
+    def claim(self, job_id: int, lease: float) -> Row | None:
+        """Take a queued job (or one whose worker's lease ran out) for running; None if taken."""
+        now = utcnow()
+        with self.db.tx(write=True) as conn:
+            claimed = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == job_id,
+                    or_(
+                        jobs.c.state == JobState.QUEUED.value,
+                        and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
+                    ),
+                )
+                .values(
+                    state=JobState.RUNNING.value, lease_until=now + timedelta(seconds=lease),
+                    started_at=now, attempts=jobs.c.attempts + 1, coalesce_key=None,
+                )
+            ).rowcount
+        return self.get(job_id) if claimed else None
+
+    def renew(self, job_id: int, lease: float) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING.value)
+                .values(lease_until=utcnow() + timedelta(seconds=lease))
+            )
+
+    def set_progress(self, job_id: int, phase: str, percent: int) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.id == job_id)
+                .values(progress={"phase": phase, "percent": percent})
+            )
+
+    def finish(self, job_id: int, result: dict[str, Any]) -> None:
+        self._end(job_id, JobState.DONE, result=result)
+
+    def fail(self, job_id: int, code: str, message: str, result: dict[str, Any] | None = None) -> None:
+        self._end(job_id, JobState.FAILED, result=result, error_code=code, error_message=message)
+
+    def _end(self, job_id: int, state: JobState, **values: Any) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.id == job_id)
+                .values(state=state.value, finished_at=utcnow(), lease_until=None, coalesce_key=None,
+                        **values)
+            )
+
+    def fail_queued(self, repo_id: int, code: str, message: str) -> list[int]:
+        """End every queued job of a repo as failed (the repo was deleted)."""
+        with self.db.tx(write=True) as conn:
+            ids = [r.id for r in conn.execute(
+                select(jobs.c.id).where(jobs.c.repo_id == repo_id, jobs.c.state == JobState.QUEUED.value)
+            )]
+            if ids:
+                conn.execute(
+                    update(jobs).where(jobs.c.id.in_(ids), jobs.c.state == JobState.QUEUED.value)
+                    .values(state=JobState.FAILED.value, error_code=code, error_message=message,
+                            finished_at=utcnow(), coalesce_key=None)
+                )
+        return ids
+
+    def needing_send(self, now: datetime, unsent_after: float) -> list[int]:
+        """Jobs whose message may be lost: queued and not sent (or long ago), or lease expired."""
+        old = now - timedelta(seconds=unsent_after)
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(jobs.c.id).where(
+                    or_(
+                        and_(jobs.c.state == JobState.QUEUED.value,
+                             or_(jobs.c.sent_at.is_(None), jobs.c.sent_at < old),
+                             jobs.c.created_at < old),
+                        and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
+                    )
+                ).order_by(jobs.c.id).limit(500)
+            )
+            return [r.id for r in rows]

@@ -1,0 +1,169 @@
+"""Managed repos, their remotes and the last ref snapshot of each clone."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.domain.types import RepoState
+from service.store.db import Database
+from service.store.tables import remotes, repo_refs, repos, utcnow
+
+Row = dict[str, Any]
+
+
+class NameTaken(Exception):
+    """A repo or remote of that name exists already."""
+
+
+class RepoStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, name: str, url: str, *, pull_strategy: str | None, fetch_interval: int | None,
+               protected_branches: list[str]) -> Row:
+        """Record a new repo in state `cloning` with `url` as remote origin."""
+        now = utcnow()
+        try:
+            with self.db.tx(write=True) as conn:
+                repo_id = conn.execute(
+                    insert(repos).values(
+                        name=name, url=url, pull_strategy=pull_strategy,
+                        fetch_interval=fetch_interval, protected_branches=protected_branches,
+                        state=RepoState.CLONING.value, created_at=now,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                conn.execute(insert(remotes).values(repo_id=repo_id, name="origin", url=url))
+        except IntegrityError as exc:
+            raise NameTaken(name) from exc
+        repo = self.get(repo_id)
+        assert repo is not None
+        return repo
+
+    def get(self, repo_id: int) -> Row | None:
+        with self.db.tx() as conn:
+            row = conn.execute(select(repos).where(repos.c.id == repo_id)).mappings().first()
+            return dict(row) if row else None
+
+    def by_name(self, name: str) -> Row | None:
+        with self.db.tx() as conn:
+            row = conn.execute(select(repos).where(repos.c.name == name)).mappings().first()
+            return dict(row) if row else None
+
+    def all(self) -> list[Row]:
+        with self.db.tx() as conn:
+            return [dict(r) for r in conn.execute(select(repos).order_by(repos.c.name)).mappings()]
+
+    def update(self, repo_id: int, **fields: Any) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(update(repos).where(repos.c.id == repo_id).values(**fields))
+
+    def delete(self, repo_id: int) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(delete(repo_refs).where(repo_refs.c.repo_id == repo_id))
+            conn.execute(delete(remotes).where(remotes.c.repo_id == repo_id))
+            conn.execute(delete(repos).where(repos.c.id == repo_id))
+
+    # remotes
+
+    def remotes(self, repo_id: int) -> list[Row]:
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(remotes).where(remotes.c.repo_id == repo_id).order_by(remotes.c.name)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def remotes_of(self, repo_ids: list[int]) -> dict[int, list[Row]]:
+        """Remotes of many repos in one query, for listings."""
+        found: dict[int, list[Row]] = {i: [] for i in repo_ids}
+        if not repo_ids:
+            return found
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(remotes).where(remotes.c.repo_id.in_(repo_ids)).order_by(remotes.c.name)
+            ).mappings()
+            for r in rows:
+                found[r["repo_id"]].append(dict(r))
+        return found
+
+    def remote(self, repo_id: int, name: str) -> Row | None:
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(remotes).where(remotes.c.repo_id == repo_id, remotes.c.name == name)
+            ).mappings().first()
+            return dict(row) if row else None
+
+    def add_remote(self, repo_id: int, name: str, url: str) -> Row:
+        try:
+            with self.db.tx(write=True) as conn:
+                conn.execute(insert(remotes).values(repo_id=repo_id, name=name, url=url))
+        except IntegrityError as exc:
+            raise NameTaken(name) from exc
+        row = self.remote(repo_id, name)
+        assert row is not None
+        return row
+
+    def remove_remote(self, repo_id: int, name: str) -> None:
+        with self.db.tx(write=True) as conn:
+            conn.execute(delete(remotes).where(remotes.c.repo_id == repo_id, remotes.c.name == name))
+
+    # what the clone looked like after the last job
+
+    def save_refs(self, repo_id: int, snapshot: dict[str, Any]) -> None:
+        now = utcnow()
+        with self.db.tx(write=True) as conn:
+            done = conn.execute(
+                update(repo_refs).where(repo_refs.c.repo_id == repo_id)
+                .values(snapshot=snapshot, updated_at=now)
+            ).rowcount
+            if not done and conn.execute(select(repos.c.id).where(repos.c.id == repo_id)).first():
+                conn.execute(insert(repo_refs).values(repo_id=repo_id, snapshot=snapshot, updated_at=now))
+
+    def refs(self, repo_id: int) -> dict[str, Any]:
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(repo_refs.c.snapshot).where(repo_refs.c.repo_id == repo_id)
+            ).first()
+        return row[0] if row else {"branches": [], "remote_branches": [], "tags": []}
+
+    # auto-fetch schedule
+
+    def due_for_fetch(self, now: datetime, default_interval: int) -> list[tuple[Row, int]]:
+        """Ready repos whose next auto-fetch is due, with their effective interval."""
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(repos).where(repos.c.state == RepoState.READY.value)
+            ).mappings().all()
+        due = []
+        for row in rows:
+            interval = row["fetch_interval"] if row["fetch_interval"] is not None else default_interval
+            if interval <= 0:
+                continue
+            nxt = row["next_fetch_at"]
+            if nxt is None:
+                # Spread repos over the interval instead of fetching all of them at once.
+                offset = zlib.crc32(row["name"].encode()) % (interval * 1000) / 1000
+                self._move_schedule(row["id"], None, now + timedelta(seconds=offset))
+                continue
+            if nxt <= now:
+                due.append((dict(row), interval))
+        return due
+
+    def advance_schedule(self, repo: Row, interval: int, now: datetime) -> bool:
+        """Move a due repo's next fetch on by one interval; False if another scheduler did."""
+        current = repo["next_fetch_at"]
+        nxt = current + timedelta(seconds=interval)
+        if nxt <= now:
+            nxt = now + timedelta(seconds=interval)
+        return self._move_schedule(repo["id"], current, nxt)
+
+    def _move_schedule(self, repo_id: int, current: datetime | None, nxt: datetime) -> bool:
+        with self.db.tx(write=True) as conn:
+            cond = repos.c.next_fetch_at.is_(None) if current is None else repos.c.next_fetch_at == current
+            return bool(
+                conn.execute(update(repos).where(repos.c.id == repo_id, cond).values(next_fetch_at=nxt)).rowcount
+            )

@@ -1,0 +1,126 @@
+"""The database tables (SQLAlchemy Core); migrations in migrations/ create exactly these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every backend, read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+repos = Table(
+    "repos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("default_branch", String(255)),
+    Column("pull_strategy", String(20)),
+    Column("fetch_interval", Integer),
+    Column("protected_branches", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("error", Text),
+    Column("notify_url", Text),
+    Column("notify_secret", Text),
+    Column("last_fetch_at", UTCDateTime),
+    Column("next_fetch_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,  # clone folders are named by id: never reuse one
+)
+
+remotes = Table(
+    "remotes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("url", Text, nullable=False),
+    UniqueConstraint("repo_id", "name", name="uq_remotes_repo_name"),
+)
+
+# What the worker last saw in a clone: the web answers branch listings from here, never from disk.
+repo_refs = Table(
+    "repo_refs",
+    metadata,
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
+    Column("snapshot", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repo_id", Integer, nullable=False),  # no foreign key: jobs outlive a deleted repo
+    Column("repo", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("result", JSON),
+    Column("error_code", String(50)),
+    Column("error_message", Text),
+    Column("progress", JSON),
+    Column("coalesce_key", String(300)),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_until", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Index("ix_jobs_repo_id", "repo_id", "id"),
+    Index("ix_jobs_state", "state"),
+    # While a job is queued, identical requests join it instead of adding another.
+    Index(
+        "uq_jobs_queued_coalesce",
+        "coalesce_key",
+        unique=True,
+        sqlite_where=text("state = 'queued' AND coalesce_key IS NOT NULL"),
+        postgresql_where=text("state = 'queued' AND coalesce_key IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("scope", String(10), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

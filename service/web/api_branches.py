@@ -1,0 +1,77 @@
+"""Branches with ahead/behind (from the last snapshot of the clone) and their upstreams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from service.domain.types import JobKind, Scope
+from service.domain.validation import check_ref_name, check_remote_name, is_sha
+from service.web.auth import requires
+from service.web.context import checked, field, json_body, services
+from service.web.enqueue import find_repo, run_now
+from service.web.errors import ApiError
+
+bp = Blueprint("branches", __name__)
+Row = dict[str, Any]
+
+
+def known_remote(repo: Row, name: str) -> str:
+    checked(check_remote_name, name)
+    if services().store.repos.remote(repo["id"], name) is None:
+        raise ApiError(404, "remote_not_found", f"no remote named {name!r}")
+    return name
+
+
+@bp.get("/api/v1/repos/<path:name>/branches")
+@requires(Scope.READ)
+def list_branches(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    snapshot = services().store.repos.refs(repo["id"])
+    return jsonify({"branches": snapshot.get("branches", []),
+                    "remote_branches": snapshot.get("remote_branches", [])})
+
+
+@bp.get("/api/v1/repos/<path:name>/tags")
+@requires(Scope.READ)
+def list_tags(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    return jsonify({"tags": services().store.repos.refs(repo["id"]).get("tags", [])})
+
+
+@bp.post("/api/v1/repos/<path:name>/branches")
+@requires(Scope.WRITE)
+def create_branch(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    body = json_body()
+    branch = checked(check_ref_name, field(body, "name", str))
+    start = field(body, "start_point", str)
+    if not is_sha(start):
+        checked(check_ref_name, start, "start point")
+    track = field(body, "track", bool, True)
+    result = run_now(repo, JobKind.BRANCH, {"name": branch, "start_point": start, "track": track})
+    return jsonify(result["branch"]), 201
+
+
+@bp.put("/api/v1/repos/<path:name>/branches/<path:branch>/upstream")
+@requires(Scope.WRITE)
+def set_upstream(name: str, branch: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    checked(check_ref_name, branch)
+    body = json_body()
+    remote = known_remote(repo, field(body, "remote", str))
+    remote_branch = checked(check_ref_name, field(body, "branch", str))
+    result = run_now(repo, JobKind.UPSTREAM,
+                     {"branch": branch, "remote": remote, "remote_branch": remote_branch})
+    return jsonify(result["branch"]), 200
+
+
+@bp.delete("/api/v1/repos/<path:name>/branches/<path:branch>/upstream")
+@requires(Scope.WRITE)
+def unset_upstream(name: str, branch: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    checked(check_ref_name, branch)
+    run_now(repo, JobKind.UPSTREAM, {"branch": branch, "unset": True})
+    return "", 204

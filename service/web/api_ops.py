@@ -1,0 +1,109 @@
+"""Fetch, pull and push (each a job) and the jobs themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from service.domain.types import JobKind, JobState, PullStrategy, Scope
+from service.domain.validation import check_ref_name
+from service.scheduler import fetch_coalesce_key
+from service.store.jobs import job_view
+from service.web.api_branches import known_remote
+from service.web.auth import require, requires
+from service.web.context import checked, field, json_body, services
+from service.web.enqueue import answer_job, enqueue, find_repo
+from service.web.errors import ApiError
+
+bp = Blueprint("ops", __name__)
+Row = dict[str, Any]
+
+
+def _snapshot_branch(repo: Row, branch: str) -> Row | None:
+    """The branch as last seen in the clone; None while the clone is not ready yet."""
+    if repo["state"] != "ready":
+        return None
+    for b in services().store.repos.refs(repo["id"]).get("branches", []):
+        if b["name"] == branch:
+            return b  # type: ignore[no-any-return]
+    raise ApiError(404, "branch_not_found", f"no branch named {branch!r}")
+
+
+@bp.post("/api/v1/repos/<path:name>/fetch")
+@requires(Scope.WRITE)
+def fetch(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    body = json_body()
+    remote = field(body, "remote", str, None)
+    if remote is not None:
+        known_remote(repo, remote)
+    prune = field(body, "prune", bool, True)
+    # Every queued fetch of this remote is the same work: join it rather than repeat it.
+    key = fetch_coalesce_key(repo["id"], remote) if prune else None
+    job = enqueue(repo, JobKind.FETCH, {"remote": remote, "prune": prune}, coalesce_key=key)
+    return answer_job(job)
+
+
+@bp.post("/api/v1/repos/<path:name>/pull")
+@requires(Scope.WRITE)
+def pull(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    body = json_body()
+    branch = checked(check_ref_name, field(body, "branch", str))
+    strategy = field(body, "strategy", str, None) or repo["pull_strategy"] or services().settings.pull_strategy
+    if strategy not in {s.value for s in PullStrategy}:
+        raise ApiError(422, "invalid", "strategy must be ff-or-merge, ff-only or rebase")
+    known = _snapshot_branch(repo, branch)
+    if known is not None and not known.get("upstream"):
+        raise ApiError(409, "no_upstream", f"branch {branch!r} has no upstream; set one first")
+    return answer_job(enqueue(repo, JobKind.PULL, {"branch": branch, "strategy": strategy}))
+
+
+@bp.post("/api/v1/repos/<path:name>/push")
+@requires(Scope.WRITE)
+def push(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    body = json_body()
+    branch = checked(check_ref_name, field(body, "branch", str))
+    remote = field(body, "remote", str, None)
+    if remote is not None:
+        known_remote(repo, remote)
+    remote_branch = field(body, "remote_branch", str, None)
+    if remote_branch is not None:
+        checked(check_ref_name, remote_branch, "remote branch")
+    set_upstream = field(body, "set_upstream", bool, None)
+    force = field(body, "force", bool, False)
+    if force:
+        require(Scope.ADMIN)
+    _snapshot_branch(repo, branch)
+    params = {"branch": branch, "remote": remote, "remote_branch": remote_branch,
+              "set_upstream": set_upstream, "force": force}
+    return answer_job(enqueue(repo, JobKind.PUSH, params))
+
+
+@bp.get("/api/v1/jobs/<job_id>")
+@requires(Scope.READ)
+def get_job(job_id: str) -> ResponseReturnValue:
+    job = services().store.jobs.get(int(job_id)) if job_id.isdigit() and len(job_id) < 19 else None
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id[:40]!r}")
+    return jsonify(job_view(job))
+
+
+@bp.get("/api/v1/jobs")
+@requires(Scope.READ)
+def list_jobs() -> ResponseReturnValue:
+    args = request.args
+    state, kind = args.get("state"), args.get("kind")
+    if state is not None and state not in {s.value for s in JobState}:
+        raise ApiError(400, "bad_query", "state must be queued, running, done or failed")
+    if kind is not None and kind not in {k.value for k in JobKind}:
+        raise ApiError(400, "bad_query", f"unknown job kind {kind[:40]!r}")
+    raw_limit = args.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+        raise ApiError(400, "bad_query", "limit must be a whole number from 1 to 500")
+    rows = services().store.jobs.list(repo=args.get("repo"), state=state, kind=kind,
+                                      limit=int(raw_limit))
+    return jsonify({"jobs": [job_view(r) for r in rows]})

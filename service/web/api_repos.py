@@ -1,0 +1,197 @@
+"""Repos and their remotes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from service.domain.providers import provider_for_url
+from service.domain.types import JobKind, PullStrategy, Scope
+from service.domain.validation import (
+    check_globs,
+    check_remote_name,
+    check_repo_name,
+    check_url,
+    redact_url,
+)
+from service.scheduler import fetch_coalesce_key
+from service.store import NameTaken
+from service.store.jobs import job_view
+from service.web.auth import requires
+from service.web.context import checked, field, json_body, services
+from service.web.enqueue import enqueue, find_repo
+from service.web.errors import ApiError
+
+bp = Blueprint("repos", __name__)
+Row = dict[str, Any]
+STRATEGIES = [s.value for s in PullStrategy]
+
+
+def remote_view(remote: Row) -> Row:
+    url = remote["url"]
+    return {"name": remote["name"], "url": redact_url(url),
+            "provider": provider_for_url(url, services().settings.forge_hosts)}
+
+
+def repo_view(repo: Row, remotes: list[Row]) -> Row:
+    settings = services().settings
+    interval = repo["fetch_interval"]
+    return {
+        "name": repo["name"],
+        "url": redact_url(repo["url"]),
+        "provider": provider_for_url(repo["url"], settings.forge_hosts),
+        "default_branch": repo["default_branch"],
+        "pull_strategy": repo["pull_strategy"] or settings.pull_strategy,
+        "fetch_interval": settings.fetch_interval if interval is None else interval,
+        "protected_branches": repo["protected_branches"],
+        "state": repo["state"],
+        "error": repo["error"],
+        "last_fetch_at": _iso(repo["last_fetch_at"]),
+        "remotes": [remote_view(r) for r in remotes],
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _strategy(body: Row) -> str | None:
+    value = field(body, "pull_strategy", str, None)
+    if value is not None and value not in STRATEGIES:
+        raise ApiError(422, "invalid", f"pull_strategy must be one of {', '.join(STRATEGIES)}")
+    return value
+
+
+def _interval(body: Row) -> int | None:
+    value = field(body, "fetch_interval", int, None)
+    if value is not None and not 0 <= value <= 7 * 24 * 3600:
+        raise ApiError(422, "invalid", "fetch_interval must be between 0 (off) and 604800 seconds")
+    return value
+
+
+@bp.post("/api/v1/repos")
+@requires(Scope.ADMIN)
+def create_repo() -> ResponseReturnValue:
+    body = json_body()
+    name = checked(check_repo_name, field(body, "name", str))
+    url = field(body, "url", str)
+    checked(check_url, url, allow_local=services().settings.allow_local_remotes)
+    strategy, interval = _strategy(body), _interval(body)
+    protected = checked(check_globs, field(body, "protected_branches", list, []))
+    store = services().store
+    try:
+        repo = store.repos.create(name, url, pull_strategy=strategy, fetch_interval=interval,
+                                  protected_branches=protected)
+    except NameTaken:
+        raise ApiError(409, "repo_exists", f"a repo named {name!r} exists already") from None
+    job = enqueue(repo, JobKind.CLONE, {"url": redact_url(url)})
+    view = repo_view(repo, store.repos.remotes(repo["id"]))
+    view["job"] = job_view(job)
+    return jsonify(view), 201
+
+
+@bp.get("/api/v1/repos")
+@requires(Scope.READ)
+def list_repos() -> ResponseReturnValue:
+    store = services().store
+    repos = store.repos.all()
+    remotes = store.repos.remotes_of([r["id"] for r in repos])
+    return jsonify({"repos": [repo_view(r, remotes[r["id"]]) for r in repos]})
+
+
+@bp.get("/api/v1/repos/<path:name>")
+@requires(Scope.READ)
+def get_repo(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    return jsonify(repo_view(repo, services().store.repos.remotes(repo["id"])))
+
+
+@bp.patch("/api/v1/repos/<path:name>")
+@requires(Scope.ADMIN)
+def patch_repo(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    body = json_body()
+    known = {"pull_strategy", "fetch_interval", "protected_branches"}
+    unknown = set(body) - known
+    if unknown:
+        raise ApiError(400, "bad_field", f"cannot change {', '.join(sorted(unknown))}")
+    changes: Row = {}
+    if "pull_strategy" in body:
+        changes["pull_strategy"] = _strategy(body)
+    if "fetch_interval" in body:
+        changes["fetch_interval"] = _interval(body)
+        changes["next_fetch_at"] = None  # re-spread on the new interval
+    if "protected_branches" in body:
+        changes["protected_branches"] = checked(check_globs, field(body, "protected_branches", list))
+    store = services().store
+    if changes:
+        store.repos.update(repo["id"], **changes)
+    repo = find_repo(name)
+    return jsonify(repo_view(repo, store.repos.remotes(repo["id"])))
+
+
+@bp.delete("/api/v1/repos/<path:name>")
+@requires(Scope.ADMIN)
+def delete_repo(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    store = services().store
+    store.jobs.fail_queued(repo["id"], "repo_deleted", "the repo was deleted")
+    store.repos.delete(repo["id"])
+    # The worker removes the clone once the job holding its lock (if any) has finished.
+    enqueue(repo, JobKind.REMOVE, {})
+    return "", 204
+
+
+@bp.get("/api/v1/repos/<path:name>/remotes")
+@requires(Scope.READ)
+def list_remotes(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    return jsonify({"remotes": [remote_view(r) for r in services().store.repos.remotes(repo["id"])]})
+
+
+@bp.post("/api/v1/repos/<path:name>/remotes")
+@requires(Scope.ADMIN)
+def add_remote(name: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    body = json_body()
+    remote_name = checked(check_remote_name, field(body, "name", str))
+    if "fork" in body:
+        raise ApiError(422, "no_forge_integration",
+                       "adding a remote from a fork needs a forge integration for origin's host")
+    url = field(body, "url", str)
+    checked(check_url, url, allow_local=services().settings.allow_local_remotes)
+    try:
+        remote = services().store.repos.add_remote(repo["id"], remote_name, url)
+    except NameTaken:
+        raise ApiError(409, "remote_exists", f"remote {remote_name!r} exists already") from None
+    # Like a desktop client, fetch a remote as soon as it is added.
+    job = enqueue(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
+                  coalesce_key=fetch_coalesce_key(repo["id"], remote_name))
+    view = remote_view(remote)
+    view["job"] = job_view(job)
+    return jsonify(view), 201
+
+
+@bp.delete("/api/v1/repos/<path:name>/remotes/<remote>")
+@requires(Scope.ADMIN)
+def delete_remote(name: str, remote: str) -> ResponseReturnValue:
+    repo = find_repo(name)
+    store = services().store
+    if store.repos.remote(repo["id"], remote) is None:
+        raise ApiError(404, "remote_not_found", f"no remote named {remote[:100]!r}")
+    if remote == "origin":
+        raise ApiError(409, "origin_required", "origin is the repo's own URL and cannot be removed")
+    store.repos.remove_remote(repo["id"], remote)
+    enqueue(repo, JobKind.REMOTE, {"removed": remote})
+    return "", 204
+
+
+@bp.get("/api/v1/repos/<path:name>/forks")
+@requires(Scope.READ)
+def list_forks(name: str) -> ResponseReturnValue:
+    find_repo(name)
+    raise ApiError(422, "no_forge_integration",
+                   "listing forks needs a forge integration for origin's host")
+

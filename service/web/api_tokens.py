@@ -1,0 +1,45 @@
+"""API tokens: created by admins, shown once, stored hashed, revoked at once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from service.domain.types import Scope
+from service.domain.validation import check_remote_name
+from service.store import NameTaken
+from service.web.auth import requires
+from service.web.context import checked, field, json_body, services
+from service.web.errors import ApiError
+
+bp = Blueprint("tokens", __name__)
+
+
+@bp.post("/api/v1/tokens")
+@requires(Scope.ADMIN)
+def create_token() -> ResponseReturnValue:
+    body = json_body()
+    # Token names follow the same simple rule as remote names.
+    name = checked(check_remote_name, field(body, "name", str))
+    scope = field(body, "scope", str)
+    if scope not in {s.value for s in Scope}:
+        raise ApiError(422, "invalid", "scope must be read, write or admin")
+    try:
+        token = services().store.tokens.create(name, scope)
+    except NameTaken:
+        raise ApiError(409, "token_exists", f"a token named {name!r} exists already") from None
+    return jsonify({"name": name, "scope": scope, "token": token}), 201
+
+
+@bp.get("/api/v1/tokens")
+@requires(Scope.ADMIN)
+def list_tokens() -> ResponseReturnValue:
+    return jsonify({"tokens": services().store.tokens.all()})
+
+
+@bp.delete("/api/v1/tokens/<name>")
+@requires(Scope.ADMIN)
+def delete_token(name: str) -> ResponseReturnValue:
+    if not services().store.tokens.delete(name):
+        raise ApiError(404, "token_not_found", f"no token named {name[:100]!r}")
+    return "", 204

@@ -1,0 +1,31 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from service.dispatch import Dispatcher, make_celery
+from service.settings import Settings
+from service.store import Store
+from service.web import api_branches, api_ops, api_repos, api_tokens, errors, health, openapi
+from service.web.context import Services
+
+
+def create_app(settings: Settings, *, store: Store | None = None,
+               dispatcher: Dispatcher | None = None, migrate: bool = True) -> Flask:
+    """A web app over `settings`; `migrate` brings the database schema up to date first."""
+    app = Flask("gitferry")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    store = store or Store(settings.database_url)
+    if migrate:
+        store.upgrade()
+    dispatcher = dispatcher or Dispatcher(make_celery(settings), store, settings.queue)
+    app.extensions["gitferry"] = Services(settings, store, dispatcher)
+    errors.install(app)
+    for module in (api_repos, api_branches, api_ops, api_tokens, health, openapi):
+        app.register_blueprint(module.bp)
+    logging.getLogger("gitferry").setLevel(settings.log_level)
+    return app

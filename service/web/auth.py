@@ -1,0 +1,56 @@
+"""Bearer tokens and scopes: read < write < admin."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from service.domain.types import Scope
+from service.web.context import services
+from service.web.errors import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def token_scope() -> Scope:
+    """The scope of the request's bearer token; 401 when missing or unknown."""
+    header = request.headers.get("Authorization", "")
+    kind, _, token = header.partition(" ")
+    token = token.strip()
+    if kind.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>",
+                       {"WWW-Authenticate": 'Bearer realm="gitferry"'})
+    svc = services()
+    admin = svc.settings.admin_token
+    if admin and hmac.compare_digest(token.encode(), admin.encode()):
+        return Scope.ADMIN
+    scope = svc.store.tokens.scope_of(token)
+    if scope is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked token",
+                       {"WWW-Authenticate": 'Bearer realm="gitferry", error="invalid_token"'})
+    return Scope(scope)
+
+
+def require(needed: Scope) -> Scope:
+    """Check the request's token allows `needed`; 403 when it is too small."""
+    scope = g.get("scope") or token_scope()
+    g.scope = scope
+    if not scope.allows(needed):
+        raise ApiError(403, "forbidden", f"this needs a token with scope {needed.value!r}")
+    return scope
+
+
+def requires(needed: Scope) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require(needed)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,94 @@
+"""What request handlers share: settings, store, dispatcher, and body/field helpers."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+
+from service.dispatch import Dispatcher
+from service.domain.types import JobState
+from service.domain.validation import InvalidValue
+from service.settings import Settings
+from service.store import Store
+from service.web.errors import ApiError
+
+_MISSING = object()
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    dispatcher: Dispatcher
+
+
+def services() -> Services:
+    return current_app.extensions["gitferry"]  # type: ignore[no-any-return]
+
+
+def json_body() -> dict[str, Any]:
+    """The request body as a JSON object, whatever the Content-Type says."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", "request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "request body must be a JSON object")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+    """`body[name]` checked for type; missing and no default is a 400."""
+    if name not in body or body[name] is None and default is not _MISSING:
+        if default is _MISSING:
+            raise ApiError(400, "missing_field", f"field {name!r} is required")
+        return default
+    value = body[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # bool is an int in Python; a JSON true is never a number here.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(k.__name__.replace("str", "string").replace("int", "integer") for k in kinds)
+        raise ApiError(400, "bad_field", f"field {name!r} must be {names}")
+    return value
+
+
+def checked(check: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a domain check; its InvalidValue becomes a 422."""
+    try:
+        return check(value, *args, **kwargs)
+    except InvalidValue as exc:
+        raise ApiError(422, "invalid", str(exc)) from exc
+
+
+def wait_seconds() -> float | None:
+    raw = request.args.get("wait")
+    if raw is None:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise ApiError(400, "bad_query", "wait must be a number of seconds (at most 60)") from exc
+    if not 0 <= seconds <= 60:
+        raise ApiError(400, "bad_query", "wait must be between 0 and 60 seconds")
+    return seconds
+
+
+def wait_for_job(job_id: int, seconds: float) -> dict[str, Any]:
+    """Poll the job until it ends or `seconds` pass; return its row."""
+    jobs = services().store.jobs
+    deadline = time.monotonic() + seconds
+    delay = 0.002
+    while True:
+        job = jobs.get(job_id)
+        assert job is not None
+        if JobState(job["state"]).finished or time.monotonic() >= deadline:
+            return job
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.05)

@@ -1,0 +1,43 @@
+"""What a worker process needs, built once from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from service.domain.validation import parse_url
+from service.settings import Settings
+from service.store import Store
+from workers.git import Clone, Credential, GitConfig
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    store: Store
+    lease_seconds: float = 60.0
+
+    @cached_property
+    def git_config(self) -> GitConfig:
+        s = self.settings
+        protocols = ("https", "ssh") + (("file", "http") if s.allow_local_remotes else ())
+        credentials = {
+            f.host: Credential(f.git_username, f.token) for f in s.forges if f.token
+        }
+        return GitConfig(
+            timeout=s.git_timeout,
+            allow_protocols=protocols,
+            credentials=credentials,
+            author_name=s.git_author_name,
+            author_email=s.git_author_email,
+        )
+
+    def clone_path(self, repo_id: int) -> Path:
+        return self.settings.repos_dir / f"{repo_id}.git"
+
+    def clone(self, repo_id: int) -> Clone:
+        return Clone(self.clone_path(repo_id), self.git_config)
+
+    def host_of(self, url: str) -> str:
+        return parse_url(url).host

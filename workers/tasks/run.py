@@ -1,0 +1,106 @@
+"""The one Celery task: load a job by id, lock its clone, run the op, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from celery import Celery
+
+from service.dispatch import RUN_JOB
+from service.domain.types import JobKind
+from service.store import Store
+from workers.git import GitError
+from workers.tasks.context import WorkerContext
+from workers.tasks.lock import clone_lock, heartbeat
+from workers.tasks.ops import OPS, PartialFailure
+
+log = logging.getLogger("gitferry.worker")
+_contexts: dict[int, WorkerContext] = {}
+_contexts_lock = threading.Lock()
+
+
+def context_for(app: Celery) -> WorkerContext:
+    """One WorkerContext per Celery app (and so per worker process)."""
+    with _contexts_lock:
+        ctx = _contexts.get(id(app))
+        if ctx is None:
+            settings = app.conf.gitferry_settings
+            ctx = WorkerContext(settings, Store(settings.database_url),
+                                lease_seconds=app.conf.get("gitferry_lease", 60.0))
+            _contexts[id(app)] = ctx
+        return ctx
+
+
+def register(app: Celery) -> None:
+    """Register gitferry's task on `app`."""
+
+    @app.task(name=RUN_JOB, bind=True, acks_late=True, reject_on_worker_lost=True)
+    def run_job_task(self: Any, job_id: int) -> None:
+        run_job(context_for(app), job_id)
+
+
+def run_job(ctx: WorkerContext, job_id: int) -> None:
+    """Run job `job_id` if nobody else is; safe to call twice for one job."""
+    jobs = ctx.store.jobs
+    job = jobs.claim(job_id, ctx.lease_seconds)
+    if job is None:
+        return  # done already, or another worker holds it
+    repo = ctx.store.repos.get(job["repo_id"])
+    if repo is None and job["kind"] != JobKind.REMOVE:
+        jobs.fail(job_id, "repo_deleted", "the repo was deleted")
+        return
+    repo = repo or {"id": job["repo_id"], "name": job["repo"]}
+    renew = lambda: jobs.renew(job_id, ctx.lease_seconds)  # noqa: E731
+    started = time.monotonic()
+    with heartbeat(renew, ctx.lease_seconds / 3):
+        with clone_lock(ctx.clone_path(job["repo_id"])):
+            outcome = _run_op(ctx, repo, job)
+    log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
+             (time.monotonic() - started) * 1000)
+
+
+def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> str:
+    jobs = ctx.store.jobs
+    clone = ctx.clone(repo["id"])
+    progress = _progress_recorder(ctx, job["id"])
+    try:
+        result = OPS[job["kind"]](ctx, repo, clone, job, progress)
+        if job["kind"] != JobKind.REMOVE:
+            _save_refs(ctx, repo, clone)
+        jobs.finish(job["id"], result)
+        return "done"
+    except PartialFailure as exc:
+        _save_refs(ctx, repo, clone)
+        jobs.fail(job["id"], exc.error.code, exc.error.message, result=exc.result)
+    except GitError as exc:
+        if clone.exists() and clone.is_healthy():
+            _save_refs(ctx, repo, clone)
+        jobs.fail(job["id"], exc.code, exc.message)
+    except Exception:
+        log.exception("job_crashed job=%s", job["id"])
+        jobs.fail(job["id"], "internal", "internal error while running the job (see worker log)")
+    return "failed"
+
+
+def _save_refs(ctx: WorkerContext, repo: dict[str, Any], clone: Any) -> None:
+    ctx.store.repos.save_refs(repo["id"], clone.refs().to_dict())
+
+
+def _progress_recorder(ctx: WorkerContext, job_id: int):  # type: ignore[no-untyped-def]
+    """Record git's progress at most twice a second (and every phase change)."""
+    last = {"at": 0.0, "phase": ""}
+
+    def record(phase: str, percent: int) -> None:
+        now = time.monotonic()
+        if phase == last["phase"] and now - float(last["at"]) < 0.5 and percent < 100:
+            return
+        last.update(at=now, phase=phase)
+        try:
+            ctx.store.jobs.set_progress(job_id, phase, percent)
+        except Exception:  # progress is best effort; never let it stop the git work
+            log.debug("progress_not_recorded job=%s", job_id)
+
+    return record
