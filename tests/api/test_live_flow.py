@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from tests.conftest import Forge
-from tests.support.live import Api
+from tests.support.live import Api, Processes
 from tests.support.repos import branch_sha, git, make_commit, push
 
 
@@ -155,3 +158,59 @@ def test_jobs_are_listed_newest_first_and_repo_delete(api: Api, forge: Forge, re
     assert api.call("DELETE", f"/api/v1/repos/{repo_name}").status_code == 204
     assert api.call("GET", f"/api/v1/repos/{repo_name}").status_code == 404
     git(forge.work, "status")
+
+
+def clone_dir(live: Processes, url: str) -> Path:
+    for config in live.data_dir.glob("repos/*.git/config"):
+        if url in config.read_text():
+            return config.parent
+    raise AssertionError("clone not found")
+
+
+def test_corrupt_clone_is_moved_aside_and_cloned_again(live: Processes, forge: Forge, repo_name: str) -> None:
+    api = live.api
+    add_repo(api, repo_name, forge)
+    path = clone_dir(live, forge.url)
+    for obj in (path / "objects").rglob("*"):
+        if obj.is_file():
+            obj.unlink()
+    new = forge.commit("after.txt", "x\n", "after corruption")
+    job = api.run(f"/api/v1/repos/{repo_name}/pull", {"branch": "main"})
+    assert (job["state"], job["result"]["after"]) == ("done", new), job
+    assert list(path.parent.glob(f"{path.name}.corrupt-*"))
+
+
+def test_clone_reports_progress_and_wait_can_run_out(api: Api, tmp_path: Path, repo_name: str) -> None:
+    big = Forge(tmp_path, "big")
+    for i in range(3):
+        for j in range(150):
+            (big.work / f"d{i}" / f"f{j}.txt").parent.mkdir(parents=True, exist_ok=True)
+            (big.work / f"d{i}" / f"f{j}.txt").write_text(f"{i}-{j}\n" * 50)
+        git(big.work, "add", ".")
+        git(big.work, "commit", "-qm", f"batch {i}")
+    push(big.work, "HEAD:main")
+    created = api.ok("POST", "/api/v1/repos", {"name": repo_name, "url": big.url}, status=201)
+    job = api.wait_job(created["job"]["id"])
+    assert job["state"] == "done"
+    # the last phase git reported, e.g. "Receiving objects" or "Computing commit graph ..."
+    assert job["progress"]["phase"][:1].isupper()
+    assert 0 <= job["progress"]["percent"] <= 100
+    # ?wait=0 answers at once with the queued job
+    r = api.call("POST", f"/api/v1/repos/{repo_name}/fetch?wait=0", {})
+    assert r.status_code == 202 and r.json()["job"]["kind"] == "fetch"
+
+
+def test_auto_fetch_follows_the_repo_interval(api: Api, forge: Forge, repo_name: str) -> None:
+    add_repo(api, repo_name, forge, fetch_interval=1)
+    new = forge.commit("auto.txt", "auto\n", "picked up by the scheduler")
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        if branches(api, repo_name)["main"]["behind"] == 1:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the scheduled fetch did not happen within 8 s")
+    fetches = api.ok("GET", f"/api/v1/jobs?repo={repo_name}&kind=fetch")["jobs"]
+    assert any(j["trigger"] == "schedule" and j["state"] == "done" for j in fetches)
+    api.ok("PATCH", f"/api/v1/repos/{repo_name}", {"fetch_interval": 0})
+    assert new

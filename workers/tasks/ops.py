@@ -53,6 +53,9 @@ def _clear_stale_locks(path: Path) -> None:
 
 
 def do_clone(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: ProgressCallback) -> dict[str, Any]:
+    if repo["state"] != RepoState.READY and clone.exists():
+        # A clone job that did not finish (its worker died) left a partial clone: start again.
+        clone.remove()
     try:
         prepare(ctx, repo, clone, progress)
     except GitError as exc:

@@ -1,0 +1,123 @@
+"""The store on SQLite and on PostgreSQL: migrations, coalescing, leases, schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from service.store import NameTaken, Store
+from service.store.tables import metadata, utcnow
+from tests.support.services import postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+        s.upgrade()
+        yield s
+        s.close()
+        return
+    with postgres_database() as url:
+        s = Store(url)
+        s.upgrade()
+        yield s
+        s.close()
+
+
+def new_repo(store: Store, name: str = "acme/widgets") -> dict:
+    return store.repos.create(name, "https://example.com/acme/widgets.git", pull_strategy=None,
+                              fetch_interval=None, protected_branches=[])
+
+
+def test_migrations_create_exactly_the_tables(store: Store) -> None:
+    with store.db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    store.upgrade()  # applying again changes nothing
+
+
+def test_repo_names_are_unique_and_origin_is_recorded(store: Store) -> None:
+    repo = new_repo(store)
+    assert [r["name"] for r in store.repos.remotes(repo["id"])] == ["origin"]
+    with pytest.raises(NameTaken):
+        new_repo(store)
+    with pytest.raises(NameTaken):
+        store.repos.add_remote(repo["id"], "origin", "https://example.com/x.git")
+
+
+def test_queued_fetches_coalesce_until_claimed(store: Store) -> None:
+    repo = new_repo(store)
+    first, new = store.jobs.create(repo, "fetch", "api", {"remote": None}, coalesce_key="fetch:1:*")
+    again, joined = store.jobs.create(repo, "fetch", "webhook", {"remote": None}, coalesce_key="fetch:1:*")
+    assert new and not joined and again["id"] == first["id"]
+    assert store.jobs.claim(first["id"], lease=30)["state"] == "running"
+    # once running, a new request needs a new fetch: the running one may have missed its commits
+    later, new = store.jobs.create(repo, "fetch", "api", {"remote": None}, coalesce_key="fetch:1:*")
+    assert new and later["id"] != first["id"]
+
+
+def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
+    repo = new_repo(store)
+    job, _ = store.jobs.create(repo, "fetch", "api", {})
+    assert store.jobs.claim(job["id"], lease=30) is not None
+    assert store.jobs.claim(job["id"], lease=30) is None
+    assert store.jobs.claim(job["id"], lease=-1) is None  # still held
+    store.jobs.renew(job["id"], lease=-5)  # the worker died: its lease ran out
+    assert job["id"] in store.jobs.needing_send(utcnow(), unsent_after=10)
+    again = store.jobs.claim(job["id"], lease=30)
+    assert again is not None and again["attempts"] == 2
+    store.jobs.finish(job["id"], {"ok": True})
+    assert store.jobs.claim(job["id"], lease=30) is None
+    assert store.jobs.get(job["id"])["result"] == {"ok": True}
+
+
+def test_unsent_jobs_are_found_for_resending(store: Store) -> None:
+    repo = new_repo(store)
+    job, _ = store.jobs.create(repo, "fetch", "api", {})
+    assert store.jobs.needing_send(utcnow(), unsent_after=10) == []  # may still be on its way
+    assert store.jobs.needing_send(utcnow() + timedelta(seconds=11), unsent_after=10) == [job["id"]]
+    store.jobs.mark_sent(job["id"])
+    assert store.jobs.needing_send(utcnow() + timedelta(seconds=5), unsent_after=10) == []
+
+
+def test_deleting_a_repo_fails_its_queued_jobs(store: Store) -> None:
+    repo = new_repo(store)
+    queued, _ = store.jobs.create(repo, "fetch", "api", {})
+    running, _ = store.jobs.create(repo, "pull", "api", {})
+    store.jobs.claim(running["id"], lease=30)
+    assert store.jobs.fail_queued(repo["id"], "repo_deleted", "the repo was deleted") == [queued["id"]]
+    store.repos.delete(repo["id"])
+    assert store.jobs.get(queued["id"])["error_code"] == "repo_deleted"
+    assert store.jobs.get(running["id"])["state"] == "running"
+    assert store.repos.by_name("acme/widgets") is None
+
+
+def test_auto_fetch_schedule_spreads_and_advances(store: Store) -> None:
+    repo = new_repo(store)
+    store.repos.update(repo["id"], state="ready")
+    now = utcnow()
+    assert store.repos.due_for_fetch(now, default_interval=60) == []  # first sight: gets a slot
+    slot = store.repos.get(repo["id"])["next_fetch_at"]
+    assert now <= slot <= now + timedelta(seconds=60)
+    due = store.repos.due_for_fetch(slot, default_interval=60)
+    assert [(r["id"], interval) for r, interval in due] == [(repo["id"], 60)]
+    assert store.repos.advance_schedule(due[0][0], 60, slot)
+    assert not store.repos.advance_schedule(due[0][0], 60, slot)  # a second scheduler loses
+    assert store.repos.get(repo["id"])["next_fetch_at"] == slot + timedelta(seconds=60)
+    store.repos.update(repo["id"], fetch_interval=0)
+    assert store.repos.due_for_fetch(slot + timedelta(days=1), default_interval=60) == []
+
+
+def test_tokens_are_stored_hashed(store: Store) -> None:
+    token = store.tokens.create("bot", "write")
+    assert store.tokens.scope_of(token) == "write"
+    assert store.tokens.scope_of(token + "x") is None
+    with store.db.tx() as conn:
+        assert token not in str(conn.exec_driver_sql("SELECT * FROM tokens").fetchall())
+    assert store.tokens.delete("bot") and store.tokens.scope_of(token) is None
