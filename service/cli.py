@@ -126,7 +126,6 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     _store(settings).close()
     app = make_celery(settings)
-    app.conf.gitferry_lease = float(os.environ.get("GITFERRY_JOB_LEASE", "60"))
     register(app)
     app.worker_main([
         "worker", f"--loglevel={settings.log_level}", "--pool=threads",

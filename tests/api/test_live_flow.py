@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import Forge
 from tests.support.live import Api, Processes
-from tests.support.repos import branch_sha, git, make_commit, push
+from tests.support.repos import branch_sha, git, push
 
 
 def add_repo(api: Api, name: str, forge: Forge, **extra: object) -> dict:

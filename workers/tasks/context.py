@@ -16,7 +16,10 @@ from workers.git import Clone, Credential, GitConfig
 class WorkerContext:
     settings: Settings
     store: Store
-    lease_seconds: float = 60.0
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.settings.job_lease
 
     @cached_property
     def git_config(self) -> GitConfig:

@@ -28,8 +28,7 @@ def context_for(app: Celery) -> WorkerContext:
         ctx = _contexts.get(id(app))
         if ctx is None:
             settings = app.conf.gitferry_settings
-            ctx = WorkerContext(settings, Store(settings.database_url),
-                                lease_seconds=app.conf.get("gitferry_lease", 60.0))
+            ctx = WorkerContext(settings, Store(settings.database_url))
             _contexts[id(app)] = ctx
         return ctx
 
