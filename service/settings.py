@@ -155,7 +155,8 @@ def parse_forge(entry: object, where: str = "forge") -> ForgeConfig:
     host = str(entry.get("host") or _DEFAULT_HOSTS.get(kind, "")).lower()
     if not host:
         raise SettingsError(f"{where}: {kind} needs a host")
-    api_url = str(entry.get("api_url") or _DEFAULT_API.get(kind, "")).rstrip("/")
+    well_known = host == _DEFAULT_HOSTS.get(kind)
+    api_url = str(entry.get("api_url") or (_DEFAULT_API[kind] if well_known else "")).rstrip("/")
     if not api_url:
         raise SettingsError(f"{where}: {kind} on {host} needs an api_url")
     protocol = entry.get("git_protocol", "https")

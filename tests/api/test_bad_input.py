@@ -1,0 +1,393 @@
+"""Bad input on every endpoint: a 4xx JSON error (never HTML, never a 500), and nothing changes.
+
+One repo (`acme/widgets`, its clone job stays queued: no worker runs here) and a read and a write
+token are made once per module; every case compares jobs, repos (with remotes) and tokens before
+and after its request. Three apps share one store: allow-local on (as in tests/conftest.py), off,
+and with a 2 KiB body limit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.settings import load_settings
+from service.web import create_app
+from tests.support.live import ADMIN
+
+REPO = "acme/widgets"
+R = f"/api/v1/repos/{REPO}"
+UPSTREAM = f"{R}/branches/main/upstream"
+NO_BODY = object()
+SMALL_LIMIT = 2048
+
+BAD_REFS = ["a..b", "-x", "--upload-pack=evil", "refs/heads/x", "with space", "x.lock", "@{u}", "HEAD",
+            "x/", "/x", ".x", "x.", "a//b", "a\\b", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\n", "\ud800", ""]
+BAD_NAMES = ["--upload-pack=evil", "-x", "a..b", "x.lock", "with space", "a/b", "origin\n", "", "x" * 101]
+BAD_REPO_NAMES = ["--upload-pack=evil", "-x/y", "acme/-x", "a/../b", "a//b", "/a", "a/", "a.git", "a/b.lock",
+                  "with space", "acme/w\n", "x" * 201, ""]
+# Refused whatever GITFERRY_ALLOW_LOCAL_REMOTES says.
+BAD_URLS = ["ext::sh -c touch% /tmp/pwned", "ext::sh", "fd::3", "https://user:pass@github.com/a/b",
+            "https://token@github.com/a/b", "ssh://git:pw@github.com/a/b", "--upload-pack=evil",
+            "-oProxyCommand=x", "ssh://-oProxyCommand=calc/x", "ftp://github.com/a/b", "https://github.com/",
+            "https://github.com:99999/a", "https://github.com/a\nb", "https://github.com/\ud800", "", "nonsense"]
+# Refused only when local remotes are off.
+LOCAL_URLS = ["file:///", "file:///tmp/x", "http://github.com/a/b", "https://127.0.0.1/x", "https://10.0.0.1/x",
+              "https://localhost/x", "https://foo.localhost/x", "https://[::1]/x", "https://[::1]:8443/x",
+              "https://[::ffff:127.0.0.1]:8443/x", "https://2130706433/x", "https://127.1/x",
+              "https://0x7f.0.0.1/x", "https://169.254.169.254/latest", "https://0.0.0.0/x",
+              "ssh://git@192.168.1.1/x", "git@127.0.0.1:x", "git@[::1]:x"]
+
+ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
+                   ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),
+                   ("DELETE", "/api/v1/tokens/reader")]
+WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPSTREAM), ("POST", f"{R}/fetch"),
+                   ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
+READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),
+                  ("GET", f"{R}/branches"), ("GET", f"{R}/tags"), ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/1")]
+# Endpoints that read a JSON body, with a body each one accepts (so only the named defect is wrong).
+BODY_ENDPOINTS = [
+    ("POST", "/api/v1/repos", {"name": "acme/new", "url": "https://github.com/acme/new"}),
+    ("PATCH", R, {"fetch_interval": 60}),
+    ("POST", f"{R}/remotes", {"name": "mirror", "url": "https://gitlab.com/acme/widgets"}),
+    ("POST", f"{R}/branches", {"name": "feature", "start_point": "origin/main"}),
+    ("PUT", UPSTREAM, {"remote": "origin", "branch": "main"}),
+    ("POST", f"{R}/fetch", {}),
+    ("POST", f"{R}/pull", {"branch": "main"}),
+    ("POST", f"{R}/push", {"branch": "main"}),
+    ("POST", "/api/v1/tokens", {"name": "bot", "scope": "read"}),
+]
+# Every endpoint under a repo name, with a body it would accept.
+REPO_ENDPOINTS = [
+    ("GET", "", None), ("PATCH", "", {}), ("DELETE", "", None), ("GET", "/remotes", None),
+    ("POST", "/remotes", {"name": "mirror", "url": "https://gitlab.com/a/b"}), ("DELETE", "/remotes/origin", None),
+    ("GET", "/forks", None), ("GET", "/branches", None), ("GET", "/tags", None),
+    ("POST", "/branches", {"name": "f", "start_point": "origin/main"}),
+    ("PUT", "/branches/main/upstream", {"remote": "origin", "branch": "main"}),
+    ("DELETE", "/branches/main/upstream", None), ("POST", "/fetch", {}), ("POST", "/pull", {"branch": "main"}),
+    ("POST", "/push", {"branch": "main"}),
+]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    body: Any = NO_BODY  # bytes are sent as they are, anything else as JSON
+    status: int = 400
+    code: str | None = None
+    token: str = "admin"  # admin, write, read, none, unknown, basic, empty
+    app: str = "local"  # local, strict (no local remotes), small (2 KiB bodies)
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def case(label: str, method: str, path: str, body: Any = NO_BODY, status: int = 400, code: str | None = None,
+         **kw: Any) -> Any:
+    return pytest.param(Case(method, path, body, status, code, **kw), id=f"{method} {path} {label}")
+
+
+def _quote(ref: str) -> str:
+    return quote(ref, safe="/", errors="surrogatepass")
+
+
+def body_cases() -> Iterator[Any]:
+    for method, path, good in BODY_ENDPOINTS:
+        yield case("malformed", method, path, b"{bad", code="bad_json")
+        yield case("truncated", method, path, b'{"name": "x"', code="bad_json")
+        yield case("not-utf8", method, path, b'{"name": "\xff\xfe"}', code="bad_json")
+        yield case("deeply-nested", method, path, b"[" * 1500, code="bad_json")
+        yield case("nested-in-object", method, path, b'{"name": ' + b"[" * 1500, code="bad_json")
+        yield case("huge-number", method, path, b'{"name": ' + b"1" * 5000 + b"}", code="bad_json")
+        yield case("form-encoded", method, path, b"name=x&url=y", code="bad_json",
+                   headers=(("Content-Type", "application/x-www-form-urlencoded"),))
+        for label, body in [("array", [good]), ("string", "name"), ("number", 42), ("null", None), ("true", True)]:
+            yield case(label, method, path, body, code="bad_json")
+        yield case("oversized", method, path, {**good, "pad": "x" * SMALL_LIMIT}, 413, "too_large", app="small")
+
+
+def field_cases() -> Iterator[Any]:
+    url = "https://github.com/acme/new"
+    new = {"name": "acme/new", "url": url}
+    p = "/api/v1/repos"
+    # POST /api/v1/repos
+    yield case("{}", "POST", p, {}, code="missing_field")
+    yield case("no-url", "POST", p, {"name": "acme/new"}, code="missing_field")
+    yield case("no-name", "POST", p, {"url": url}, code="missing_field")
+    for fld, value in [("name", 5), ("name", None), ("name", ["a"]), ("url", 5), ("url", None), ("url", {"a": 1}),
+                       ("pull_strategy", 1), ("pull_strategy", True), ("fetch_interval", True),
+                       ("fetch_interval", "60"), ("fetch_interval", 1.5), ("fetch_interval", 1e400),
+                       ("protected_branches", "main"), ("protected_branches", {"a": 1})]:
+        yield case(f"{fld}={value!r}", "POST", p, {**new, fld: value}, code="bad_field")
+    for fld, value in [("pull_strategy", "yolo"), ("pull_strategy", ""), ("fetch_interval", -1),
+                       ("fetch_interval", 10**9), ("fetch_interval", 10**100), ("protected_branches", [""]),
+                       ("protected_branches", [1]), ("protected_branches", ["x"] * 101)]:
+        yield case(f"{fld}={str(value)[:20]!r}", "POST", p, {**new, fld: value}, 422, "invalid")
+    for name in BAD_REPO_NAMES:
+        yield case(f"name={name[:30]!r}", "POST", p, {**new, "name": name}, 422, "invalid")
+    yield case("name-taken", "POST", p, {**new, "name": REPO}, 409, "repo_exists")
+    for bad in BAD_URLS:
+        yield case(f"url={bad!r}", "POST", p, {**new, "url": bad}, 422, "invalid")
+        yield case(f"url={bad!r}", "POST", f"{R}/remotes", {"name": "mirror", "url": bad}, 422, "invalid")
+    for bad in LOCAL_URLS:
+        yield case(f"strict url={bad!r}", "POST", p, {**new, "url": bad}, 422, "invalid", app="strict")
+        yield case(f"strict url={bad!r}", "POST", f"{R}/remotes", {"name": "mirror", "url": bad}, 422, "invalid",
+                   app="strict")
+    # PATCH /api/v1/repos/{name}
+    for fld, value in [("name", "b"), ("url", url), ("state", "ready"), ("fetch_interval", True),
+                       ("fetch_interval", "60"), ("pull_strategy", 3), ("protected_branches", "main"),
+                       ("protected_branches", None)]:
+        yield case(f"{fld}={value!r}", "PATCH", R, {fld: value}, code="bad_field")
+    for fld, value in [("fetch_interval", -5), ("pull_strategy", "yolo"), ("protected_branches", [""])]:
+        yield case(f"{fld}={value!r}", "PATCH", R, {fld: value}, 422, "invalid")
+    yield case("good-then-bad", "PATCH", R, {"pull_strategy": "rebase", "fetch_interval": "x"}, code="bad_field")
+    # POST /api/v1/repos/{name}/remotes
+    yield case("{}", "POST", f"{R}/remotes", {}, code="missing_field")
+    yield case("no-name", "POST", f"{R}/remotes", {"url": url}, code="missing_field")
+    yield case("no-url", "POST", f"{R}/remotes", {"name": "mirror"}, code="missing_field")
+    yield case("name=5", "POST", f"{R}/remotes", {"name": 5, "url": url}, code="bad_field")
+    yield case("url=5", "POST", f"{R}/remotes", {"name": "mirror", "url": 5}, code="bad_field")
+    for name in BAD_NAMES:
+        yield case(f"name={name[:30]!r}", "POST", f"{R}/remotes", {"name": name, "url": url}, 422, "invalid")
+    yield case("name-taken", "POST", f"{R}/remotes", {"name": "origin", "url": url}, 409, "remote_exists")
+    yield case("fork-without-forge", "POST", f"{R}/remotes", {"name": "fork", "fork": "bob/widgets"}, 422,
+               "no_forge_integration")
+    # POST /api/v1/repos/{name}/branches
+    b = f"{R}/branches"
+    yield case("{}", "POST", b, {}, code="missing_field")
+    yield case("no-start", "POST", b, {"name": "f"}, code="missing_field")
+    yield case("name=5", "POST", b, {"name": 5, "start_point": "origin/main"}, code="bad_field")
+    yield case("start=5", "POST", b, {"name": "f", "start_point": 5}, code="bad_field")
+    yield case("track=yes", "POST", b, {"name": "f", "start_point": "origin/main", "track": "yes"}, code="bad_field")
+    yield case("track=1", "POST", b, {"name": "f", "start_point": "origin/main", "track": 1}, code="bad_field")
+    for ref in BAD_REFS:
+        yield case(f"name={ref!r}", "POST", b, {"name": ref, "start_point": "origin/main"}, 422, "invalid")
+        yield case(f"start={ref!r}", "POST", b, {"name": "f", "start_point": ref}, 422, "invalid")
+    yield case("start='abcd\\n'", "POST", b, {"name": "f", "start_point": "abcd\n"}, 422, "invalid")
+    # PUT / DELETE /api/v1/repos/{name}/branches/{branch}/upstream
+    good = {"remote": "origin", "branch": "main"}
+    yield case("{}", "PUT", UPSTREAM, {}, code="missing_field")
+    yield case("no-branch", "PUT", UPSTREAM, {"remote": "origin"}, code="missing_field")
+    yield case("remote=5", "PUT", UPSTREAM, {**good, "remote": 5}, code="bad_field")
+    yield case("branch=5", "PUT", UPSTREAM, {**good, "branch": 5}, code="bad_field")
+    yield case("remote=nope", "PUT", UPSTREAM, {**good, "remote": "nope"}, 404, "remote_not_found")
+    for name in BAD_NAMES:
+        yield case(f"remote={name[:30]!r}", "PUT", UPSTREAM, {**good, "remote": name}, 422, "invalid")
+    for ref in BAD_REFS:
+        yield case(f"branch={ref!r}", "PUT", UPSTREAM, {**good, "branch": ref}, 422, "invalid")
+        if ref and ref != "/x" and ref != "x/" and ref != "a//b":  # those change the route, not the name
+            path = f"{R}/branches/{_quote(ref)}/upstream"
+            yield case(f"url-branch={ref!r}", "PUT", path, good, 422, "invalid")
+            yield case(f"url-branch={ref!r}", "DELETE", path, NO_BODY, 422, "invalid")
+    # POST fetch, pull, push
+    yield case("remote=5", "POST", f"{R}/fetch", {"remote": 5}, code="bad_field")
+    yield case("remote=nope", "POST", f"{R}/fetch", {"remote": "nope"}, 404, "remote_not_found")
+    yield case("prune=yes", "POST", f"{R}/fetch", {"prune": "yes"}, code="bad_field")
+    yield case("prune=1", "POST", f"{R}/fetch", {"prune": 1}, code="bad_field")
+    for name in BAD_NAMES:
+        yield case(f"remote={name[:30]!r}", "POST", f"{R}/fetch", {"remote": name}, 422, "invalid")
+        yield case(f"remote={name[:30]!r}", "POST", f"{R}/push", {"branch": "main", "remote": name}, 422, "invalid")
+    for op in ("pull", "push"):
+        yield case("{}", "POST", f"{R}/{op}", {}, code="missing_field")
+        yield case("branch=5", "POST", f"{R}/{op}", {"branch": 5}, code="bad_field")
+        yield case("branch=null", "POST", f"{R}/{op}", {"branch": None}, code="bad_field")
+        for ref in BAD_REFS:
+            yield case(f"branch={ref!r}", "POST", f"{R}/{op}", {"branch": ref}, 422, "invalid")
+    yield case("strategy=5", "POST", f"{R}/pull", {"branch": "main", "strategy": 5}, code="bad_field")
+    yield case("strategy=yolo", "POST", f"{R}/pull", {"branch": "main", "strategy": "yolo"}, 422, "invalid")
+    push = {"branch": "main"}
+    for fld, value in [("remote", 5), ("remote_branch", 5), ("set_upstream", "no"), ("force", "true"),
+                       ("force", 1)]:
+        yield case(f"{fld}={value!r}", "POST", f"{R}/push", {**push, fld: value}, code="bad_field")
+    yield case("remote=nope", "POST", f"{R}/push", {**push, "remote": "nope"}, 404, "remote_not_found")
+    for ref in BAD_REFS:
+        yield case(f"remote_branch={ref!r}", "POST", f"{R}/push", {**push, "remote_branch": ref}, 422, "invalid")
+    # POST /api/v1/tokens
+    t = "/api/v1/tokens"
+    yield case("{}", "POST", t, {}, code="missing_field")
+    yield case("no-scope", "POST", t, {"name": "bot"}, code="missing_field")
+    yield case("name=5", "POST", t, {"name": 5, "scope": "read"}, code="bad_field")
+    yield case("scope=1", "POST", t, {"name": "bot", "scope": 1}, code="bad_field")
+    yield case("scope=root", "POST", t, {"name": "bot", "scope": "root"}, 422, "invalid")
+    yield case("scope=READ", "POST", t, {"name": "bot", "scope": "READ"}, 422, "invalid")
+    for name in BAD_NAMES:
+        yield case(f"name={name[:30]!r}", "POST", t, {"name": name, "scope": "read"}, 422, "invalid")
+    yield case("name-taken", "POST", t, {"name": "reader", "scope": "read"}, 409, "token_exists")
+
+
+def query_cases() -> Iterator[Any]:
+    for op, body in [("fetch", {}), ("pull", {"branch": "main"}), ("push", {"branch": "main"})]:
+        for wait in ["61", "-1", "abc", "nan", "inf", "1e9", "", "%C2%B2"]:
+            yield case(f"wait={wait}", "POST", f"{R}/{op}?wait={wait}", body, code="bad_query")
+    for job_id in ["abc", "-1", "0", "999", "1.5", "99999999999999999999", "%C2%B2", "%D9%A3", "1%0A", "0x1"]:
+        yield case(f"id={job_id}", "GET", f"/api/v1/jobs/{job_id}", status=404, code="job_not_found")
+    for query in ["limit=0", "limit=501", "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit=%C2%B2",
+                  "limit=%D9%A3", "state=bogus", "state=", "kind=bogus", "kind=CLONE"]:
+        yield case(query, "GET", f"/api/v1/jobs?{query}", code="bad_query")
+
+
+def lookup_cases() -> Iterator[Any]:
+    for name in ["nope/nope", "nope", "--upload-pack=evil", "-x", "acme", "acme/widgets.git", "ACME/WIDGETS"]:
+        for method, suffix, body in REPO_ENDPOINTS:
+            path = f"/api/v1/repos/{name}{suffix}"
+            yield case(f"repo={name}", method, path, NO_BODY if body is None else body, 404, "repo_not_found")
+    for remote in ["nope", "--upload-pack=evil", "-x", "ORIGIN"]:
+        yield case("unknown", "DELETE", f"{R}/remotes/{remote}", status=404, code="remote_not_found")
+    yield case("origin", "DELETE", f"{R}/remotes/origin", status=409, code="origin_required")
+    yield case("unknown", "DELETE", "/api/v1/tokens/nope", status=404, code="token_not_found")
+    yield case("no-forge", "GET", f"{R}/forks", status=422, code="no_forge_integration")
+
+
+def auth_cases() -> Iterator[Any]:
+    every = ADMIN_ENDPOINTS + WRITE_ENDPOINTS + READ_ENDPOINTS
+    for method, path in every:
+        for token in ["none", "unknown", "basic", "empty"]:
+            yield case(f"token={token}", method, path, status=401, code="unauthorized", token=token)
+    for method, path in ADMIN_ENDPOINTS + WRITE_ENDPOINTS:
+        yield case("token=read", method, path, {}, 403, "forbidden", token="read")
+    for method, path in ADMIN_ENDPOINTS:
+        yield case("token=write", method, path, {}, 403, "forbidden", token="write")
+    yield case("force with write", "POST", f"{R}/push", {"branch": "main", "force": True}, 403, "forbidden",
+               token="write")
+
+
+# --- the module's world ------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    clients: dict[str, FlaskClient]
+    tokens: dict[str, str]
+
+    def headers(self, token: str) -> dict[str, str]:
+        value = {"admin": f"Bearer {ADMIN}", "unknown": "Bearer not-a-token", "basic": "Basic YWRtaW46YWRtaW4=",
+                 "empty": "Bearer ", "none": ""}.get(token) or f"Bearer {self.tokens[token]}"
+        return {"Authorization": value} if value else {}
+
+    def state(self) -> Any:
+        """Everything a bad request must leave alone."""
+        client, headers = self.clients["local"], self.headers("admin")
+        calls = ["/api/v1/jobs?limit=500", "/api/v1/repos", "/api/v1/tokens"]
+        answers = [client.get(path, headers=headers) for path in calls]
+        assert all(a.status_code == 200 for a in answers), [a.get_data(as_text=True) for a in answers]
+        return [a.get_json() for a in answers]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    settings = load_settings({
+        "GITFERRY_DATA_DIR": str(tmp_path_factory.mktemp("bad-input") / "data"),
+        "GITFERRY_ADMIN_TOKEN": ADMIN,
+        "GITFERRY_ALLOW_LOCAL_REMOTES": "1",
+        "GITFERRY_FETCH_INTERVAL": "0",
+    })
+    local = create_app(settings)
+    services = local.extensions["gitferry"]
+    shared = {"store": services.store, "dispatcher": services.dispatcher}
+    apps = {
+        "local": local,
+        "strict": create_app(settings.with_(allow_local_remotes=False), **shared),
+        "small": create_app(settings.with_(max_body_bytes=SMALL_LIMIT), **shared),
+    }
+    world = World({k: a.test_client() for k, a in apps.items()}, {})
+    client, admin = world.clients["local"], world.headers("admin")
+    created = client.post("/api/v1/repos", json={"name": REPO, "url": "https://github.com/acme/widgets"},
+                          headers=admin)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.get_json()["state"] == "cloning"
+    for name, scope in [("reader", "read"), ("writer", "write")]:
+        answer = client.post("/api/v1/tokens", json={"name": name, "scope": scope}, headers=admin)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        world.tokens[scope] = answer.get_json()["token"]
+    yield world
+    services.store.close()
+
+
+def assert_json_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    text = response.get_data(as_text=True)
+    assert response.status_code == status, text
+    assert response.mimetype == "application/json", text
+    assert "Traceback" not in text and "<html" not in text.lower()
+    body = json.loads(text)
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body
+
+
+ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *lookup_cases(), *auth_cases()]
+
+
+@pytest.mark.parametrize("c", ALL_CASES)
+def test_bad_input_is_a_json_4xx_and_changes_nothing(world: World, c: Case) -> None:
+    before = world.state()
+    headers = {**world.headers(c.token), **dict(c.headers)}
+    kwargs: dict[str, Any] = {}
+    if c.body is not NO_BODY:
+        kwargs["data"] = c.body if isinstance(c.body, bytes) else json.dumps(c.body)
+        headers.setdefault("Content-Type", "application/json")
+    response = world.clients[c.app].open(c.path, method=c.method, headers=headers, **kwargs)
+    assert_json_error(response, c.status, c.code)
+    if c.status == 401:
+        assert response.headers.get("WWW-Authenticate", "").startswith("Bearer"), response.headers
+    assert world.state() == before
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/api/v1/nope", 404),
+    ("GET", "/nope", 404),
+    ("POST", "/api/v1", 404),
+    ("GET", "/api/v1/repos/", 404),
+    ("DELETE", "/api/v1/repos", 405),
+    ("PUT", "/api/v1/jobs", 405),
+    ("POST", "/api/v1/jobs/1", 405),
+    ("POST", "/api/v1/openapi.json", 405),
+    ("PATCH", "/api/v1/tokens", 405),
+])
+def test_unknown_url_and_wrong_method_are_json(world: World, method: str, path: str, status: int) -> None:
+    before = world.state()
+    response = world.clients["local"].open(path, method=method, headers=world.headers("admin"), json={})
+    assert_json_error(response, status)
+    if status == 405:
+        assert response.headers.get("Allow")
+    assert world.state() == before
+
+
+def test_revoked_token_is_refused_at_once(client: FlaskClient, admin: dict[str, str]) -> None:
+    token = client.post("/api/v1/tokens", json={"name": "gone", "scope": "admin"}, headers=admin).get_json()["token"]
+    assert client.get("/api/v1/repos", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.delete("/api/v1/tokens/gone", headers=admin).status_code == 204
+    response = client.get("/api/v1/repos", headers={"Authorization": f"Bearer {token}"})
+    assert_json_error(response, 401, "unauthorized")
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_local_urls_are_fine_when_allowed(world: World) -> None:
+    """The strict cases above fail for being local, not for being malformed."""
+    from service.domain.validation import check_url
+
+    for url in LOCAL_URLS:
+        check_url(url, allow_local=True)
+
+
+def test_case_table_covers_every_api_rule(world: World) -> None:
+    """Each /api/v1 rule of the app is hit by at least one case (so new endpoints get bad-input cases)."""
+    app = world.clients["local"].application
+    adapter = app.url_map.bind("localhost")
+    hit = set()
+    for param in ALL_CASES:
+        c: Case = param.values[0]
+        try:
+            rule, _ = adapter.match(c.path.split("?")[0], method=c.method, return_rule=True)
+        except Exception:  # noqa: BLE001 - 404/405 cases
+            continue
+        hit.add((rule.rule, c.method))
+    wanted = {(r.rule, m) for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")
+              and r.rule != "/api/v1/openapi.json" for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert wanted - hit == set()
