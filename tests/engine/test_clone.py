@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from tests.engine.conftest import TEST_PROTOCOLS, Forge
 from tests.support.git_http import GitHttpServer
-from tests.support.repos import fast_import, file_url, git, init_forge, list_refs
+from tests.support.repos import fast_import, file_url, git, init_forge, list_refs, work_clone
 from workers.git import Clone, Credential, GitConfig, GitError
 
 
@@ -218,3 +219,30 @@ def test_network_error_redacts_userinfo(tmp_path: Path, config: GitConfig) -> No
         clone.create(url)
     assert err.value.code == "network", err.value.stderr
     assert "someone" not in err.value.message + err.value.stderr + " ".join(err.value.command)
+
+
+def test_http_gzip_and_chunked_bodies(tmp_path: Path, forge: Forge) -> None:
+    main = forge.sha("refs/heads/main")
+    # many wants make git gzip the fetch request; a big incompressible push goes chunked
+    git(forge.path, "update-ref", "--stdin", input="".join(f"create refs/heads/b{n:03d} {main}\n" for n in range(80)))
+    with GitHttpServer(forge.path.parent) as server:
+        config = GitConfig(allow_protocols=TEST_PROTOCOLS, timeout=60)
+        clone = Clone(tmp_path / "c.git", config)
+        clone.create(server.url(forge.path.name))
+        assert len(clone.refs().remote_branches) == 81
+        scratch = work_clone(clone.path, tmp_path / "scratch")
+        (scratch / "blob.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+        git(scratch, "add", "blob.bin")
+        git(scratch, "commit", "--quiet", "-m", "big")
+        git(scratch, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+        result = clone.push("main")
+        assert result.outcome == "pushed"
+        assert forge.sha("refs/heads/main") == result.after
+        assert {"gzip", "chunked"} <= server.body_encodings
+
+
+def test_protocol_allowlist_enforced_at_run_time(clone: Clone) -> None:
+    strict = Clone(clone.path, GitConfig())  # https and ssh only; origin is file://
+    with pytest.raises(GitError) as err:
+        strict.fetch("origin")
+    assert err.value.code == "invalid"

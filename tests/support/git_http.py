@@ -29,6 +29,7 @@ class GitHttpServer:
         self.username = username
         self.password = password
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) for asserts
+        self.body_encodings: set[str] = set()  # "gzip", "chunked" as seen in request bodies
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -98,7 +99,10 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _body(self) -> bytes:
+        if self.headers.get("Content-Encoding"):
+            self.git_server.body_encodings.add(self.headers["Content-Encoding"].lower())
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.git_server.body_encodings.add("chunked")
             chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)

@@ -29,8 +29,7 @@ def prepare(ctx: WorkerContext, repo: Row, clone: Clone, progress: ProgressCallb
             log.warning("clone_corrupt repo=%s moved_to=%s", repo["name"], moved.name)
     if not clone.exists():
         default = clone.create(repo["url"], progress)
-        ctx.store.repos.update(repo["id"], default_branch=default, state=RepoState.READY.value,
-                               error=None, last_fetch_at=utcnow())
+        ctx.store.repos.update(repo["id"], default_branch=default, last_fetch_at=utcnow())
     wanted = {r["name"]: r["url"] for r in ctx.store.repos.remotes(repo["id"])}
     present = clone.remotes()
     for name, url in wanted.items():
@@ -62,7 +61,7 @@ def do_clone(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: Pr
         ctx.store.repos.update(repo["id"], state=RepoState.ERROR.value, error=exc.message)
         raise
     default = clone.default_branch("origin") or repo["default_branch"]
-    ctx.store.repos.update(repo["id"], default_branch=default, state=RepoState.READY.value, error=None)
+    ctx.store.repos.update(repo["id"], default_branch=default)
     return {"default_branch": default, "url": redact_url(repo["url"])}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 
 from service.dispatch import RUN_JOB
-from service.domain.types import JobKind
+from service.domain.types import JobKind, RepoState
 from service.store import Store
 from workers.git import GitError
 from workers.tasks.context import WorkerContext
@@ -69,6 +69,9 @@ def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> st
         result = OPS[job["kind"]](ctx, repo, clone, job, progress)
         if job["kind"] != JobKind.REMOVE:
             _save_refs(ctx, repo, clone)
+            if repo["state"] != RepoState.READY:
+                # Only now, with its branches recorded, is a new clone ready to be used.
+                ctx.store.repos.update(repo["id"], state=RepoState.READY.value, error=None)
         jobs.finish(job["id"], result)
         return "done"
     except PartialFailure as exc:

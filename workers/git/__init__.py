@@ -1,0 +1,34 @@
+"""gitferry's git engine: server-side bare clones driven through the git CLI.
+
+Standard library only; the only code in gitferry that runs git.
+"""
+
+from .clone import Clone
+from .errors import GitError
+from .models import (
+    Branch,
+    Credential,
+    FetchResult,
+    GitConfig,
+    ProgressCallback,
+    PullResult,
+    PushResult,
+    RefSnapshot,
+    RemoteBranch,
+    RemoteTag,
+)
+
+__all__ = [
+    "Branch",
+    "Clone",
+    "Credential",
+    "FetchResult",
+    "GitConfig",
+    "GitError",
+    "ProgressCallback",
+    "PullResult",
+    "PushResult",
+    "RefSnapshot",
+    "RemoteBranch",
+    "RemoteTag",
+]

@@ -1,0 +1,214 @@
+"""A server-side bare clone: create, remove, health, remotes; other work is delegated."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import fetch as _fetch
+from . import pull as _pull
+from . import push as _push
+from . import refs as _refs
+from . import validate
+from .errors import GitError
+from .models import (
+    Branch,
+    FetchResult,
+    GitConfig,
+    ProgressCallback,
+    PullResult,
+    PushResult,
+    RefSnapshot,
+)
+from .runner import Runner
+
+# Set on every clone we create: gc in the foreground so a finished job means a quiet repo,
+# reflogs everywhere so fork points and lost commits can be found.
+CLONE_CONFIG = (
+    ("gc.autoDetach", "false"),
+    ("core.logAllRefUpdates", "always"),
+    ("fetch.writeCommitGraph", "true"),
+)
+
+
+class Clone:
+    """One bare clone on disk, kept in step with its remotes."""
+
+    def __init__(self, path: Path, config: GitConfig) -> None:
+        self.path = Path(path)
+        self.config = config
+        self._git = Runner(config, self.path)
+
+    def __repr__(self) -> str:
+        return f"Clone({str(self.path)!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """True if something is at the clone's path."""
+        return self.path.exists()
+
+    def is_healthy(self) -> bool:
+        """Cheap check: bare repo opens, HEAD is a symbolic ref, every ref's object is there."""
+        if not self.path.is_dir():
+            return False
+        try:
+            bare = self._git.run(["rev-parse", "--is-bare-repository"])
+            if bare.stdout.strip() != "true":
+                return False
+            head = self._git.run(["symbolic-ref", "-q", "HEAD"]).stdout.strip()
+            # %(objecttype) makes git open every ref's object, so missing objects show.
+            self._git.run(["for-each-ref", "--format=%(objectname) %(objecttype)"])
+            if _refs.ref_sha(self._git, head) is not None:
+                return _refs.resolve_commit(self._git, head) is not None
+            return True
+        except GitError:
+            return False
+
+    def move_aside(self) -> Path:
+        """Rename the clone to <path>.corrupt-<utc timestamp> and return the new path."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+            n += 1
+        os.rename(self.path, target)
+        return target
+
+    def remove(self) -> None:
+        """Delete the clone from disk; nothing happens if it is not there."""
+        if self.path.is_symlink() or self.path.is_file():
+            self.path.unlink()
+        elif self.path.exists():
+            shutil.rmtree(self.path)
+
+    def create(self, origin_url: str, progress: ProgressCallback | None = None) -> str:
+        """Clone `origin_url` as a bare repo here; return the default branch name."""
+        validate.remote_url(origin_url, self.config.allow_protocols)
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise GitError("invalid", f"{self.path} already exists and is not empty")
+        try:
+            return self._create(origin_url, progress)
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+    def _create(self, origin_url: str, progress: ProgressCallback | None) -> str:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._git.run(
+            ["init", "--bare", "--quiet", "--initial-branch=main", "--end-of-options", str(self.path)],
+            use_git_dir=False,
+        )
+        for key, value in CLONE_CONFIG:
+            self._git.run(["config", key, value])
+        self.add_remote("origin", origin_url)
+        self.fetch("origin", progress=progress)
+        remote_heads = sorted(rb.name for rb in self.refs().remote_branches if rb.remote == "origin")
+        default = _fetch.remote_default_branch(self._git, "origin", origin_url)
+        if default not in remote_heads:
+            fallback = [b for b in ("main", "master") if b in remote_heads]
+            default = (fallback or remote_heads or ["main"])[0]
+        if default in remote_heads:
+            self.create_branch(default, f"origin/{default}", track=True)
+            self._git.run(["symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default}"])
+        self._git.run(["symbolic-ref", "HEAD", f"refs/heads/{default}"])
+        return default
+
+    # -- remotes ---------------------------------------------------------------------------
+
+    def remotes(self) -> dict[str, str]:
+        """Configured remotes: name -> URL."""
+        return _refs.remote_urls(self._git)
+
+    def add_remote(self, name: str, url: str) -> None:
+        """Add a remote; tags from it will go to refs/remote-tags/<name>/."""
+        validate.remote_name(name)
+        validate.remote_url(url, self.config.allow_protocols)
+        if name in self.remotes():
+            raise GitError("remote_exists", f"remote {name!r} already exists")
+        self._git.run(["remote", "add", "--end-of-options", name, url])
+        # A plain `git fetch <name>` must not fill refs/tags from every remote.
+        self._git.run(["config", f"remote.{name}.tagOpt", "--no-tags"])
+
+    def remove_remote(self, name: str) -> None:
+        """Drop a remote with its remote-tracking refs, tags and upstream settings."""
+        _refs.require_remote(self._git, name)
+        # git removes refs/remotes/<name>/* and branch.*.remote/merge pointing to it.
+        self._git.run(["remote", "remove", "--end-of-options", name])
+        tags = _refs.list_refs(self._git, f"{_refs.REMOTE_TAGS}{name}")
+        _refs.delete_refs(self._git, sorted(tags))
+
+    def set_remote_url(self, name: str, url: str) -> None:
+        """Point a remote at a new URL."""
+        _refs.require_remote(self._git, name)
+        validate.remote_url(url, self.config.allow_protocols)
+        self._git.run(["remote", "set-url", "--end-of-options", name, url])
+
+    def default_branch(self, remote: str = "origin") -> str | None:
+        """The remote's default branch as recorded in refs/remotes/<remote>/HEAD."""
+        validate.remote_name(remote)
+        out = self._git.run(["symbolic-ref", "-q", f"{_refs.REMOTES}{remote}/HEAD"], check=False)
+        prefix = f"{_refs.REMOTES}{remote}/"
+        target = out.stdout.strip()
+        return target[len(prefix) :] if out.returncode == 0 and target.startswith(prefix) else None
+
+    # -- fetch and refs --------------------------------------------------------------------
+
+    def fetch(self, remote: str, *, prune: bool = True, progress: ProgressCallback | None = None) -> FetchResult:
+        """Fetch a remote's branches and tags into its namespaces; report what changed."""
+        return _fetch.fetch(self._git, remote, prune=prune, progress=progress)
+
+    def refs(self) -> RefSnapshot:
+        """Every branch with ahead/behind, remote-tracking branch and remote tag."""
+        return _refs.snapshot(self._git)
+
+    def branch(self, name: str) -> Branch:
+        """One local branch; GitError branch_not_found if it is not there."""
+        return _refs.get_branch(self._git, name)
+
+    def create_branch(self, name: str, start_point: str, *, track: bool = True) -> Branch:
+        """Create a branch at "<remote>/<branch>", a local branch, or a commit sha."""
+        return _refs.create_branch(self._git, name, start_point, track=track)
+
+    def set_upstream(self, branch: str, remote: str, remote_branch: str) -> Branch:
+        """Make remote/remote_branch the upstream of a local branch."""
+        return _refs.set_upstream(self._git, branch, remote, remote_branch)
+
+    def unset_upstream(self, branch: str) -> None:
+        """Remove a local branch's upstream setting."""
+        _refs.unset_upstream(self._git, branch)
+
+    # -- pull and push ---------------------------------------------------------------------
+
+    def pull(self, branch: str, strategy: str) -> PullResult:
+        """Update a branch from its upstream as last fetched (no network)."""
+        return _pull.pull(self._git, self.path, branch, strategy)
+
+    def update_branch(self, branch: str, remote: str, remote_branch: str, strategy: str) -> PullResult:
+        """Update a branch from remote/remote_branch as last fetched (no network)."""
+        return _pull.update_branch(self._git, self.path, branch, remote, remote_branch, strategy)
+
+    def push(
+        self,
+        branch: str,
+        *,
+        remote: str | None = None,
+        remote_branch: str | None = None,
+        set_upstream: bool | None = None,
+        force: bool = False,
+        protected: Sequence[str] = (),
+    ) -> PushResult:
+        """Push a branch to its upstream, or origin/<branch>, or where told."""
+        return _push.push(
+            self._git,
+            branch,
+            remote=remote,
+            remote_branch=remote_branch,
+            set_upstream=set_upstream,
+            force=force,
+            protected=protected,
+        )

@@ -1,0 +1,50 @@
+"""Fetching a remote into its own namespaces and finding its default branch."""
+
+from __future__ import annotations
+
+from .models import FetchResult, ProgressCallback
+from .refs import HEADS, REMOTE_TAGS, REMOTES, list_refs, require_remote
+from .runner import Runner
+
+
+def refspecs(remote: str) -> list[str]:
+    """Branches to refs/remotes/<r>/, tags to refs/remote-tags/<r>/ so remotes never clash."""
+    return [f"+refs/heads/*:{REMOTES}{remote}/*", f"+refs/tags/*:{REMOTE_TAGS}{remote}/*"]
+
+
+def _as_remote_names(remote: str, refs: dict[str, str]) -> dict[str, str]:
+    named: dict[str, str] = {}
+    for ref, sha in refs.items():
+        if ref.startswith(f"{REMOTES}{remote}/"):
+            named[HEADS + ref[len(REMOTES) + len(remote) + 1 :]] = sha
+        else:
+            named["refs/tags/" + ref[len(REMOTE_TAGS) + len(remote) + 1 :]] = sha
+    return named
+
+
+def fetch(runner: Runner, remote: str, *, prune: bool = True, progress: ProgressCallback | None = None) -> FetchResult:
+    """Fetch `remote` and report which of its refs changed; local branches are not touched."""
+    url = require_remote(runner, remote)
+    patterns = [f"{REMOTES}{remote}", f"{REMOTE_TAGS}{remote}"]
+    before = _as_remote_names(remote, list_refs(runner, *patterns))
+    args = ["fetch", "--no-tags", "--no-write-fetch-head"]
+    if prune:
+        args.append("--prune")
+    if progress is not None:
+        args.append("--progress")
+    runner.run([*args, "--end-of-options", remote, *refspecs(remote)], url=url, progress=progress)
+    after = _as_remote_names(remote, list_refs(runner, *patterns))
+    updated = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
+    deleted = sorted(ref for ref in before if ref not in after)
+    return FetchResult(updated=updated, deleted=deleted)
+
+
+def remote_default_branch(runner: Runner, remote: str, url: str) -> str | None:
+    """Branch the remote's HEAD points at, asked over the network (None if it says nothing)."""
+    out = runner.run(["ls-remote", "--symref", "--end-of-options", remote, "HEAD"], url=url)
+    for line in out.stdout.splitlines():
+        if line.startswith("ref: ") and line.endswith("\tHEAD"):
+            target = line[len("ref: ") : -len("\tHEAD")]
+            if target.startswith(HEADS):
+                return target[len(HEADS) :]
+    return None

@@ -1,0 +1,135 @@
+"""Plain data the engine takes and returns: config, credentials and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ProgressCallback = Callable[[str, int], None]
+"""Called with (phase, percent) as git reports progress, e.g. ("Receiving objects", 45)."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Username and password (or token) for one remote host."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credential(username={self.username!r}, password='***')"
+
+
+@dataclass(frozen=True)
+class GitConfig:
+    """Settings for every git call the engine makes."""
+
+    timeout: float = 600.0
+    allow_protocols: tuple[str, ...] = ("https", "ssh")
+    # key: lowercase "host" or "host:port" as in the remote URL's netloc (without userinfo)
+    credentials: Mapping[str, Credential] = field(default_factory=dict)
+    author_name: str = "gitferry"
+    author_email: str = "gitferry@localhost"
+    low_speed_limit: int = 1000
+    low_speed_time: int = 60
+    git_binary: str = "git"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Refs, as named on the remote (refs/heads/x, refs/tags/t), that a fetch changed."""
+
+    updated: list[str]
+    deleted: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A local branch; ahead/behind are None without an upstream or when it is gone."""
+
+    name: str
+    sha: str
+    upstream: str | None
+    ahead: int | None
+    behind: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RemoteBranch:
+    """A remote-tracking branch as last fetched."""
+
+    remote: str
+    name: str
+    sha: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RemoteTag:
+    """A tag as last fetched from a remote; sha is the ref's object (tag object if annotated)."""
+
+    remote: str
+    name: str
+    sha: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RefSnapshot:
+    """Every local branch, remote-tracking branch and remote tag of a clone."""
+
+    branches: list[Branch]
+    remote_branches: list[RemoteBranch]
+    tags: list[RemoteTag]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "branches": [b.to_dict() for b in self.branches],
+            "remote_branches": [b.to_dict() for b in self.remote_branches],
+            "tags": [t.to_dict() for t in self.tags],
+        }
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """Outcome of updating a local branch from a remote-tracking branch."""
+
+    outcome: str  # up-to-date | fast-forwarded | merged | rebased | diverged | conflict
+    before: str
+    after: str
+    conflicts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """Outcome of a push; reason/force_available/backup_ref only when they apply."""
+
+    outcome: str  # pushed | created | up-to-date | rejected
+    remote: str
+    remote_branch: str
+    before: str | None
+    after: str
+    reason: str | None = None
+    force_available: bool | None = None
+    backup_ref: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("reason", "force_available", "backup_ref"):
+            if data[key] is None:
+                del data[key]
+        return data

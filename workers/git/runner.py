@@ -1,0 +1,266 @@
+"""The single place that starts git: clean environment, timeout, process-group kill."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import validate
+from .errors import GitError, classify, redact, summarize
+from .models import Credential, GitConfig, ProgressCallback
+
+# Receives exactly (credential.helper "get") and answers from this process's env only.
+CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; '
+    "printf 'username=%s\\npassword=%s\\n' "
+    '"$GITFERRY_GIT_USERNAME" "$GITFERRY_GIT_PASSWORD"; }; f'
+)
+_PROGRESS = re.compile(r"^(?:remote: )?([A-Za-z][A-Za-z ]*?):\s+(\d{1,3})%")
+# Passed through so ssh finds its agent and known_hosts; nothing here changes git's behaviour
+# because system and global config are off.
+_KEEP_ENV = ("PATH", "HOME", "TMPDIR", "SSH_AUTH_SOCK")
+
+
+@dataclass(frozen=True)
+class Output:
+    """A finished git call."""
+
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def error(self) -> GitError:
+        """The GitError this failed call stands for."""
+        code = classify(self.returncode, self.stderr)
+        return GitError(
+            code,
+            summarize(code, self.stderr),
+            command=self.command,
+            returncode=self.returncode,
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
+
+
+class Runner:
+    """Runs git for one repository with the engine's config."""
+
+    def __init__(self, config: GitConfig, git_dir: Path | None = None) -> None:
+        self.config = config
+        self.git_dir = git_dir
+
+    def base_env(self) -> dict[str, str]:
+        env = {key: os.environ[key] for key in _KEEP_ENV if key in os.environ}
+        env.setdefault("PATH", os.defpath)
+        env.setdefault("HOME", "/nonexistent")
+        env.update(
+            LC_ALL="C",
+            LANGUAGE="C",
+            GIT_TERMINAL_PROMPT="0",
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL="/dev/null",
+            # attributes/ignore under XDG would change merges; keep them out.
+            XDG_CONFIG_HOME="/nonexistent",
+            GIT_ALLOW_PROTOCOL=":".join(self.config.allow_protocols),
+            GIT_SSH_COMMAND="ssh -o BatchMode=yes -o StrictHostKeyChecking=yes",
+            GIT_HTTP_LOW_SPEED_LIMIT=str(self.config.low_speed_limit),
+            GIT_HTTP_LOW_SPEED_TIME=str(self.config.low_speed_time),
+            GIT_AUTHOR_NAME=self.config.author_name,
+            GIT_AUTHOR_EMAIL=self.config.author_email,
+            GIT_COMMITTER_NAME=self.config.author_name,
+            GIT_COMMITTER_EMAIL=self.config.author_email,
+        )
+        return env
+
+    def credential_for(self, url: str | None) -> Credential | None:
+        host = validate.url_host(url) if url else None
+        if host is None:
+            return None
+        cred = self.config.credentials.get(host)
+        return validate.credential(cred) if cred is not None else None
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        url: str | None = None,
+        progress: ProgressCallback | None = None,
+        input: str | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        use_git_dir: bool = True,
+    ) -> Output:
+        """Run `git <args>`; raise GitError on failure unless check=False.
+
+        `url` is the remote this call talks to; its credential, if any, is given to git for
+        this call only.
+        """
+        cmd = [self.config.git_binary]
+        if self.git_dir is not None and use_git_dir:
+            cmd.append(f"--git-dir={self.git_dir}")
+        # Hooks in a clone are never ours to run.
+        cmd += ["-c", "core.hooksPath=/dev/null", *args]
+        full_env = self.base_env()
+        secrets: list[str] = []
+        cred = self.credential_for(url)
+        if cred is not None:
+            full_env.update(
+                GIT_CONFIG_COUNT="2",
+                GIT_CONFIG_KEY_0="credential.helper",
+                GIT_CONFIG_VALUE_0="",
+                GIT_CONFIG_KEY_1="credential.helper",
+                GIT_CONFIG_VALUE_1=CREDENTIAL_HELPER,
+                GITFERRY_GIT_USERNAME=cred.username,
+                GITFERRY_GIT_PASSWORD=cred.password,
+            )
+            secrets.append(cred.password)
+        if progress is not None:
+            full_env["GIT_PROGRESS_DELAY"] = "0"
+        if env:
+            full_env.update(env)
+        shown = [redact(part, secrets) for part in cmd]
+
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=full_env,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            raise GitError("git", f"could not start git: {exc}", command=shown) from exc
+        try:
+            timed_out, out_b, err_b = _communicate(proc, self.config.timeout, input, progress)
+        except BaseException:
+            # e.g. the worker is being shut down: leave no git behind
+            _kill_group(proc)
+            proc.wait()
+            raise
+        stdout = redact(out_b.decode("utf-8", "replace"), secrets)
+        stderr = redact(err_b.decode("utf-8", "replace"), secrets)
+        if timed_out:
+            raise GitError(
+                "timeout",
+                f"git {args[0] if args else ''} took longer than {self.config.timeout:g}s and was stopped",
+                command=shown,
+                returncode=proc.returncode,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        result = Output(shown, proc.returncode, stdout, stderr)
+        if check and proc.returncode != 0:
+            raise result.error()
+        return result
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl() if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # A git left running by a killed worker would race the job's next attempt on the same
+    # clone: have the kernel kill git when the thread that started it dies.
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    input: str | None,
+    progress: ProgressCallback | None,
+) -> tuple[bool, bytes, bytes]:
+    """Collect output, feeding progress lines as they come; kill the group on timeout."""
+    if progress is None:
+        try:
+            out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
+            return False, out, err
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = _drain(proc)
+            return True, out, err
+
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+    def read_out() -> None:
+        assert proc.stdout is not None
+        chunks["out"].append(proc.stdout.read())
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        pending = b""
+        while True:
+            data = os.read(proc.stderr.fileno(), 65536)
+            if not data:
+                break
+            chunks["err"].append(data)
+            pending += data
+            # git redraws progress with \r; each \r or \n ends one update.
+            *lines, pending = re.split(rb"[\r\n]", pending)
+            for line in lines:
+                _report(line, progress)
+        if pending:
+            _report(pending, progress)
+
+    readers = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc)
+        proc.wait()
+    deadline = time.monotonic() + 5
+    for reader in readers:
+        reader.join(max(0.0, deadline - time.monotonic()))
+    return timed_out, b"".join(chunks["out"]), b"".join(chunks["err"])
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    try:
+        out, err = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        # A grandchild that left our process group still holds the pipes; give up on them.
+        proc.kill()
+        return b"", b""
+    return out or b"", err or b""
+
+
+def _report(line: bytes, progress: ProgressCallback) -> None:
+    match = _PROGRESS.match(line.decode("utf-8", "replace").strip())
+    if match:
+        try:
+            progress(match.group(1).strip(), min(100, int(match.group(2))))
+        except Exception:  # a broken callback must not break the fetch
+            pass
