@@ -14,6 +14,7 @@ from service.store import Store
 
 log = logging.getLogger("gitferry.dispatch")
 RUN_JOB = "gitferry.run_job"
+NOTIFY = "gitferry.notify"
 
 
 class EmbeddedTransport(kombu_sqla.Transport):  # type: ignore[misc]
@@ -60,14 +61,21 @@ class Dispatcher:
         self.store = store
         self.queue = queue
 
-    def send(self, job_id: int) -> bool:
+    def send(self, job_id: int, countdown: float | None = None) -> bool:
         try:
-            self.celery.send_task(RUN_JOB, args=[job_id], queue=self.queue)
+            self.celery.send_task(RUN_JOB, args=[job_id], queue=self.queue, countdown=countdown)
         except Exception as exc:  # broker down: the job is recorded, the sweeper re-sends it
             log.warning("job_send_failed job=%s error=%s", job_id, type(exc).__name__)
             return False
         self.store.jobs.mark_sent(job_id)
         return True
+
+    def notify(self, notification_id: int, countdown: float | None = None) -> None:
+        """Send a finished job's notification (retried by its task, never by the caller)."""
+        try:
+            self.celery.send_task(NOTIFY, args=[notification_id], queue=self.queue, countdown=countdown)
+        except Exception as exc:
+            log.warning("notify_send_failed notification=%s error=%s", notification_id, type(exc).__name__)
 
     def ping(self) -> str | None:
         """None when the broker answers, else what is wrong."""

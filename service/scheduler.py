@@ -7,17 +7,12 @@ import threading
 import time
 
 from service.dispatch import Dispatcher
-from service.domain.types import JobKind, Trigger
+from service.domain.types import JobKind, Trigger, fetch_coalesce_key
 from service.settings import Settings
 from service.store import Store
 from service.store.tables import utcnow
 
 log = logging.getLogger("gitferry.beat")
-
-
-def fetch_coalesce_key(repo_id: int, remote: str | None) -> str:
-    """Queued fetches of the same remote (or of all remotes) share this key and so one job."""
-    return f"fetch:{repo_id}:{remote or '*'}"
 
 
 def queue_due_fetches(settings: Settings, store: Store, dispatcher: Dispatcher) -> list[int]:

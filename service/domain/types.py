@@ -61,3 +61,13 @@ class RepoState(StrEnum):
 PROVIDERS = ("github", "gitlab", "bitbucket", "azure-devops", "gitea", "other")
 
 FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")
+
+
+def fetch_coalesce_key(repo_id: int, remote: str | None) -> str:
+    """Queued fetches of the same remote (or of all remotes) share this key and so one job."""
+    return f"fetch:{repo_id}:{remote or '*'}"
+
+
+def sync_coalesce_key(repo_id: int, rule: str) -> str:
+    """Queued syncs of one rule share one job: it takes the remote branch as it is when it runs."""
+    return f"sync:{repo_id}:{rule}"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_NAME = 255
-_REPO_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_SHA = re.compile(r"^[0-9a-f]{4,64}$")
-_SCP_LIKE = re.compile(r"^(?:(?P<user>[A-Za-z0-9._~-]+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(?P<path>[^/].*|/.*)$")
+_REPO_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+_SHA = re.compile(r"^[0-9a-f]{4,64}\Z")
+_SCP_LIKE = re.compile(
+    r"^(?:(?P<user>[A-Za-z0-9._~-]+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(?P<path>[^/].*|/.*)$"
+)
 _FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
@@ -37,7 +40,7 @@ def _ref_problem(name: str) -> str | None:
         return "must not start with '-'"
     if name in ("HEAD", "@") or name.startswith("refs/"):
         return "reserved name"
-    if any(ch in _FORBIDDEN_REF_CHARS for ch in name):
+    if any(ch in _FORBIDDEN_REF_CHARS for ch in name) or not _utf8(name):
         return "contains a character git does not allow"
     if ".." in name or "@{" in name or "//" in name:
         return "contains '..', '@{' or '//'"
@@ -47,6 +50,15 @@ def _ref_problem(name: str) -> str | None:
         if part.startswith(".") or part.endswith(".lock"):
             return "a component starts with '.' or ends with '.lock'"
     return None
+
+
+def _utf8(text: str) -> bool:
+    """False for strings with lone surrogates (from JSON "\\ud800"), which git can never be given."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_remote_name(name: object) -> str:
@@ -119,7 +131,7 @@ def check_url(url: object, *, allow_local: bool = False) -> RemoteUrl:
     """Return the parsed URL if gitferry may use it as a remote, else raise InvalidValue."""
     if not isinstance(url, str) or not url:
         raise InvalidValue("url must be a non-empty string")
-    if len(url) > 2048 or url.startswith("-") or any(ord(c) < 0x21 or c == "\x7f" for c in url):
+    if len(url) > 2048 or url.startswith("-") or any(ord(c) < 0x21 or c == "\x7f" for c in url) or not _utf8(url):
         raise InvalidValue("url contains characters that are not allowed")
     if "::" in url.split("/", 1)[0] and "://" not in url:
         raise InvalidValue("transport helpers such as ext:: are not allowed")
@@ -137,7 +149,9 @@ def check_url(url: object, *, allow_local: bool = False) -> RemoteUrl:
             raise InvalidValue("credentials must not be part of the url; configure a forge token")
     if not parsed.host or parsed.host.startswith("-"):
         raise InvalidValue("url has no host")
-    if not allow_local and is_local_host(parsed.host):
+    # The bare hostname: parsed.host joins an IPv6 address and its port ambiguously ("::1:8443").
+    bare_host = (urlsplit(url).hostname or parsed.host) if "://" in url else parsed.host
+    if not allow_local and is_local_host(bare_host):
         raise InvalidValue(f"host {parsed.host!r} is local or private; not allowed")
     if not parsed.path.strip("/"):
         raise InvalidValue("url has no repository path")
@@ -153,7 +167,10 @@ def is_local_host(host: str) -> bool:
     try:
         ip = ipaddress.ip_address(name)
     except ValueError:
-        return False
+        try:  # forms git's resolver also reads as IPv4: 2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1
+            ip = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
     return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
 
 
@@ -168,3 +185,17 @@ def redact_url(url: str) -> str:
     user = user.split(":", 1)[0]
     shown = "***" if parts.scheme.startswith("http") else user
     return parts._replace(netloc=f"{shown}@{hostport}").geturl()
+
+
+def check_notify_url(url: object, *, allow_local: bool = False) -> str:
+    """Return `url` if job notifications may be POSTed there (https; http only when local is allowed)."""
+    if not isinstance(url, str) or not url or len(url) > 2048 or any(ord(c) < 0x21 for c in url):
+        raise InvalidValue("notify_url must be an http(s) URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ({"https", "http"} if allow_local else {"https"}) or not parts.hostname:
+        raise InvalidValue("notify_url must be an https:// URL")
+    if "@" in parts.netloc:
+        raise InvalidValue("notify_url must not carry credentials; use notify_secret")
+    if not allow_local and is_local_host(parts.hostname):
+        raise InvalidValue(f"host {parts.hostname!r} is local or private; not allowed")
+    return url

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from service.store.db import Database
+from service.store.deliveries import DeliveryStore
 from service.store.jobs import JobStore
+from service.store.notifications import NotificationStore
 from service.store.repos import NameTaken, RepoStore
+from service.store.rules import RuleStore
 from service.store.tokens import TokenStore
 
 __all__ = ["Store", "NameTaken", "Database"]
@@ -18,6 +21,9 @@ class Store:
         self.repos = RepoStore(self.db)
         self.jobs = JobStore(self.db)
         self.tokens = TokenStore(self.db)
+        self.deliveries = DeliveryStore(self.db)
+        self.rules = RuleStore(self.db)
+        self.notifications = NotificationStore(self.db)
 
     def upgrade(self) -> None:
         from service.store.migrate import upgrade

@@ -79,6 +79,19 @@ class JobStore:
             ).mappings().first()
             return dict(row) if row else None
 
+    def busy_recently(self, key: str, window: float) -> bool:
+        """True if the last job with `key` is running or ended less than `window` seconds ago."""
+        with self.db.tx() as conn:
+            row = conn.execute(
+                select(jobs.c.state, jobs.c.finished_at)
+                .where(jobs.c.coalesce_key == key, jobs.c.state != JobState.QUEUED.value)
+                .order_by(jobs.c.id.desc()).limit(1)
+            ).first()
+        if row is None:
+            return False
+        return row.state == JobState.RUNNING or (
+            row.finished_at is not None and row.finished_at > utcnow() - timedelta(seconds=window))
+
     def get(self, job_id: int) -> Row | None:
         with self.db.tx() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
@@ -120,7 +133,7 @@ class JobStore:
                 )
                 .values(
                     state=JobState.RUNNING.value, lease_until=now + timedelta(seconds=lease),
-                    started_at=now, attempts=jobs.c.attempts + 1, coalesce_key=None,
+                    started_at=now, attempts=jobs.c.attempts + 1,
                 )
             ).rowcount
         return self.get(job_id) if claimed else None
@@ -149,8 +162,7 @@ class JobStore:
         with self.db.tx(write=True) as conn:
             conn.execute(
                 update(jobs).where(jobs.c.id == job_id)
-                .values(state=state.value, finished_at=utcnow(), lease_until=None, coalesce_key=None,
-                        **values)
+                .values(state=state.value, finished_at=utcnow(), lease_until=None, **values)
             )
 
     def fail_queued(self, repo_id: int, code: str, message: str) -> list[int]:
@@ -163,7 +175,7 @@ class JobStore:
                 conn.execute(
                     update(jobs).where(jobs.c.id.in_(ids), jobs.c.state == JobState.QUEUED.value)
                     .values(state=JobState.FAILED.value, error_code=code, error_message=message,
-                            finished_at=utcnow(), coalesce_key=None)
+                            finished_at=utcnow())
                 )
         return ids
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from service.domain.matching import url_key
 from service.domain.types import RepoState
 from service.store.db import Database
 from service.store.tables import remotes, repo_refs, repos, utcnow
@@ -37,7 +38,7 @@ class RepoStore:
                         state=RepoState.CLONING.value, created_at=now,
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
-                conn.execute(insert(remotes).values(repo_id=repo_id, name="origin", url=url))
+                conn.execute(insert(remotes).values(repo_id=repo_id, name="origin", url=url, match_key=url_key(url)))
         except IntegrityError as exc:
             raise NameTaken(name) from exc
         repo = self.get(repo_id)
@@ -100,7 +101,7 @@ class RepoStore:
     def add_remote(self, repo_id: int, name: str, url: str) -> Row:
         try:
             with self.db.tx(write=True) as conn:
-                conn.execute(insert(remotes).values(repo_id=repo_id, name=name, url=url))
+                conn.execute(insert(remotes).values(repo_id=repo_id, name=name, url=url, match_key=url_key(url)))
         except IntegrityError as exc:
             raise NameTaken(name) from exc
         row = self.remote(repo_id, name)
@@ -110,6 +111,19 @@ class RepoStore:
     def remove_remote(self, repo_id: int, name: str) -> None:
         with self.db.tx(write=True) as conn:
             conn.execute(delete(remotes).where(remotes.c.repo_id == repo_id, remotes.c.name == name))
+
+    def remotes_matching(self, keys: set[str]) -> list[tuple[Row, str]]:
+        """(repo, remote name) for every managed remote whose URL has one of `keys`."""
+        if not keys:
+            return []
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                select(repos, remotes.c.name.label("remote_name"))
+                .join(remotes, remotes.c.repo_id == repos.c.id)
+                .where(remotes.c.match_key.in_(sorted(keys)))
+                .order_by(repos.c.name, remotes.c.name)
+            ).mappings()
+            return [({k: v for k, v in r.items() if k != "remote_name"}, r["remote_name"]) for r in rows]
 
     # what the clone looked like after the last job
 

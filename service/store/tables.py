@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -65,7 +66,10 @@ remotes = Table(
     Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(100), nullable=False),
     Column("url", Text, nullable=False),
+    # The URL in a form every webhook of the same repository maps to (see domain.matching).
+    Column("match_key", String(500)),
     UniqueConstraint("repo_id", "name", name="uq_remotes_repo_name"),
+    Index("ix_remotes_match_key", "match_key"),
 )
 
 # What the worker last saw in a clone: the web answers branch listings from here, never from disk.
@@ -100,6 +104,7 @@ jobs = Table(
     Column("finished_at", UTCDateTime),
     Index("ix_jobs_repo_id", "repo_id", "id"),
     Index("ix_jobs_state", "state"),
+    Index("ix_jobs_coalesce_key", "coalesce_key", "id"),
     # While a job is queued, identical requests join it instead of adding another.
     Index(
         "uq_jobs_queued_coalesce",
@@ -124,3 +129,50 @@ tokens = Table(
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# Webhook deliveries, unique per forge and delivery id, with the jobs each made.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("forge", String(30), nullable=False),
+    Column("delivery_id", String(200), nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("job_ids", JSON, nullable=False),
+    Column("ignored", Text),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("forge", "delivery_id", name="uq_deliveries_forge_delivery"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("remote", String(100), nullable=False),
+    Column("branch", String(255), nullable=False),
+    Column("local_branch", String(255), nullable=False),
+    Column("strategy", String(20)),
+    Column("push_to", String(100)),
+    Column("allow_force", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("repo_id", "name", name="uq_rules_repo_name"),
+)
+
+# One row per finished job whose repo has a notify_url: what was sent and how it went.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("state", String(20), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_notifications_job_id", "job_id"),
+)

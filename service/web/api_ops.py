@@ -7,13 +7,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import JobKind, JobState, PullStrategy, Scope
+from service.domain.types import JobKind, JobState, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import check_ref_name
-from service.scheduler import fetch_coalesce_key
 from service.store.jobs import job_view
 from service.web.api_branches import known_remote
 from service.web.auth import require, requires
-from service.web.context import checked, field, json_body, services
+from service.web.context import checked, field, json_body, services, wait_seconds
 from service.web.enqueue import answer_job, enqueue, find_repo
 from service.web.errors import ApiError
 
@@ -35,6 +34,7 @@ def _snapshot_branch(repo: Row, branch: str) -> Row | None:
 @requires(Scope.WRITE)
 def fetch(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
+    wait_seconds()  # a bad ?wait is refused before any job is recorded
     body = json_body()
     remote = field(body, "remote", str, None)
     if remote is not None:
@@ -50,6 +50,7 @@ def fetch(name: str) -> ResponseReturnValue:
 @requires(Scope.WRITE)
 def pull(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
+    wait_seconds()  # a bad ?wait is refused before any job is recorded
     body = json_body()
     branch = checked(check_ref_name, field(body, "branch", str))
     strategy = field(body, "strategy", str, None) or repo["pull_strategy"] or services().settings.pull_strategy
@@ -65,6 +66,7 @@ def pull(name: str) -> ResponseReturnValue:
 @requires(Scope.WRITE)
 def push(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
+    wait_seconds()  # a bad ?wait is refused before any job is recorded
     body = json_body()
     branch = checked(check_ref_name, field(body, "branch", str))
     remote = field(body, "remote", str, None)
@@ -86,7 +88,7 @@ def push(name: str) -> ResponseReturnValue:
 @bp.get("/api/v1/jobs/<job_id>")
 @requires(Scope.READ)
 def get_job(job_id: str) -> ResponseReturnValue:
-    job = services().store.jobs.get(int(job_id)) if job_id.isdigit() and len(job_id) < 19 else None
+    job = services().store.jobs.get(int(job_id)) if job_id.isascii() and job_id.isdigit() and len(job_id) < 19 else None
     if job is None:
         raise ApiError(404, "job_not_found", f"no job {job_id[:40]!r}")
     return jsonify(job_view(job))
@@ -102,7 +104,7 @@ def list_jobs() -> ResponseReturnValue:
     if kind is not None and kind not in {k.value for k in JobKind}:
         raise ApiError(400, "bad_query", f"unknown job kind {kind[:40]!r}")
     raw_limit = args.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 500:
         raise ApiError(400, "bad_query", "limit must be a whole number from 1 to 500")
     rows = services().store.jobs.list(repo=args.get("repo"), state=state, kind=kind,
                                       limit=int(raw_limit))

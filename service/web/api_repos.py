@@ -8,15 +8,15 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from service.domain.providers import provider_for_url
-from service.domain.types import JobKind, PullStrategy, Scope
+from service.domain.types import JobKind, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import (
     check_globs,
+    check_notify_url,
     check_remote_name,
     check_repo_name,
     check_url,
     redact_url,
 )
-from service.scheduler import fetch_coalesce_key
 from service.store import NameTaken
 from service.store.jobs import job_view
 from service.web.auth import requires
@@ -49,6 +49,8 @@ def repo_view(repo: Row, remotes: list[Row]) -> Row:
         "state": repo["state"],
         "error": repo["error"],
         "last_fetch_at": _iso(repo["last_fetch_at"]),
+        "notify_url": redact_url(repo["notify_url"]) if repo["notify_url"] else None,
+        "notify_secret_set": bool(repo["notify_secret"]),
         "remotes": [remote_view(r) for r in remotes],
     }
 
@@ -113,7 +115,7 @@ def get_repo(name: str) -> ResponseReturnValue:
 def patch_repo(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     body = json_body()
-    known = {"pull_strategy", "fetch_interval", "protected_branches"}
+    known = {"pull_strategy", "fetch_interval", "protected_branches", "notify_url", "notify_secret"}
     unknown = set(body) - known
     if unknown:
         raise ApiError(400, "bad_field", f"cannot change {', '.join(sorted(unknown))}")
@@ -125,6 +127,12 @@ def patch_repo(name: str) -> ResponseReturnValue:
         changes["next_fetch_at"] = None  # re-spread on the new interval
     if "protected_branches" in body:
         changes["protected_branches"] = checked(check_globs, field(body, "protected_branches", list))
+    if "notify_url" in body:
+        url = field(body, "notify_url", str, None)
+        allow_local = services().settings.allow_local_remotes
+        changes["notify_url"] = None if url is None else checked(check_notify_url, url, allow_local=allow_local)
+    if "notify_secret" in body:
+        changes["notify_secret"] = field(body, "notify_secret", str, None) or None
     store = services().store
     if changes:
         store.repos.update(repo["id"], **changes)

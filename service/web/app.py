@@ -9,7 +9,7 @@ from flask import Flask
 from service.dispatch import Dispatcher, make_celery
 from service.settings import Settings
 from service.store import Store
-from service.web import api_branches, api_ops, api_repos, api_tokens, errors, health, openapi
+from service.web import api_branches, api_ops, api_repos, api_rules, api_tokens, errors, health, hooks, openapi
 from service.web.context import Services
 
 
@@ -25,7 +25,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     dispatcher = dispatcher or Dispatcher(make_celery(settings), store, settings.queue)
     app.extensions["gitferry"] = Services(settings, store, dispatcher)
     errors.install(app)
-    for module in (api_repos, api_branches, api_ops, api_tokens, health, openapi):
+    for module in (api_repos, api_branches, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)
     logging.getLogger("gitferry").setLevel(settings.log_level)
     return app

@@ -37,7 +37,7 @@ def json_body() -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: "[[[[..."
         raise ApiError(400, "bad_json", "request body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "request body must be a JSON object")

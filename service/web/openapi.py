@@ -1,4 +1,7 @@
-"""The OpenAPI 3.1 document of the HTTP API."""
+"""The OpenAPI 3.1 document of the HTTP API (shared/API.md), for what service/web implements.
+
+tests/api/test_openapi.py checks that every /api/v1 rule of the app is here with its methods.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,271 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from service.domain.types import PROVIDERS, JobKind, JobState, PullStrategy, Scope, Trigger
+
 bp = Blueprint("openapi", __name__)
+Schema = dict[str, Any]
+
+
+# --- small builders -----------------------------------------------------------------------------
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(required: list[str] | None = None, /, **props: Schema) -> Schema:
+    schema: Schema = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def string(*enum: str, **extra: Any) -> Schema:
+    return {"type": "string", **({"enum": list(enum)} if enum else {}), **extra}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def integer(**extra: Any) -> Schema:
+    return {"type": "integer", **extra}
+
+
+BOOL: Schema = {"type": "boolean"}
+TIME: Schema = nullable(string(format="date-time"))
+
+
+def json_content(schema: Schema) -> Schema:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def ok(status: str, description: str, schema: Schema | None = None) -> Schema:
+    answer: Schema = {"description": description}
+    if schema is not None:
+        answer.update(json_content(schema))
+    return {status: answer}
+
+
+ERROR_TEXT = {
+    400: "Bad JSON, a missing field, a field of the wrong type or a bad query parameter",
+    401: "No or unknown token", 403: "The token's scope is too small",
+    404: "Unknown repo, remote, branch or job", 409: "State conflict", 413: "Body too large",
+    422: "Valid JSON, refused value (ref name, URL scheme or host, ...)",
+    502: "The forge or the worker failed", 503: "Busy or rate-limited; see Retry-After",
+}
+
+
+def errors(*statuses: int) -> Schema:
+    """Error answers: always 401 (no or bad token), plus the ones named."""
+    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in sorted({401, *statuses})}
+
+
+def op(summary: str, scope: str, responses: Schema, *, params: list[Schema] | None = None,
+       body: Schema | None = None, tag: str = "repos") -> Schema:
+    operation: Schema = {"summary": summary, "tags": [tag], "responses": responses,
+                         "description": f"Needs a token with scope `{scope}`."}
+    if params:
+        operation["parameters"] = params
+    if body is not None:
+        operation["requestBody"] = {"required": True, **json_content(body)}
+        operation["responses"].setdefault("400", {"$ref": "#/components/responses/E400"})
+        operation["responses"].setdefault("413", {"$ref": "#/components/responses/E413"})
+    return operation
+
+
+def path_param(name: str, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": string()}
+
+
+def query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+NAME = path_param("name", "The repo's name as given, e.g. `acme/widgets`; it may contain `/`, sent as is.")
+BRANCH = path_param("branch", "A local branch name; it may contain `/`, sent as is.")
+WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60},
+             "Wait up to this many seconds for the job to end: 200 with the finished job, 202 if time ran out.")
+STRATEGY = string(*[s.value for s in PullStrategy])
+REF = string(minLength=1, maxLength=255, description="A branch name valid for `git check-ref-format --branch`")
+REMOTE_NAME = string(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", maxLength=100)
+URL = string(maxLength=2048, description="https://, ssh:// or user@host:path (file:// and http:// only when "
+                                         "GITFERRY_ALLOW_LOCAL_REMOTES is on); no credentials")
+JOB_ANSWER = obj(["job"], job=ref("Job"))
+JOB_ANSWERS = {**ok("200", "With ?wait: the job ended", JOB_ANSWER), **ok("202", "The job is queued or running",
+                                                                          JOB_ANSWER)}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj(["error"], error=obj(["code", "message"], code=string(), message=string())),
+    "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS)),
+    "Repo": obj(
+        ["name", "url", "provider", "default_branch", "pull_strategy", "fetch_interval", "protected_branches",
+         "state", "last_fetch_at", "remotes"],
+        name=string(), url=string(), provider=string(*PROVIDERS), default_branch=nullable(string()),
+        pull_strategy=STRATEGY, fetch_interval=integer(minimum=0), protected_branches=array(string()),
+        state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
+        remotes=array(ref("Remote")), job=ref("Job")),
+    "Branch": obj(["name", "sha", "upstream", "ahead", "behind"], name=string(), sha=string(),
+                  upstream=nullable(string(description="e.g. origin/main")), ahead=nullable(integer()),
+                  behind=nullable(integer())),
+    "RemoteBranch": obj(["remote", "name", "sha"], remote=string(), name=string(), sha=string()),
+    "Job": obj(
+        ["id", "repo", "kind", "state", "trigger", "params", "result", "error", "progress", "created_at",
+         "started_at", "finished_at"],
+        id=integer(), repo=string(), kind=string(*[k.value for k in JobKind]),
+        state=string(*[s.value for s in JobState]), trigger=string(*[t.value for t in Trigger]),
+        params={"type": "object"}, result=nullable({"type": "object"}),
+        error=nullable(obj(["code", "message"], code=string(), message=string())),
+        progress=nullable(obj(["phase", "percent"], phase=string(), percent=integer())),
+        attempts=integer(), created_at=TIME, started_at=TIME, finished_at=TIME),
+    "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
+}
+
+RESPONSES = {
+    f"E{status}": {"description": text, **json_content(ref("Error")),
+                   **({"headers": {"WWW-Authenticate": {"schema": string()}}} if status == 401 else {})}
+    for status, text in ERROR_TEXT.items()
+}
+
+REPO_FIELDS: dict[str, Schema] = {
+    "pull_strategy": STRATEGY,
+    "fetch_interval": integer(minimum=0, maximum=604800, description="Seconds between fetches, 0 = off"),
+    "protected_branches": array(string(minLength=1, description="A glob of branch names on a remote")),
+}
+
+PATHS: dict[str, Schema] = {
+    "/api/v1/repos": {
+        "get": op("List repos", "read", {**ok("200", "The repos", obj(["repos"], repos=array(ref("Repo")))),
+                                         **errors()}),
+        "post": op("Add a repo (cloned by a job)", "admin",
+                   {**ok("201", "The repo, state cloning, with its clone job", ref("Repo")), **errors(403, 409, 422)},
+                   body=obj(["name", "url"], name=string(maxLength=200), url=URL, **REPO_FIELDS)),
+    },
+    "/api/v1/repos/{name}": {
+        "parameters": [NAME],
+        "get": op("Get a repo", "read", {**ok("200", "The repo", ref("Repo")), **errors(404)}),
+        "patch": op("Change a repo's settings", "admin",
+                    {**ok("200", "The repo", ref("Repo")), **errors(403, 404, 422)},
+                    body=obj(**REPO_FIELDS) | {"additionalProperties": False}),
+        "delete": op("Remove a repo and its clone", "admin", {**ok("204", "Removed"), **errors(403, 404)}),
+    },
+    "/api/v1/repos/{name}/remotes": {
+        "parameters": [NAME],
+        "get": op("List remotes", "read", {**ok("200", "The remotes", obj(["remotes"], remotes=array(ref("Remote")))),
+                                           **errors(404)}, tag="remotes"),
+        "post": op("Add a remote (then fetched by a job)", "admin",
+                   {**ok("201", "The remote", ref("Remote")), **errors(403, 404, 409, 422)}, tag="remotes",
+                   body={"oneOf": [obj(["name", "url"], name=REMOTE_NAME, url=URL),
+                                   obj(["name", "fork"], name=REMOTE_NAME,
+                                       fork=string(description="A full_name from /forks"))]}),
+    },
+    "/api/v1/repos/{name}/remotes/{remote}": {
+        "parameters": [NAME, path_param("remote", "A remote's name")],
+        "delete": op("Remove a remote (not origin)", "admin", {**ok("204", "Removed"), **errors(403, 404, 409)},
+                     tag="remotes"),
+    },
+    "/api/v1/repos/{name}/forks": {
+        "parameters": [NAME],
+        "get": op("List forks of origin from its forge", "read",
+                  {**ok("200", "The forks", obj(["forks"], forks=array(obj(
+                      ["full_name", "owner", "clone_url", "ssh_url", "web_url", "provider"],
+                      full_name=string(), owner=string(), clone_url=string(), ssh_url=string(),
+                      web_url=string(), provider=string(*PROVIDERS))))), **errors(404, 422, 502, 503)},
+                  params=[query("refresh", string("0", "1"), "1 asks the forge again instead of the cache")],
+                  tag="remotes"),
+    },
+    "/api/v1/repos/{name}/branches": {
+        "parameters": [NAME],
+        "get": op("List local and remote-tracking branches with ahead/behind", "read",
+                  {**ok("200", "The branches", obj(["branches", "remote_branches"], branches=array(ref("Branch")),
+                                                   remote_branches=array(ref("RemoteBranch")))), **errors(404)},
+                  tag="branches"),
+        "post": op("Create a branch", "write", {**ok("201", "The branch", ref("Branch")), **errors(403, 404, 409, 422)},
+                   tag="branches", body=obj(["name", "start_point"], name=REF, track={**BOOL, "default": True},
+                                            start_point=string(description="<remote>/<branch>, a branch or a sha"))),
+    },
+    "/api/v1/repos/{name}/tags": {
+        "parameters": [NAME],
+        "get": op("List tags", "read", {**ok("200", "The tags", obj(["tags"], tags=array({"type": "object"}))),
+                                        **errors(404)}, tag="branches"),
+    },
+    "/api/v1/repos/{name}/branches/{branch}/upstream": {
+        "parameters": [NAME, BRANCH],
+        "put": op("Set a branch's upstream", "write", {**ok("200", "The branch", ref("Branch")),
+                                                       **errors(403, 404, 422, 503)},
+                  tag="branches", body=obj(["remote", "branch"], remote=REMOTE_NAME, branch=REF)),
+        "delete": op("Unset a branch's upstream", "write", {**ok("204", "Unset"), **errors(403, 404, 422, 503)},
+                     tag="branches"),
+    },
+    "/api/v1/repos/{name}/fetch": {
+        "parameters": [NAME],
+        "post": op("Fetch a remote, or all", "write", {**JOB_ANSWERS, **errors(403, 404, 422)}, params=[WAIT],
+                   tag="operations", body=obj(remote=REMOTE_NAME, prune={**BOOL, "default": True})),
+    },
+    "/api/v1/repos/{name}/pull": {
+        "parameters": [NAME],
+        "post": op("Update a branch from its upstream", "write", {**JOB_ANSWERS, **errors(403, 404, 409, 422)},
+                   params=[WAIT], tag="operations", body=obj(["branch"], branch=REF, strategy=STRATEGY)),
+    },
+    "/api/v1/repos/{name}/push": {
+        "parameters": [NAME],
+        "post": op("Push a branch (force needs admin)", "write", {**JOB_ANSWERS, **errors(403, 404, 422)},
+                   params=[WAIT], tag="operations",
+                   body=obj(["branch"], branch=REF, remote=REMOTE_NAME, remote_branch=REF, set_upstream=BOOL,
+                            force={**BOOL, "default": False})),
+    },
+    "/api/v1/jobs": {
+        "get": op("List jobs, newest first", "read", {**ok("200", "The jobs", obj(["jobs"], jobs=array(ref("Job")))),
+                                                      **errors(400)}, tag="jobs",
+                  params=[query("repo", string(), "Only this repo's jobs"),
+                          query("state", string(*[s.value for s in JobState]), "Only jobs in this state"),
+                          query("kind", string(*[k.value for k in JobKind]), "Only jobs of this kind"),
+                          query("limit", integer(minimum=1, maximum=500, default=50), "At most this many")]),
+    },
+    "/api/v1/jobs/{job_id}": {
+        "parameters": [{**path_param("job_id", "A job's id"), "schema": integer(minimum=1)}],
+        "get": op("Get a job", "read", {**ok("200", "The job itself (not wrapped)", ref("Job")), **errors(404)},
+                  tag="jobs"),
+    },
+    "/api/v1/tokens": {
+        "get": op("List tokens (names and scopes)", "admin",
+                  {**ok("200", "The tokens", obj(["tokens"], tokens=array(ref("Token")))), **errors(403)},
+                  tag="tokens"),
+        "post": op("Create a token; it is shown this once", "admin",
+                   {**ok("201", "The token", obj(["name", "scope", "token"], name=string(),
+                                                 scope=string(*[s.value for s in Scope]), token=string())),
+                    **errors(403, 409, 422)}, tag="tokens",
+                   body=obj(["name", "scope"], name=REMOTE_NAME, scope=string(*[s.value for s in Scope]))),
+    },
+    "/api/v1/tokens/{name}": {
+        "parameters": [path_param("name", "A token's name")],
+        "delete": op("Revoke a token at once", "admin", {**ok("204", "Revoked"), **errors(403, 404)}, tag="tokens"),
+    },
+    "/api/v1/openapi.json": {
+        "get": {"summary": "This document", "tags": ["meta"], "security": [],
+                "responses": ok("200", "The OpenAPI document", {"type": "object"})},
+    },
+}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
-    "info": {"title": "gitferry", "version": "1"},
-    "paths": {},
+    "info": {"title": "gitferry", "version": "1",
+             "description": "Server-side git sync: repos, remotes, branches, fetch/pull/push jobs. Errors are "
+                            '`{"error": {"code", "message"}}`; bodies are JSON whatever their Content-Type.'},
+    "servers": [{"url": "/"}],
+    "security": [{"bearer": []}],
+    "tags": [{"name": t} for t in ("repos", "remotes", "branches", "operations", "jobs", "tokens", "meta")],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                       "description": "Scopes: read < write < admin"}},
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+    },
 }
 
 

@@ -42,7 +42,7 @@ LOCAL_URLS = ["file:///", "file:///tmp/x", "http://github.com/a/b", "https://127
               "https://localhost/x", "https://foo.localhost/x", "https://[::1]/x", "https://[::1]:8443/x",
               "https://[::ffff:127.0.0.1]:8443/x", "https://2130706433/x", "https://127.1/x",
               "https://0x7f.0.0.1/x", "https://169.254.169.254/latest", "https://0.0.0.0/x",
-              "ssh://git@192.168.1.1/x", "git@127.0.0.1:x", "git@[::1]:x"]
+              "ssh://git@192.168.1.1/x", "git@127.0.0.1:x"]
 
 ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
                    ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),
@@ -93,7 +93,7 @@ def case(label: str, method: str, path: str, body: Any = NO_BODY, status: int = 
 
 
 def _quote(ref: str) -> str:
-    return quote(ref, safe="/", errors="surrogatepass")
+    return quote(ref, safe="/")
 
 
 def body_cases() -> Iterator[Any]:
@@ -180,7 +180,8 @@ def field_cases() -> Iterator[Any]:
         yield case(f"remote={name[:30]!r}", "PUT", UPSTREAM, {**good, "remote": name}, 422, "invalid")
     for ref in BAD_REFS:
         yield case(f"branch={ref!r}", "PUT", UPSTREAM, {**good, "branch": ref}, 422, "invalid")
-        if ref and ref != "/x" and ref != "x/" and ref != "a//b":  # those change the route, not the name
+        # In a URL: some miss the route (a JSON 404); a lone surrogate cannot be sent as UTF-8 at all.
+        if ref not in ("", "/x", "x/", "a//b", "x\n", "\ud800"):
             path = f"{R}/branches/{_quote(ref)}/upstream"
             yield case(f"url-branch={ref!r}", "PUT", path, good, 422, "invalid")
             yield case(f"url-branch={ref!r}", "DELETE", path, NO_BODY, 422, "invalid")
@@ -265,9 +266,11 @@ class World:
     tokens: dict[str, str]
 
     def headers(self, token: str) -> dict[str, str]:
+        if token == "none":
+            return {}
         value = {"admin": f"Bearer {ADMIN}", "unknown": "Bearer not-a-token", "basic": "Basic YWRtaW46YWRtaW4=",
-                 "empty": "Bearer ", "none": ""}.get(token) or f"Bearer {self.tokens[token]}"
-        return {"Authorization": value} if value else {}
+                 "empty": "Bearer "}.get(token) or f"Bearer {self.tokens[token]}"
+        return {"Authorization": value}
 
     def state(self) -> Any:
         """Everything a bad request must leave alone."""

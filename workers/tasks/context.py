@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from service.domain.validation import parse_url
+from service.dispatch import Dispatcher
 from service.settings import Settings
 from service.store import Store
 from workers.git import Clone, Credential, GitConfig
@@ -16,6 +16,7 @@ from workers.git import Clone, Credential, GitConfig
 class WorkerContext:
     settings: Settings
     store: Store
+    dispatcher: Dispatcher
 
     @property
     def lease_seconds(self) -> float:
@@ -41,6 +42,3 @@ class WorkerContext:
 
     def clone(self, repo_id: int) -> Clone:
         return Clone(self.clone_path(repo_id), self.git_config)
-
-    def host_of(self, url: str) -> str:
-        return parse_url(url).host

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from service.domain.types import JobKind, RepoState
+from service.domain.rules import rules_to_run
+from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key
 from service.domain.validation import redact_url
 from service.store.tables import utcnow
 from workers.git import Clone, GitError, ProgressCallback
@@ -89,12 +90,29 @@ def fetch_remotes(ctx: WorkerContext, repo: Row, clone: Clone, names: list[str],
             results[name] = {"error": {"code": exc.code, "message": exc.message}}
             continue
         results[name] = {"updated": fetched.updated, "deleted": fetched.deleted}
+        queue_rule_syncs(ctx, repo, name, results[name])
         log.info("fetch_done repo=%s remote=%s updated=%d deleted=%d ms=%d", repo["name"], name,
                  len(fetched.updated), len(fetched.deleted), (time.monotonic() - started) * 1000)
     ctx.store.repos.update(repo["id"], last_fetch_at=utcnow())
     if failed:
         raise PartialFailure(failed, {"remotes": results})
     return results
+
+
+def queue_rule_syncs(ctx: WorkerContext, repo: Row, remote: str, fetched: dict[str, Any]) -> list[int]:
+    """Queue a sync job for each rule watching a branch this fetch moved."""
+    queued = []
+    for rule in rules_to_run(ctx.store.rules.of_repo(repo["id"]), remote, fetched):
+        params = {key: rule[key] for key in
+                  ("remote", "branch", "local_branch", "strategy", "push_to", "allow_force")}
+        params["rule"] = rule["name"]
+        params["strategy"] = rule["strategy"] or repo["pull_strategy"] or ctx.settings.pull_strategy
+        job, new = ctx.store.jobs.create(repo, JobKind.SYNC, Trigger.RULE, params,
+                                         coalesce_key=sync_coalesce_key(repo["id"], rule["name"]))
+        if new:
+            ctx.dispatcher.send(job["id"])
+            queued.append(job["id"])
+    return queued
 
 
 class PartialFailure(Exception):
@@ -126,6 +144,21 @@ def do_push(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: Pro
         protected=repo["protected_branches"] or (),
     )
     return result.to_dict()
+
+
+def do_sync(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: ProgressCallback) -> dict[str, Any]:
+    """Update the rule's local branch from the remote branch as fetched, then push it on."""
+    prepare(ctx, repo, clone, progress)
+    p = job["params"]
+    pulled = clone.update_branch(p["local_branch"], p["remote"], p["branch"], p["strategy"])
+    pushed = None
+    if p.get("push_to") and pulled.outcome not in ("conflict", "diverged"):
+        # The push updates refs/remotes/<push_to>/* itself, so the fetch that a forge's webhook
+        # for this push causes finds nothing moved and sets off no rule again.
+        pushed = clone.push(p["local_branch"], remote=p["push_to"], remote_branch=p["local_branch"],
+                            set_upstream=False, force=bool(p.get("allow_force")),
+                            protected=repo["protected_branches"] or ()).to_dict()
+    return {"pull": pulled.to_dict(), "push": pushed}
 
 
 def do_branch(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: ProgressCallback) -> dict[str, Any]:
@@ -165,6 +198,7 @@ OPS: dict[str, Op] = {
     JobKind.FETCH: do_fetch,
     JobKind.PULL: do_pull,
     JobKind.PUSH: do_push,
+    JobKind.SYNC: do_sync,
     JobKind.BRANCH: do_branch,
     JobKind.UPSTREAM: do_upstream,
     JobKind.REMOTE: do_remote,

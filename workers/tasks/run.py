@@ -9,12 +9,13 @@ from typing import Any
 
 from celery import Celery
 
-from service.dispatch import RUN_JOB
+from service.dispatch import NOTIFY, RUN_JOB, Dispatcher
 from service.domain.types import JobKind, RepoState
 from service.store import Store
 from workers.git import GitError
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, heartbeat
+from workers.tasks.notify import deliver, queue_notification
 from workers.tasks.ops import OPS, PartialFailure
 
 log = logging.getLogger("gitferry.worker")
@@ -28,7 +29,8 @@ def context_for(app: Celery) -> WorkerContext:
         ctx = _contexts.get(id(app))
         if ctx is None:
             settings = app.conf.gitferry_settings
-            ctx = WorkerContext(settings, Store(settings.database_url))
+            store = Store(settings.database_url)
+            ctx = WorkerContext(settings, store, Dispatcher(app, store, settings.queue))
             _contexts[id(app)] = ctx
         return ctx
 
@@ -39,6 +41,10 @@ def register(app: Celery) -> None:
     @app.task(name=RUN_JOB, bind=True, acks_late=True, reject_on_worker_lost=True)
     def run_job_task(self: Any, job_id: int) -> None:
         run_job(context_for(app), job_id)
+
+    @app.task(name=NOTIFY, bind=True, acks_late=True)
+    def notify_task(self: Any, notification_id: int) -> None:
+        deliver(context_for(app), notification_id)
 
 
 def run_job(ctx: WorkerContext, job_id: int) -> None:
@@ -59,6 +65,8 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
             outcome = _run_op(ctx, repo, job)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
              (time.monotonic() - started) * 1000)
+    if job["kind"] != JobKind.REMOVE:
+        queue_notification(ctx, job_id)
 
 
 def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> str:

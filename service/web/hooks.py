@@ -1,0 +1,115 @@
+"""Webhook intake: verify, parse to a ForgeEvent, record the delivery and its fetch jobs, answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from service.domain.matching import event_keys
+from service.domain.types import JobKind, Trigger, fetch_coalesce_key
+from service.domain.validation import InvalidValue, parse_url
+from service.forges.base import ForgeEvent, WebhookError
+from service.forges.webhooks import WebhookDriver, drivers_for
+from service.web.context import services
+from service.web.enqueue import enqueue
+from service.web.errors import ApiError
+
+bp = Blueprint("hooks", __name__)
+log = logging.getLogger("gitferry.hooks")
+# A fetch that is running or just ran makes the next one wait this long, so that a burst of
+# pushes costs a handful of fetches; a push after a quiet spell is fetched at once.
+DEBOUNCE_SECONDS = 0.5
+
+
+@bp.post("/hooks/<endpoint>")
+def receive(endpoint: str) -> ResponseReturnValue:
+    driver = _driver(endpoint)
+    if not driver.has_credentials(request.headers):
+        raise ApiError(401, "unsigned", f"{driver.forge} delivery without signature or token")
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw)
+        event: ForgeEvent = driver.parse(request.headers, payload)
+    except ValueError as exc:
+        raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
+    except WebhookError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    secret = _secret_for(event)
+    if not secret:
+        raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
+    if not driver.verify(request.headers, raw, secret):
+        raise ApiError(401, "bad_signature", f"{driver.forge} signature or token does not match")
+    if event.kind == "ping":
+        return jsonify({"ok": True, "forge": driver.forge}), 200
+    return _accept(event)
+
+
+def _driver(endpoint: str) -> WebhookDriver:
+    drivers = drivers_for(endpoint)
+    if not drivers:
+        raise ApiError(404, "not_found", f"no webhook endpoint for {endpoint[:40]!r}")
+    for driver in drivers:
+        if driver.accepts(request.headers):
+            return driver
+    raise ApiError(400, "unknown_sender", f"the headers are not those of a {endpoint} webhook")
+
+
+def _hosts(event: ForgeEvent) -> list[str]:
+    hosts = []
+    for url in filter(None, (*event.clone_urls, event.web_url)):
+        try:
+            hosts.append(parse_url(url).host)
+        except InvalidValue:
+            continue
+    return hosts
+
+
+def _secret_for(event: ForgeEvent) -> str:
+    """The webhook secret of the forge the event's repository lives on, else the global one."""
+    settings = services().settings
+    for host in _hosts(event):
+        forge = settings.forge_for_host(host)
+        if forge and forge.webhook_secret:
+            return forge.webhook_secret
+    return settings.webhook_secret
+
+
+def _accept(event: ForgeEvent) -> ResponseReturnValue:
+    store = services().store
+    delivery, new = store.deliveries.record(event.forge, event.delivery_id, event.kind)
+    if not new:
+        return _answer(delivery["job_ids"], delivery["ignored"] or "delivery seen before")
+    job_ids: list[int] = []
+    ignored = _why_ignored(event)
+    if ignored is None:
+        name_hosts = [f.host for f in services().settings.forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
+        keys = event_keys(event.clone_urls, event.web_url, event.full_name,
+                          name_hosts if event.forge == "bitbucket-cloud" else ())
+        for repo, remote in store.repos.remotes_matching(keys):
+            job = enqueue(repo, JobKind.FETCH, {"remote": remote, "prune": True}, trigger=Trigger.WEBHOOK,
+                          coalesce_key=fetch_coalesce_key(repo["id"], remote), debounce=DEBOUNCE_SECONDS)
+            job_ids.append(job["id"])
+        if not job_ids:
+            ignored = f"{event.full_name or 'the repository'} is not a remote of any managed repo"
+    store.deliveries.outcome(delivery["id"], job_ids, ignored)
+    log.info("webhook_accepted forge=%s delivery=%s repo=%s jobs=%s", event.forge, event.delivery_id,
+             event.full_name, job_ids)
+    return _answer(job_ids, ignored)
+
+
+def _why_ignored(event: ForgeEvent) -> str | None:
+    if event.kind != "push":
+        return f"{event.kind} events are not acted on"
+    if not event.changes:
+        return "the push changed no refs"
+    return None
+
+
+def _answer(job_ids: list[int], ignored: str | None) -> tuple[Any, int]:
+    if job_ids:
+        return jsonify({"jobs": job_ids}), 202
+    return jsonify({"ignored": ignored or "nothing to do"}), 202

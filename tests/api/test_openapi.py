@@ -1,0 +1,91 @@
+"""The OpenAPI document is served and lists every /api/v1 rule of the app with its methods."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+
+def document(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def openapi_path(rule: str) -> str:
+    """Flask's `/repos/<path:name>` is OpenAPI's `/repos/{name}`."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def test_document_is_openapi_3_1(client: FlaskClient) -> None:
+    doc = document(client)
+    assert re.fullmatch(r"3\.1\.\d+", doc["openapi"])
+    assert doc["info"]["title"] and doc["info"]["version"]
+    assert doc["components"]["securitySchemes"]["bearer"] == {**doc["components"]["securitySchemes"]["bearer"],
+                                                              "type": "http", "scheme": "bearer"}
+    assert doc["security"] == [{"bearer": []}]
+    for name in ("Repo", "Remote", "Branch", "Job", "Error"):
+        assert doc["components"]["schemas"][name]["type"] == "object"
+
+
+def test_every_api_rule_is_documented_with_its_methods(app: Flask, client: FlaskClient) -> None:
+    paths = document(client)["paths"]
+    wanted: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json":
+            methods = {m.lower() for m in rule.methods or ()} - {"head", "options"}
+            wanted.setdefault(openapi_path(rule.rule), set()).update(methods)
+    assert "/api/v1/repos/{name}/branches/{branch}/upstream" in wanted  # the conversion works
+    missing = {path: sorted(methods - set(paths.get(path, {}))) for path, methods in wanted.items()}
+    assert {path: m for path, m in missing.items() if m} == {}
+    documented = {path for path in paths if path != "/api/v1/openapi.json"}
+    assert documented - set(wanted) == set(), "documented but not served"
+
+
+def test_path_parameters_match_the_template(client: FlaskClient) -> None:
+    for path, item in document(client)["paths"].items():
+        names = set(re.findall(r"{([^}]+)}", path))
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            params = item.get("parameters", []) + operation.get("parameters", [])
+            declared = {p["name"] for p in params if p["in"] == "path"}
+            assert declared == names, (path, method)
+            assert all(p["required"] for p in params if p["in"] == "path")
+            assert operation["responses"], (path, method)
+
+
+def test_every_reference_resolves(client: FlaskClient) -> None:
+    doc = document(client)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            target = node.get("$ref")
+            if isinstance(target, str):
+                _, section, kind, name = target.split("/")
+                assert name in doc[section][kind], target
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+
+
+def test_request_bodies_follow_api_md(client: FlaskClient) -> None:
+    paths = document(client)["paths"]
+
+    def body(path: str, method: str) -> dict[str, Any]:
+        return paths[path][method]["requestBody"]["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+    assert body("/api/v1/repos", "post")["required"] == ["name", "url"]
+    assert body("/api/v1/repos/{name}/pull", "post")["required"] == ["branch"]
+    push = body("/api/v1/repos/{name}/push", "post")["properties"]
+    assert set(push) == {"branch", "remote", "remote_branch", "set_upstream", "force"}
+    assert body("/api/v1/repos/{name}/branches/{branch}/upstream", "put")["required"] == ["remote", "branch"]
+    assert body("/api/v1/tokens", "post")["properties"]["scope"]["enum"] == ["read", "write", "admin"]

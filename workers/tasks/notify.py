@@ -1,0 +1,65 @@
+"""Job notifications: POST each finished job to its repo's notify_url, signed, retried with back-off."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+import requests
+
+from service.domain.validation import redact_url
+from service.store.jobs import job_view
+from workers.tasks.context import WorkerContext
+
+log = logging.getLogger("gitferry.notify")
+BACKOFF = (1, 2, 4, 8, 16)  # seconds before attempts 2..6; then the notification is failed
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def queue_notification(ctx: WorkerContext, job_id: int) -> int | None:
+    """Record and send a notification of a finished job, if its repo wants them."""
+    job = ctx.store.jobs.get(job_id)
+    repo = ctx.store.repos.get(job["repo_id"]) if job else None
+    if not repo or not repo["notify_url"]:
+        return None
+    notification_id = ctx.store.notifications.create(job_id, repo["notify_url"])
+    ctx.dispatcher.notify(notification_id)
+    return notification_id
+
+
+def deliver(ctx: WorkerContext, notification_id: int) -> str:
+    """One attempt; on failure the next is sent with a countdown (never a sleep). Returns the state."""
+    store = ctx.store
+    note = store.notifications.get(notification_id)
+    if note is None or note["state"] != "pending":
+        return "gone"
+    job = store.jobs.get(note["job_id"])
+    repo = store.repos.get(job["repo_id"]) if job else None
+    body = json.dumps(job_view(job) if job else {}).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "gitferry",
+               "X-Gitferry-Event": "job", "X-Gitferry-Delivery": str(notification_id)}
+    if repo and repo["notify_secret"]:
+        headers["X-Gitferry-Signature-256"] = signature(repo["notify_secret"], body)
+    status, error = None, None
+    try:
+        response = requests.post(note["url"], data=body, headers=headers, timeout=10, allow_redirects=False)
+        status = response.status_code
+        if 200 <= status < 300:
+            store.notifications.attempted(notification_id, "delivered", status, None)
+            return "delivered"
+        error = f"receiver answered {status}"
+    except requests.RequestException as exc:
+        error = f"could not reach the receiver ({type(exc).__name__})"
+    attempt = note["attempts"] + 1
+    state = "pending" if attempt <= len(BACKOFF) else "failed"
+    store.notifications.attempted(notification_id, state, status, error)
+    log.info("notify_attempt notification=%s url=%s attempt=%d error=%s", notification_id,
+             redact_url(note["url"]), attempt, error)
+    if state == "pending":
+        ctx.dispatcher.notify(notification_id, countdown=BACKOFF[attempt - 1])
+    return state
