@@ -20,7 +20,7 @@ NOTIFY = "gitferry.notify"
 class EmbeddedTransport(kombu_sqla.Transport):  # type: ignore[misc]
     """kombu's database transport, polling often so an embedded job starts within milliseconds."""
 
-    polling_interval = 0.02
+    polling_interval = 0.01
 
 
 # The database transport hands every transport option to create_engine, so the polling

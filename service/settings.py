@@ -21,8 +21,9 @@ GIT_USERNAMES = {
     "github": "x-access-token",
     "gitlab": "oauth2",
     "bitbucket-cloud": "x-token-auth",
-    "bitbucket-server": "x-token-auth",
-    "azure-devops": "pat",
+    # Bitbucket Data Center has no fixed name: a user's HTTP access token goes with that user's name.
+    "bitbucket-server": "",
+    "azure-devops": "pat",  # any non-empty name works beside a PAT
     "gitea": "oauth2",
 }
 
@@ -53,6 +54,7 @@ class Settings:
     broker_url: str = ""
     admin_token: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
+    secret_key: str = field(default="", repr=False)  # encrypts forge tokens stored through the API
     fetch_interval: int = 60
     allow_local_remotes: bool = False
     pull_strategy: str = PullStrategy.FF_OR_MERGE.value
@@ -111,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         broker_url=get("BROKER_URL"),
         admin_token=get("ADMIN_TOKEN"),
         webhook_secret=get("WEBHOOK_SECRET"),
+        secret_key=get("SECRET_KEY"),
         fetch_interval=_int(get, "FETCH_INTERVAL", 60, minimum=0),
         allow_local_remotes=_bool(get, "ALLOW_LOCAL_REMOTES"),
         pull_strategy=strategy,
@@ -125,6 +128,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     if kwargs["admin_token"] and len(str(kwargs["admin_token"])) < 16:
         raise SettingsError("GITFERRY_ADMIN_TOKEN must be at least 16 characters")
+    if kwargs["secret_key"] and len(str(kwargs["secret_key"])) < 16:
+        raise SettingsError("GITFERRY_SECRET_KEY must be at least 16 characters")
     broker = str(kwargs["broker_url"])
     if broker and not broker.startswith(("redis://", "rediss://", "sqla+", "amqp://", "memory://")):
         raise SettingsError(f"GITFERRY_BROKER_URL: unsupported scheme in {broker.split(':')[0]!r}")
@@ -165,6 +170,8 @@ def parse_forge(entry: object, where: str = "forge") -> ForgeConfig:
     for key in ("token", "webhook_secret", "username"):
         if not isinstance(entry.get(key, ""), str):
             raise SettingsError(f"{where}: {key} must be a string")
+    if kind == "bitbucket-server" and entry.get("token") and not entry.get("username"):
+        raise SettingsError(f"{where}: bitbucket-server needs username (the token's owner) for git over HTTPS")
     return ForgeConfig(
         kind=kind,
         host=host,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings, load_settings
-from tests.support.live import ADMIN, Api, Processes
+from tests.support.live import ADMIN, HOOK_SECRET, Api, Processes
 from tests.support.repos import file_url, init_forge, make_commit, push, work_clone
 
 
@@ -44,7 +44,8 @@ def admin() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
     """One `gitferry serve` on embedded defaults for the whole session (auto-fetch off)."""
-    procs = Processes(tmp_path_factory.mktemp("serve"), {"GITFERRY_FETCH_INTERVAL": "0"})
+    procs = Processes(tmp_path_factory.mktemp("serve"), {"GITFERRY_FETCH_INTERVAL": "0",
+                                                         "GITFERRY_WEBHOOK_SECRET": HOOK_SECRET})
     procs.serve()
     yield procs
     procs.stop_all()

@@ -189,9 +189,14 @@ def redact_url(url: str) -> str:
 
 def check_notify_url(url: object, *, allow_local: bool = False) -> str:
     """Return `url` if job notifications may be POSTed there (https; http only when local is allowed)."""
-    if not isinstance(url, str) or not url or len(url) > 2048 or any(ord(c) < 0x21 for c in url):
+    if (not isinstance(url, str) or not url or len(url) > 2048 or any(ord(c) < 0x21 or c == "\x7f" for c in url)
+            or not _utf8(url)):
         raise InvalidValue("notify_url must be an http(s) URL")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+    except ValueError as exc:  # "https://[::1", "https://host:99999/"
+        raise InvalidValue("notify_url is not a valid URL") from exc
     if parts.scheme not in ({"https", "http"} if allow_local else {"https"}) or not parts.hostname:
         raise InvalidValue("notify_url must be an https:// URL")
     if "@" in parts.netloc:

@@ -83,12 +83,14 @@ def wait_seconds() -> float | None:
 def wait_for_job(job_id: int, seconds: float) -> dict[str, Any]:
     """Poll the job until it ends or `seconds` pass; return its row."""
     jobs = services().store.jobs
-    deadline = time.monotonic() + seconds
-    delay = 0.002
+    started = time.monotonic()
+    deadline = started + seconds
     while True:
         job = jobs.get(job_id)
         assert job is not None
-        if JobState(job["state"]).finished or time.monotonic() >= deadline:
+        now = time.monotonic()
+        if JobState(job["state"]).finished or now >= deadline:
             return job
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.05)
+        # Most jobs end within seconds: look often then (a read is cheap), rarely after.
+        delay = 0.005 if now - started < 5 else 0.05
+        time.sleep(min(delay, max(0.0, deadline - now)))

@@ -34,7 +34,7 @@ def receive(endpoint: str) -> ResponseReturnValue:
     try:
         payload = json.loads(raw)
         event: ForgeEvent = driver.parse(request.headers, payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..."
         raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
     except WebhookError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc

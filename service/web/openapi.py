@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the HTTP API (shared/API.md), for what service/web implements.
 
-tests/api/test_openapi.py checks that every /api/v1 rule of the app is here with its methods.
+tests/api/test_openapi.py checks that every /api/v1 and /hooks rule of the app is here with its methods.
 """
 
 from __future__ import annotations
@@ -102,6 +102,10 @@ WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60},
 STRATEGY = string(*[s.value for s in PullStrategy])
 REF = string(minLength=1, maxLength=255, description="A branch name valid for `git check-ref-format --branch`")
 REMOTE_NAME = string(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", maxLength=100)
+NOTIFY_URL = string(maxLength=2048, format="uri",
+                    description="https:// (http:// and local or private hosts only when GITFERRY_ALLOW_LOCAL_REMOTES "
+                                "is on); no credentials: use notify_secret")
+FORGES = ("github", "gitlab", "bitbucket", "gitea", "azure-devops")
 URL = string(maxLength=2048, description="https://, ssh:// or user@host:path (file:// and http:// only when "
                                          "GITFERRY_ALLOW_LOCAL_REMOTES is on); no credentials")
 JOB_ANSWER = obj(["job"], job=ref("Job"))
@@ -113,11 +117,19 @@ SCHEMAS: dict[str, Schema] = {
     "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS)),
     "Repo": obj(
         ["name", "url", "provider", "default_branch", "pull_strategy", "fetch_interval", "protected_branches",
-         "state", "last_fetch_at", "remotes"],
+         "state", "last_fetch_at", "notify_url", "notify_secret_set", "remotes"],
         name=string(), url=string(), provider=string(*PROVIDERS), default_branch=nullable(string()),
         pull_strategy=STRATEGY, fetch_interval=integer(minimum=0), protected_branches=array(string()),
         state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
+        notify_url=nullable(string(description="Where finished jobs are POSTed; credentials never shown")),
+        notify_secret_set={**BOOL, "description": "Whether a notify_secret is set (the secret is write-only)"},
         remotes=array(ref("Remote")), job=ref("Job")),
+    "Rule": obj(
+        ["name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force"],
+        name=string(), remote=string(), branch=string(), local_branch=string(),
+        strategy=nullable(string(*[s.value for s in PullStrategy], description="null: the repo's pull_strategy")),
+        push_to=nullable(string(description="A remote the updated branch is pushed to under the same name")),
+        allow_force=BOOL),
     "Branch": obj(["name", "sha", "upstream", "ahead", "behind"], name=string(), sha=string(),
                   upstream=nullable(string(description="e.g. origin/main")), ahead=nullable(integer()),
                   behind=nullable(integer())),
@@ -131,6 +143,10 @@ SCHEMAS: dict[str, Schema] = {
         error=nullable(obj(["code", "message"], code=string(), message=string())),
         progress=nullable(obj(["phase", "percent"], phase=string(), percent=integer())),
         attempts=integer(), created_at=TIME, started_at=TIME, finished_at=TIME),
+    "WebhookAnswer": {"oneOf": [
+        obj(["jobs"], jobs=array(integer(description="A fetch job's id"))),
+        obj(["ignored"], ignored=string(description="Why nothing was done")),
+    ]},
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
 }
 
@@ -159,7 +175,13 @@ PATHS: dict[str, Schema] = {
         "get": op("Get a repo", "read", {**ok("200", "The repo", ref("Repo")), **errors(404)}),
         "patch": op("Change a repo's settings", "admin",
                     {**ok("200", "The repo", ref("Repo")), **errors(403, 404, 422)},
-                    body=obj(**REPO_FIELDS) | {"additionalProperties": False}),
+                    body=obj(**REPO_FIELDS,
+                             notify_url=nullable({**NOTIFY_URL, "description": NOTIFY_URL["description"]
+                                                  + "; finished jobs are POSTed there. null clears it"}),
+                             notify_secret=nullable(string(writeOnly=True, description=(
+                                 "Signs notifications: X-Gitferry-Signature-256: sha256=<hex HMAC-SHA256>. "
+                                 "Never shown again (see notify_secret_set); null clears it"))))
+                    | {"additionalProperties": False}),
         "delete": op("Remove a repo and its clone", "admin", {**ok("204", "Removed"), **errors(403, 404)}),
     },
     "/api/v1/repos/{name}/remotes": {
@@ -227,6 +249,23 @@ PATHS: dict[str, Schema] = {
                    body=obj(["branch"], branch=REF, remote=REMOTE_NAME, remote_branch=REF, set_upstream=BOOL,
                             force={**BOOL, "default": False})),
     },
+    "/api/v1/repos/{name}/rules": {
+        "parameters": [NAME],
+        "get": op("List sync rules", "read", {**ok("200", "The rules", obj(["rules"], rules=array(ref("Rule")))),
+                                              **errors(404)}, tag="rules"),
+        "post": op("Add a sync rule: when a fetch moves <remote>/<branch>, update local_branch (and push it on)",
+                   "admin", {**ok("201", "The rule", ref("Rule")), **errors(403, 404, 409, 422)}, tag="rules",
+                   body=obj(["name", "remote", "branch"], name=REMOTE_NAME, remote=REMOTE_NAME, branch=REF,
+                            local_branch={**REF, "description": "Default: the same as branch"},
+                            strategy={**STRATEGY, "description": "Default: the repo's pull_strategy"},
+                            push_to={**REMOTE_NAME, "description": "A remote to push local_branch to"},
+                            allow_force={**BOOL, "default": False,
+                                         "description": "Push with a lease and a backup when not a fast-forward"})),
+    },
+    "/api/v1/repos/{name}/rules/{rule}": {
+        "parameters": [NAME, path_param("rule", "A rule's name")],
+        "delete": op("Remove a sync rule", "admin", {**ok("204", "Removed"), **errors(403, 404)}, tag="rules"),
+    },
     "/api/v1/jobs": {
         "get": op("List jobs, newest first", "read", {**ok("200", "The jobs", obj(["jobs"], jobs=array(ref("Job")))),
                                                       **errors(400)}, tag="jobs",
@@ -254,6 +293,30 @@ PATHS: dict[str, Schema] = {
         "parameters": [path_param("name", "A token's name")],
         "delete": op("Revoke a token at once", "admin", {**ok("204", "Revoked"), **errors(403, 404)}, tag="tokens"),
     },
+    "/hooks/{forge}": {
+        "parameters": [{**path_param("forge", "The forge that sends the delivery (bitbucket: Cloud and "
+                                              "Server/Data Center; gitea: also Forgejo)"),
+                        "schema": string(*FORGES)}],
+        "post": {
+            "summary": "Receive a forge's webhook delivery; a push to a remote of a managed repo fetches it",
+            "tags": ["webhooks"], "security": [],
+            "description": "Not under /api/v1 and no bearer token: each delivery is verified as its forge signs "
+                           "it, with the `webhook_secret` of the forges-config entry for the event's host, else "
+                           "`GITFERRY_WEBHOOK_SECRET`. A delivery id seen before answers with the jobs it made "
+                           "the first time.",
+            "requestBody": {"required": True, **json_content({"type": "object",
+                                                              "description": "The forge's own event payload"})},
+            "responses": {
+                **ok("200", "A ping", obj(["ok"], ok=BOOL, forge=string())),
+                **ok("202", "Accepted: the fetch jobs it queued, or why it was ignored", ref("WebhookAnswer")),
+                "400": {"description": "Not JSON, or headers that are not the forge's", **json_content(ref("Error"))},
+                "401": {"description": "Signature or token missing or wrong, or no webhook secret configured",
+                        **json_content(ref("Error"))},
+                "404": {"description": "Not a known forge", **json_content(ref("Error"))},
+                "413": {"$ref": "#/components/responses/E413"},
+            },
+        },
+    },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "tags": ["meta"], "security": [],
                 "responses": ok("200", "The OpenAPI document", {"type": "object"})},
@@ -263,11 +326,13 @@ PATHS: dict[str, Schema] = {
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "gitferry", "version": "1",
-             "description": "Server-side git sync: repos, remotes, branches, fetch/pull/push jobs. Errors are "
+             "description": "Server-side git sync: repos, remotes, branches, fetch/pull/push jobs, sync rules, "
+                            "webhooks. Errors are "
                             '`{"error": {"code", "message"}}`; bodies are JSON whatever their Content-Type.'},
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
-    "tags": [{"name": t} for t in ("repos", "remotes", "branches", "operations", "jobs", "tokens", "meta")],
+    "tags": [{"name": t} for t in ("repos", "remotes", "branches", "operations", "rules", "jobs", "tokens",
+                                               "webhooks", "meta")],
     "paths": PATHS,
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",

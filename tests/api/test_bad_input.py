@@ -1,9 +1,10 @@
 """Bad input on every endpoint: a 4xx JSON error (never HTML, never a 500), and nothing changes.
 
-One repo (`acme/widgets`, its clone job stays queued: no worker runs here) and a read and a write
-token are made once per module; every case compares jobs, repos (with remotes) and tokens before
-and after its request. Three apps share one store: allow-local on (as in tests/conftest.py), off,
-and with a 2 KiB body limit.
+One repo (`acme/widgets`, its clone job stays queued: no worker runs here) with one sync rule
+(`nightly`), and a read and a write token are made once per module; every case compares jobs, repos
+(with remotes and notification settings), the repo's rules and tokens before and after its request.
+Three apps share one store: allow-local on (as in tests/conftest.py), off, and with a 2 KiB body
+limit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from tests.support.live import ADMIN
 REPO = "acme/widgets"
 R = f"/api/v1/repos/{REPO}"
 UPSTREAM = f"{R}/branches/main/upstream"
+RULES = f"{R}/rules"
+RULE = "nightly"  # made in the module's setup
+GOOD_RULE = {"name": "other", "remote": "origin", "branch": "main"}
 NO_BODY = object()
 SMALL_LIMIT = 2048
 
@@ -44,13 +48,28 @@ LOCAL_URLS = ["file:///", "file:///tmp/x", "http://github.com/a/b", "https://127
               "https://0x7f.0.0.1/x", "https://169.254.169.254/latest", "https://0.0.0.0/x",
               "ssh://git@192.168.1.1/x", "git@127.0.0.1:x"]
 
+# notify_url: refused whatever GITFERRY_ALLOW_LOCAL_REMOTES says ...
+BAD_NOTIFY_URLS = ["", "nonsense", "hooks.example.com/x", "ftp://hooks.example.com/x", "file:///tmp/x",
+                   "javascript:alert(1)", "ssh://hooks.example.com/x", "https://", "https:///x",
+                   "https://user:pass@hooks.example.com/x", "https://token@hooks.example.com/x",
+                   "https://:pw@hooks.example.com/x", "https://hooks.example.com/a b", "https://hooks.example.com/a\nb",
+                   "https://hooks.example.com/\x7f", "https://hooks.example.com/\ud800", "https://[::1",
+                   "https://hooks.example.com:99999/x", "https://hooks.example.com:abc/x",
+                   "https://hooks.example.com/" + "x" * 2048, " https://hooks.example.com/x"]
+# ... and only when local remotes are off.
+LOCAL_NOTIFY_URLS = ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://localhost/x",
+                     "https://10.0.0.1/x", "https://[::1]/x", "https://[::1]:8443/x", "https://169.254.169.254/x",
+                     "https://2130706433/x", "https://127.1/x", "https://0x7f.0.0.1/x", "https://0.0.0.0/x",
+                     "https://foo.localhost/x", "https://printer.local/x", "http://127.0.0.1:8080/x"]
+
 ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
                    ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),
-                   ("DELETE", "/api/v1/tokens/reader")]
+                   ("DELETE", "/api/v1/tokens/reader"), ("POST", RULES), ("DELETE", f"{RULES}/{RULE}")]
 WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPSTREAM), ("POST", f"{R}/fetch"),
                    ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
 READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),
-                  ("GET", f"{R}/branches"), ("GET", f"{R}/tags"), ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/1")]
+                  ("GET", f"{R}/branches"), ("GET", f"{R}/tags"), ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/1"),
+                  ("GET", RULES)]
 # Endpoints that read a JSON body, with a body each one accepts (so only the named defect is wrong).
 BODY_ENDPOINTS = [
     ("POST", "/api/v1/repos", {"name": "acme/new", "url": "https://github.com/acme/new"}),
@@ -62,6 +81,7 @@ BODY_ENDPOINTS = [
     ("POST", f"{R}/pull", {"branch": "main"}),
     ("POST", f"{R}/push", {"branch": "main"}),
     ("POST", "/api/v1/tokens", {"name": "bot", "scope": "read"}),
+    ("POST", RULES, GOOD_RULE),
 ]
 # Every endpoint under a repo name, with a body it would accept.
 REPO_ENDPOINTS = [
@@ -72,6 +92,7 @@ REPO_ENDPOINTS = [
     ("PUT", "/branches/main/upstream", {"remote": "origin", "branch": "main"}),
     ("DELETE", "/branches/main/upstream", None), ("POST", "/fetch", {}), ("POST", "/pull", {"branch": "main"}),
     ("POST", "/push", {"branch": "main"}),
+    ("GET", "/rules", None), ("POST", "/rules", GOOD_RULE), ("DELETE", f"/rules/{RULE}", None),
 ]
 
 
@@ -146,6 +167,20 @@ def field_cases() -> Iterator[Any]:
     for fld, value in [("fetch_interval", -5), ("pull_strategy", "yolo"), ("protected_branches", [""])]:
         yield case(f"{fld}={value!r}", "PATCH", R, {fld: value}, 422, "invalid")
     yield case("good-then-bad", "PATCH", R, {"pull_strategy": "rebase", "fetch_interval": "x"}, code="bad_field")
+    # PATCH notify_url / notify_secret
+    for value in [5, True, ["https://hooks.example.com/x"], {"url": "https://hooks.example.com/x"}]:
+        yield case(f"notify_url={value!r}", "PATCH", R, {"notify_url": value}, code="bad_field")
+    for value in [5, True, ["s"], {"s": 1}]:
+        yield case(f"notify_secret={value!r}", "PATCH", R, {"notify_secret": value}, code="bad_field")
+    yield case("good-then-bad-secret", "PATCH", R, {"notify_url": "https://hooks.example.com/x", "notify_secret": 1},
+               code="bad_field")
+    yield case("bad-url-then-secret", "PATCH", R, {"notify_url": "ftp://hooks.example.com/x", "notify_secret": "s"},
+               422, "invalid")
+    for bad in BAD_NOTIFY_URLS:
+        yield case(f"notify_url={bad!r}", "PATCH", R, {"notify_url": bad}, 422, "invalid")
+        yield case(f"strict notify_url={bad!r}", "PATCH", R, {"notify_url": bad}, 422, "invalid", app="strict")
+    for bad in LOCAL_NOTIFY_URLS:
+        yield case(f"strict notify_url={bad!r}", "PATCH", R, {"notify_url": bad}, 422, "invalid", app="strict")
     # POST /api/v1/repos/{name}/remotes
     yield case("{}", "POST", f"{R}/remotes", {}, code="missing_field")
     yield case("no-name", "POST", f"{R}/remotes", {"url": url}, code="missing_field")
@@ -208,6 +243,33 @@ def field_cases() -> Iterator[Any]:
     yield case("remote=nope", "POST", f"{R}/push", {**push, "remote": "nope"}, 404, "remote_not_found")
     for ref in BAD_REFS:
         yield case(f"remote_branch={ref!r}", "POST", f"{R}/push", {**push, "remote_branch": ref}, 422, "invalid")
+    # POST /api/v1/repos/{name}/rules
+    rule = GOOD_RULE
+    yield case("{}", "POST", RULES, {}, code="missing_field")
+    for fld in ("name", "remote", "branch"):
+        yield case(f"no-{fld}", "POST", RULES, {k: v for k, v in rule.items() if k != fld}, code="missing_field")
+    for fld, value in [("name", 5), ("name", None), ("name", ["x"]), ("remote", 5), ("remote", None),
+                       ("remote", {"a": 1}), ("branch", 5), ("branch", None), ("branch", ["main"]),
+                       ("local_branch", 5), ("local_branch", True), ("strategy", 5), ("strategy", True),
+                       ("push_to", 5), ("push_to", ["origin"]), ("allow_force", "yes"), ("allow_force", 1),
+                       ("allow_force", "true")]:
+        yield case(f"{fld}={value!r}", "POST", RULES, {**rule, fld: value}, code="bad_field")
+    for name in BAD_NAMES:
+        yield case(f"name={name[:30]!r}", "POST", RULES, {**rule, "name": name}, 422, "invalid")
+        yield case(f"remote={name[:30]!r}", "POST", RULES, {**rule, "remote": name}, 422, "invalid")
+        yield case(f"push_to={name[:30]!r}", "POST", RULES, {**rule, "push_to": name}, 422, "invalid")
+    for ref in BAD_REFS:
+        yield case(f"branch={ref!r}", "POST", RULES, {**rule, "branch": ref}, 422, "invalid")
+        yield case(f"local_branch={ref!r}", "POST", RULES, {**rule, "local_branch": ref}, 422, "invalid")
+    for value in ["yolo", "", "FF-ONLY", "merge"]:
+        yield case(f"strategy={value!r}", "POST", RULES, {**rule, "strategy": value}, 422, "invalid")
+    for remote in ["nope", "ORIGIN", "mirror"]:
+        yield case(f"remote={remote}", "POST", RULES, {**rule, "remote": remote}, 404, "remote_not_found")
+        yield case(f"push_to={remote}", "POST", RULES, {**rule, "push_to": remote}, 404, "remote_not_found")
+    yield case("name-taken", "POST", RULES, {**rule, "name": RULE}, 409, "rule_exists")
+    yield case("name-taken-other-fields", "POST", RULES,
+               {"name": RULE, "remote": "origin", "branch": "dev", "strategy": "rebase", "push_to": "origin",
+                "allow_force": True}, 409, "rule_exists")
     # POST /api/v1/tokens
     t = "/api/v1/tokens"
     yield case("{}", "POST", t, {}, code="missing_field")
@@ -241,6 +303,8 @@ def lookup_cases() -> Iterator[Any]:
         yield case("unknown", "DELETE", f"{R}/remotes/{remote}", status=404, code="remote_not_found")
     yield case("origin", "DELETE", f"{R}/remotes/origin", status=409, code="origin_required")
     yield case("unknown", "DELETE", "/api/v1/tokens/nope", status=404, code="token_not_found")
+    for rule in ["nope", "NIGHTLY", "nightly.", "--upload-pack=evil", "-x", "a..b", "%20", "x" * 300]:
+        yield case(f"unknown {rule[:30]}", "DELETE", f"{RULES}/{rule}", status=404, code="rule_not_found")
     yield case("no-forge", "GET", f"{R}/forks", status=422, code="no_forge_integration")
 
 
@@ -275,7 +339,7 @@ class World:
     def state(self) -> Any:
         """Everything a bad request must leave alone."""
         client, headers = self.clients["local"], self.headers("admin")
-        calls = ["/api/v1/jobs?limit=500", "/api/v1/repos", "/api/v1/tokens"]
+        calls = ["/api/v1/jobs?limit=500", "/api/v1/repos", "/api/v1/tokens", RULES]
         answers = [client.get(path, headers=headers) for path in calls]
         assert all(a.status_code == 200 for a in answers), [a.get_data(as_text=True) for a in answers]
         return [a.get_json() for a in answers]
@@ -303,6 +367,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                           headers=admin)
     assert created.status_code == 201, created.get_data(as_text=True)
     assert created.get_json()["state"] == "cloning"
+    answer = client.post(RULES, json={"name": RULE, "remote": "origin", "branch": "main"}, headers=admin)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
     for name, scope in [("reader", "read"), ("writer", "write")]:
         answer = client.post("/api/v1/tokens", json={"name": name, "scope": scope}, headers=admin)
         assert answer.status_code == 201, answer.get_data(as_text=True)
@@ -359,6 +425,38 @@ def test_unknown_url_and_wrong_method_are_json(world: World, method: str, path: 
     assert_json_error(response, status)
     if status == 405:
         assert response.headers.get("Allow")
+    assert world.state() == before
+
+
+GITHUB = (("X-GitHub-Event", "push"), ("X-GitHub-Delivery", "d-1"), ("X-Hub-Signature-256", "sha256=00"))
+AZURE = (("Authorization", "Basic eDp5"),)
+SIGNED_BODIES = [("malformed", b"{bad"), ("not-utf8", b'{"a": "\xff"}'), ("deeply-nested", b"[" * 1500),
+                 ("nested-in-object", b'{"a": ' + b"[" * 1500), ("array", b"[]"), ("null", b"null"), ("empty", b"")]
+
+
+@pytest.mark.parametrize("forge, headers, body, status, app", [
+    *[("github", GITHUB, body, 400, "local") for _, body in SIGNED_BODIES],
+    *[("azure-devops", AZURE, body, 400, "local") for _, body in SIGNED_BODIES],
+    ("github", (), b"{}", 401, "local"),  # no signature
+    ("gitlab", (), b"{}", 401, "local"),
+    ("gitea", (), b"{}", 401, "local"),
+    ("azure-devops", (), b"{}", 401, "local"),
+    ("bitbucket", (), b"{}", 400, "local"),  # neither Cloud's nor Server's headers
+    ("github", GITHUB, b"{}", 400, "local"),  # no repository
+    ("github", GITHUB, json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": "1" * 40, "repository": {
+        "full_name": "acme/widgets", "clone_url": "https://github.com/acme/widgets.git"}}).encode(), 401,
+     "local"),  # no webhook secret configured here
+    ("github", GITHUB, b'{"pad": "' + b"x" * SMALL_LIMIT + b'"}', 413, "small"),
+    ("sourcehut", (), b"{}", 404, "local"),
+    ("GitHub", (), b"{}", 404, "local"),
+], ids=lambda v: v[:20].decode("utf-8", "replace") if isinstance(v, bytes) else None)
+def test_bad_webhook_delivery_is_a_json_4xx_and_changes_nothing(world: World, forge: str,
+                                                                headers: tuple[tuple[str, str], ...], body: bytes,
+                                                                status: int, app: str) -> None:
+    before = world.state()
+    response = world.clients[app].post(f"/hooks/{forge}", data=body,
+                                       headers={"Content-Type": "application/json", **dict(headers)})
+    assert_json_error(response, status)
     assert world.state() == before
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import Forge
 from tests.support.live import Api, Processes
@@ -167,13 +170,16 @@ def clone_dir(live: Processes, url: str) -> Path:
     raise AssertionError("clone not found")
 
 
-def test_corrupt_clone_is_moved_aside_and_cloned_again(live: Processes, forge: Forge, repo_name: str) -> None:
+@pytest.mark.parametrize("damage", ["objects-gone", "head-garbage"])
+def test_corrupt_clone_is_moved_aside_and_cloned_again(live: Processes, forge: Forge, repo_name: str,
+                                                       damage: str) -> None:
     api = live.api
     add_repo(api, repo_name, forge)
     path = clone_dir(live, forge.url)
-    for obj in (path / "objects").rglob("*"):
-        if obj.is_file():
-            obj.unlink()
+    if damage == "objects-gone":
+        shutil.rmtree(path / "objects")
+    else:
+        (path / "HEAD").write_text("garbage\n")  # git no longer sees a repository here
     new = forge.commit("after.txt", "x\n", "after corruption")
     job = api.run(f"/api/v1/repos/{repo_name}/pull", {"branch": "main"})
     assert (job["state"], job["result"]["after"]) == ("done", new), job

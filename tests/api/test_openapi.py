@@ -1,4 +1,4 @@
-"""The OpenAPI document is served and lists every /api/v1 rule of the app with its methods."""
+"""The OpenAPI document is served and lists every /api/v1 and /hooks rule of the app with its methods."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
 
+def template(path: str) -> str:
+    """A path with its parameter names blanked: `/hooks/{endpoint}` and `/hooks/{forge}` are one path."""
+    return re.sub(r"{[^{}]+}", "{}", path)
+
+
+def documented_rule(rule: str) -> bool:
+    return (rule.startswith("/api/v1/") and rule != "/api/v1/openapi.json") or rule.startswith("/hooks/")
+
+
 def test_document_is_openapi_3_1(client: FlaskClient) -> None:
     doc = document(client)
     assert re.fullmatch(r"3\.1\.\d+", doc["openapi"])
@@ -33,13 +42,14 @@ def test_document_is_openapi_3_1(client: FlaskClient) -> None:
 
 
 def test_every_api_rule_is_documented_with_its_methods(app: Flask, client: FlaskClient) -> None:
-    paths = document(client)["paths"]
+    paths = {template(path): item for path, item in document(client)["paths"].items()}
     wanted: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json":
+        if documented_rule(rule.rule):
             methods = {m.lower() for m in rule.methods or ()} - {"head", "options"}
-            wanted.setdefault(openapi_path(rule.rule), set()).update(methods)
-    assert "/api/v1/repos/{name}/branches/{branch}/upstream" in wanted  # the conversion works
+            wanted.setdefault(template(openapi_path(rule.rule)), set()).update(methods)
+    assert "/api/v1/repos/{}/branches/{}/upstream" in wanted  # the conversion works
+    assert "/hooks/{}" in wanted
     missing = {path: sorted(methods - set(paths.get(path, {}))) for path, methods in wanted.items()}
     assert {path: m for path, m in missing.items() if m} == {}
     documented = {path for path in paths if path != "/api/v1/openapi.json"}
@@ -89,3 +99,43 @@ def test_request_bodies_follow_api_md(client: FlaskClient) -> None:
     assert set(push) == {"branch", "remote", "remote_branch", "set_upstream", "force"}
     assert body("/api/v1/repos/{name}/branches/{branch}/upstream", "put")["required"] == ["remote", "branch"]
     assert body("/api/v1/tokens", "post")["properties"]["scope"]["enum"] == ["read", "write", "admin"]
+
+
+def test_rules_and_notifications_follow_api_md(client: FlaskClient) -> None:
+    doc = document(client)
+    paths = doc["paths"]
+    rules = paths["/api/v1/repos/{name}/rules"]
+    body = rules["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["name", "remote", "branch"]
+    assert set(body["properties"]) == {"name", "remote", "branch", "local_branch", "strategy", "push_to",
+                                       "allow_force"}
+    assert {"201", "400", "401", "403", "404", "409", "422"} <= set(rules["post"]["responses"])
+    assert "get" in rules and "delete" in paths["/api/v1/repos/{name}/rules/{rule}"]
+    rule = doc["components"]["schemas"]["Rule"]
+    assert set(rule["required"]) == set(body["properties"])
+    patch = paths["/api/v1/repos/{name}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"notify_url", "notify_secret"} <= set(patch["properties"])
+    assert {"type": "null"} in patch["properties"]["notify_url"]["oneOf"]  # null clears
+    secret = patch["properties"]["notify_secret"]["oneOf"]
+    assert {"type": "null"} in secret and any(s.get("writeOnly") for s in secret)
+    repo = doc["components"]["schemas"]["Repo"]["properties"]
+    assert "notify_url" in repo and repo["notify_secret_set"]["type"] == "boolean"
+    assert "notify_secret" not in repo  # write-only
+
+
+def test_webhooks_are_documented_without_bearer(app: Flask, client: FlaskClient) -> None:
+    from service.forges.webhooks import drivers_for
+
+    doc = document(client)
+    hook = doc["paths"]["/hooks/{forge}"]
+    forges = hook["parameters"][0]["schema"]["enum"]
+    assert sorted(forges) == sorted(["github", "gitlab", "bitbucket", "gitea", "azure-devops"])
+    assert all(drivers_for(forge) for forge in forges)
+    post = hook["post"]
+    assert post["security"] == []
+    assert {"200", "202", "400", "401", "413"} <= set(post["responses"])
+    answers = doc["components"]["schemas"]["WebhookAnswer"]["oneOf"]
+    assert sorted(a["required"] for a in answers) == [["ignored"], ["jobs"]]
+    # An unknown forge is a JSON 404, as documented.
+    response = client.post("/hooks/sourcehut", json={})
+    assert response.status_code == 404 and response.mimetype == "application/json"

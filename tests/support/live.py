@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 ADMIN = "test-admin-token-0123456789"
+HOOK_SECRET = "test-webhook-secret"
 
 
 def free_port() -> int:

@@ -30,7 +30,6 @@ from .runner import Runner
 CLONE_CONFIG = (
     ("gc.autoDetach", "false"),
     ("core.logAllRefUpdates", "always"),
-    ("fetch.writeCommitGraph", "true"),
 )
 
 
@@ -50,6 +49,11 @@ class Clone:
     def exists(self) -> bool:
         """True if something is at the clone's path."""
         return self.path.exists()
+
+    def looks_intact(self) -> bool:
+        """Cheapest check, no git run: the files every bare repository has are there."""
+        p = self.path
+        return all((p / f).is_file() for f in ("HEAD", "config")) and all((p / d).is_dir() for d in ("objects", "refs"))
 
     def is_healthy(self) -> bool:
         """Cheap check: bare repo opens, HEAD is a symbolic ref, every ref's object is there."""
@@ -130,6 +134,7 @@ class Clone:
         validate.remote_url(url, self.config.allow_protocols)
         if name in self.remotes():
             raise GitError("remote_exists", f"remote {name!r} already exists")
+        self._git.cache.clear()
         self._git.run(["remote", "add", "--end-of-options", name, url])
         # A plain `git fetch <name>` must not fill refs/tags from every remote.
         self._git.run(["config", f"remote.{name}.tagOpt", "--no-tags"])
@@ -138,6 +143,7 @@ class Clone:
         """Drop a remote with its remote-tracking refs, tags and upstream settings."""
         _refs.require_remote(self._git, name)
         # git removes refs/remotes/<name>/* and branch.*.remote/merge pointing to it.
+        self._git.cache.clear()
         self._git.run(["remote", "remove", "--end-of-options", name])
         tags = _refs.list_refs(self._git, f"{_refs.REMOTE_TAGS}{name}")
         _refs.delete_refs(self._git, sorted(tags))
@@ -146,6 +152,7 @@ class Clone:
         """Point a remote at a new URL."""
         _refs.require_remote(self._git, name)
         validate.remote_url(url, self.config.allow_protocols)
+        self._git.cache.clear()
         self._git.run(["remote", "set-url", "--end-of-options", name, url])
 
     def default_branch(self, remote: str = "origin") -> str | None:

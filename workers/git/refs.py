@@ -72,6 +72,9 @@ def list_refs(runner: Runner, *patterns: str) -> dict[str, str]:
 
 
 def remote_urls(runner: Runner) -> dict[str, str]:
+    cached = runner.cache.get("remote_urls")
+    if isinstance(cached, dict):
+        return dict(cached)
     out = runner.run(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], check=False)
     if out.returncode not in (0, 1):
         raise out.error()
@@ -80,6 +83,7 @@ def remote_urls(runner: Runner) -> dict[str, str]:
         if entry:
             key, _, url = entry.partition("\n")
             urls[key[len("remote.") : -len(".url")]] = url
+    runner.cache["remote_urls"] = dict(urls)
     return urls
 
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +57,8 @@ class Runner:
     def __init__(self, config: GitConfig, git_dir: Path | None = None) -> None:
         self.config = config
         self.git_dir = git_dir
+        # Facts about the repository read once per Runner (one job); whoever changes one clears it.
+        self.cache: dict[str, object] = {}
 
     def base_env(self) -> dict[str, str]:
         env = {key: os.environ[key] for key in _KEEP_ENV if key in os.environ}
@@ -200,61 +201,50 @@ def _communicate(
     progress: ProgressCallback | None,
 ) -> tuple[bool, bytes, bytes]:
     """Collect output, feeding progress lines as they come; kill the group on timeout."""
-    if progress is None:
-        try:
-            out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
-            return False, out, err
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = _drain(proc)
-            return True, out, err
+    # A timer, not communicate(timeout=...): waiting with a timeout polls with sleeps, which
+    # added milliseconds to every git call.
+    expired = threading.Event()
 
+    def expire() -> None:
+        expired.set()
+        _kill_group(proc)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        if progress is None:
+            out, err = proc.communicate(input.encode() if input is not None else None)
+        else:
+            out, err = _read_with_progress(proc, progress)
+    finally:
+        timer.cancel()
+    return expired.is_set(), out or b"", err or b""
+
+
+def _read_with_progress(proc: subprocess.Popen[bytes], progress: ProgressCallback) -> tuple[bytes, bytes]:
     chunks: dict[str, list[bytes]] = {"out": [], "err": []}
 
     def read_out() -> None:
         assert proc.stdout is not None
         chunks["out"].append(proc.stdout.read())
 
-    def read_err() -> None:
-        assert proc.stderr is not None
-        pending = b""
-        while True:
-            data = os.read(proc.stderr.fileno(), 65536)
-            if not data:
-                break
-            chunks["err"].append(data)
-            pending += data
-            # git redraws progress with \r; each \r or \n ends one update.
-            *lines, pending = re.split(rb"[\r\n]", pending)
-            for line in lines:
-                _report(line, progress)
-        if pending:
-            _report(pending, progress)
-
-    readers = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
-    for reader in readers:
-        reader.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc)
-        proc.wait()
-    deadline = time.monotonic() + 5
-    for reader in readers:
-        reader.join(max(0.0, deadline - time.monotonic()))
-    return timed_out, b"".join(chunks["out"]), b"".join(chunks["err"])
-
-
-def _drain(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    try:
-        out, err = proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        # A grandchild that left our process group still holds the pipes; give up on them.
-        proc.kill()
-        return b"", b""
-    return out or b"", err or b""
+    reader = threading.Thread(target=read_out, daemon=True)
+    reader.start()
+    assert proc.stderr is not None
+    pending = b""
+    while data := os.read(proc.stderr.fileno(), 65536):
+        chunks["err"].append(data)
+        pending += data
+        # git redraws progress with \r; each \r or \n ends one update.
+        *lines, pending = re.split(rb"[\r\n]", pending)
+        for line in lines:
+            _report(line, progress)
+    if pending:
+        _report(pending, progress)
+    reader.join()
+    proc.wait()
+    return b"".join(chunks["out"]), b"".join(chunks["err"])
 
 
 def _report(line: bytes, progress: ProgressCallback) -> None:

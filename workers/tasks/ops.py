@@ -25,9 +25,10 @@ def prepare(ctx: WorkerContext, repo: Row, clone: Clone, progress: ProgressCallb
     """Start from a known state: a healthy clone with exactly the remotes the database has."""
     if clone.exists():
         _clear_stale_locks(clone.path)
-        if not clone.is_healthy():
-            moved = clone.move_aside()
-            log.warning("clone_corrupt repo=%s moved_to=%s", repo["name"], moved.name)
+        # Only a cheap look here; corruption that git itself reports makes the job re-clone
+        # and run again (see run.py), so healthy clones pay for no deep check.
+        if not clone.looks_intact():
+            move_aside(repo, clone)
     if not clone.exists():
         default = clone.create(repo["url"], progress)
         ctx.store.repos.update(repo["id"], default_branch=default, last_fetch_at=utcnow())
@@ -40,6 +41,11 @@ def prepare(ctx: WorkerContext, repo: Row, clone: Clone, progress: ProgressCallb
             clone.set_remote_url(name, url)
     for name in present.keys() - wanted.keys():
         clone.remove_remote(name)
+
+
+def move_aside(repo: Row, clone: Clone) -> None:
+    moved = clone.move_aside()
+    log.warning("clone_corrupt repo=%s moved_to=%s", repo["name"], moved.name)
 
 
 def _clear_stale_locks(path: Path) -> None:

@@ -16,7 +16,7 @@ from workers.git import GitError
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, heartbeat
 from workers.tasks.notify import deliver, queue_notification
-from workers.tasks.ops import OPS, PartialFailure
+from workers.tasks.ops import OPS, PartialFailure, move_aside
 
 log = logging.getLogger("gitferry.worker")
 _contexts: dict[int, WorkerContext] = {}
@@ -74,7 +74,13 @@ def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> st
     clone = ctx.clone(repo["id"])
     progress = _progress_recorder(ctx, job["id"])
     try:
-        result = OPS[job["kind"]](ctx, repo, clone, job, progress)
+        try:
+            result = OPS[job["kind"]](ctx, repo, clone, job, progress)
+        except GitError as exc:
+            if exc.code != "corrupt" or job["kind"] in (JobKind.CLONE, JobKind.REMOVE) or not clone.exists():
+                raise
+            move_aside(repo, clone)  # the next attempt clones again from origin
+            result = OPS[job["kind"]](ctx, repo, clone, job, progress)
         if job["kind"] != JobKind.REMOVE:
             _save_refs(ctx, repo, clone)
             if repo["state"] != RepoState.READY:

@@ -1,0 +1,1 @@
+"""Bitbucket Cloud (bitbucket.org): webhooks and fork listings."""

@@ -1,0 +1,1 @@
+"""Bitbucket Server and Data Center: webhooks and fork listings."""

@@ -1,0 +1,77 @@
+"""GitHub and GitHub Enterprise forks through PyGithub (every page, following the Link header)."""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+from github import Auth, Github, GithubException
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
+
+from service.forges.base import Fork
+from service.forges.http import TIMEOUT, EtagAdapter, ForgeError, error_for, repo_path, unreachable
+from service.settings import ForgeConfig
+
+NAME = "GitHub"
+
+
+def full_name(path: str, forge: ForgeConfig) -> str:
+    """owner/repo from a remote URL's path."""
+    segments = repo_path(path)
+    return "/".join(segments[-2:]) if len(segments) >= 2 else ""
+
+
+def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
+    _install_etag_connections()
+    # retry=None: PyGithub's default retry sleeps through rate limits, which we must never do.
+    gh = Github(auth=Auth.Token(forge.token) if forge.token else None, base_url=forge.api_url,
+                timeout=int(TIMEOUT), per_page=100, retry=None, seconds_between_requests=None,
+                seconds_between_writes=None, user_agent="gitferry")
+    try:
+        return [_fork(repo) for repo in gh.get_repo(name, lazy=True).get_forks()]
+    except GithubException as exc:
+        message = exc.data.get("message", "") if isinstance(exc.data, dict) else str(exc.data or "")
+        raise error_for(exc.status, exc.headers or {}, message, NAME) from None
+    except requests.RequestException as exc:
+        raise unreachable(NAME, exc) from None
+    except ForgeError:
+        raise
+    finally:
+        gh.close()
+
+
+def _fork(repo) -> Fork:  # type: ignore[no-untyped-def]
+    raw = repo.raw_data
+    return Fork(full_name=raw["full_name"], owner=raw["owner"]["login"], clone_url=raw.get("clone_url") or "",
+                ssh_url=raw.get("ssh_url") or "", web_url=raw.get("html_url") or "", provider="github")
+
+
+_installed = threading.Lock()
+_done = False
+
+
+def _install_etag_connections() -> None:
+    """Give PyGithub's connections the ETag adapter; PyGithub offers only this class-level hook."""
+    global _done
+    with _installed:
+        if not _done:
+            Requester.injectConnectionClasses(_EtagHttp, _EtagHttps)
+            _done = True
+
+
+class _EtagHttps(HTTPSRequestsConnectionClass):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.session.trust_env = False
+        self.adapter = EtagAdapter(max_retries=self.retry, pool_connections=self.pool_size,
+                                   pool_maxsize=self.pool_size)
+        self.session.mount("https://", self.adapter)
+
+
+class _EtagHttp(HTTPRequestsConnectionClass):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.session.trust_env = False
+        self.adapter = EtagAdapter(max_retries=self.retry, pool_connections=self.pool_size,
+                                   pool_maxsize=self.pool_size)
+        self.session.mount("http://", self.adapter)

@@ -1,0 +1,62 @@
+"""GitHub webhooks: `push` and `ping`, signed with X-Hub-Signature-256."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.forges.base import ForgeEvent, RefChange
+from service.forges.signing import hex_signature_ok
+from service.forges.webhooks import (
+    clone_urls,
+    delivery_id,
+    event_name,
+    flag,
+    member,
+    obj,
+    optional_text,
+    ref_name,
+    sha,
+    text,
+)
+
+SIGNATURE = "X-Hub-Signature-256"
+
+
+class GitHubWebhook:
+    forge = "github"
+
+    def accepts(self, headers: Mapping[str, str]) -> bool:
+        return True
+
+    def has_credentials(self, headers: Mapping[str, str]) -> bool:
+        return bool((headers.get(SIGNATURE) or "").strip())
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+        # The SHA-1 X-Hub-Signature is still sent but not accepted.
+        return hex_signature_ok(headers.get(SIGNATURE), secret, body, prefix="sha256=")
+
+    def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
+        delivery = delivery_id(headers, "X-GitHub-Delivery")
+        event = event_name(headers, "X-GitHub-Event")
+        if event == "ping":
+            return ForgeEvent(self.forge, delivery, "ping")
+        if event != "push":
+            return ForgeEvent(self.forge, delivery, event)
+        body = obj(payload, "body")
+        repo = member(body, "repository", "")
+        change = RefChange(
+            ref=ref_name(body.get("ref"), "ref"),
+            before=sha(body.get("before"), "before"),
+            after=sha(body.get("after"), "after"),
+            forced=flag(body, "forced", ""),
+        )
+        return ForgeEvent(
+            forge=self.forge,
+            delivery_id=delivery,
+            kind="push",
+            full_name=text(repo, "full_name", "repository"),
+            clone_urls=clone_urls([repo.get("clone_url"), repo.get("ssh_url"), repo.get("git_url")]),
+            web_url=optional_text(repo, "html_url"),
+            changes=(change,),
+        )

@@ -1,0 +1,1 @@
+"""GitLab: webhooks and fork listings."""

@@ -1,0 +1,158 @@
+"""POST /hooks/<forge> through Flask's test client: verify, record, enqueue, answer (no worker runs here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.settings import load_settings
+from service.web import create_app
+from tests.hooks import signing
+from tests.support.live import ADMIN
+
+SECRET = "global-hook-secret"
+GITLAB_SECRET = "gitlab-own-secret"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+GH_URL = "https://github.com/acme/widgets.git"
+GL_URL = "https://gitlab.example.com/acme/widgets.git"
+
+
+@pytest.fixture
+def hook_app(tmp_path: Path) -> Flask:
+    config = tmp_path / "forges.toml"
+    config.write_text(f'[[forges]]\nkind = "gitlab"\nhost = "gitlab.example.com"\napi_url = "https://gitlab.example.com"\n'
+                      f'webhook_secret = "{GITLAB_SECRET}"\n'
+                      '[[forges]]\nkind = "bitbucket-server"\nhost = "bb.example.com"\napi_url = "https://bb.example.com"\n')
+    settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path / "data"), "GITFERRY_ADMIN_TOKEN": ADMIN,
+                              "GITFERRY_WEBHOOK_SECRET": SECRET, "GITFERRY_CONFIG": str(config)})
+    app = create_app(settings)
+    client = app.test_client()
+    assert client.post("/api/v1/repos", json={"name": "acme/widgets", "url": GH_URL}, headers=AUTH).status_code == 201
+    assert client.post("/api/v1/repos/acme/widgets/remotes", json={"name": "gl", "url": GL_URL},
+                       headers=AUTH).status_code == 201
+    return app
+
+
+@pytest.fixture
+def hooks(hook_app: Flask) -> FlaskClient:
+    return hook_app.test_client()
+
+
+def jobs(client: FlaskClient, kind: str = "fetch") -> list[dict]:
+    found = client.get(f"/api/v1/jobs?kind={kind}", headers=AUTH).json["jobs"]
+    return [j for j in found if j["trigger"] == "webhook"]
+
+
+def post(client: FlaskClient, endpoint: str, delivery: tuple[bytes, dict]):  # type: ignore[no-untyped-def]
+    body, headers = delivery
+    return client.post(f"/hooks/{endpoint}", data=body, headers=headers)
+
+
+def test_github_push_fetches_the_matching_remote(hooks: FlaskClient) -> None:
+    r = post(hooks, "github", signing.github(signing.github_push("git@github.com:Acme/Widgets.git"), SECRET))
+    assert r.status_code == 202
+    (job,) = jobs(hooks)
+    assert r.json == {"jobs": [job["id"]]}
+    assert (job["repo"], job["params"]) == ("acme/widgets", {"remote": "origin", "prune": True})
+
+
+def test_redelivery_answers_the_same_jobs_and_makes_none(hooks: FlaskClient) -> None:
+    delivery = signing.github(signing.github_push(GH_URL), SECRET, delivery="d-1")
+    first = post(hooks, "github", delivery)
+    again = post(hooks, "github", delivery)
+    assert again.status_code == 202 and again.json == first.json
+    assert len(jobs(hooks)) == 1
+
+
+def test_queued_fetch_is_joined_by_later_pushes(hooks: FlaskClient) -> None:
+    answers = [post(hooks, "github", signing.github(signing.github_push(GH_URL, after=c * 40), SECRET)).json
+               for c in "bcd"]
+    assert answers[0] == answers[1] == answers[2]
+    assert len(jobs(hooks)) == 1
+
+
+def test_forge_host_secret_wins_over_the_global_one(hooks: FlaskClient) -> None:
+    push = signing.gitlab_push(GL_URL, "acme/widgets")
+    assert post(hooks, "gitlab", signing.gitlab(push, SECRET)).status_code == 401
+    r = post(hooks, "gitlab", signing.gitlab(push, GITLAB_SECRET))
+    assert r.status_code == 202, r.json
+    assert jobs(hooks)[0]["params"]["remote"] == "gl"
+
+
+@pytest.mark.parametrize("endpoint, delivery", [
+    ("github", lambda s: signing.github(signing.github_push(GH_URL), s)),
+    ("bitbucket", lambda s: signing.bitbucket_cloud(signing.bitbucket_cloud_push("acme/widgets"), s)),
+    ("bitbucket", lambda s: signing.bitbucket_server(signing.bitbucket_server_push("https://bb.example.com/scm/acme/widgets.git"), s)),
+    ("gitea", lambda s: signing.gitea(signing.github_push("https://gitea.example.com/acme/widgets.git"), s)),
+    ("gitea", lambda s: signing.gitea(signing.github_push("https://gitea.example.com/acme/widgets.git"), s, forgejo=True)),
+    ("azure-devops", lambda s: signing.azure(signing.azure_push("https://dev.azure.com/acme/widgets/_git/widgets"), s)),
+], ids=["github", "bitbucket-cloud", "bitbucket-server", "gitea", "forgejo", "azure-devops"])
+def test_wrong_or_missing_signature_is_401_and_records_nothing(hooks: FlaskClient, endpoint: str, delivery) -> None:
+    body, headers = delivery("not-the-secret")
+    assert hooks.post(f"/hooks/{endpoint}", data=body, headers=headers).status_code == 401
+    unsigned = {k: v for k, v in headers.items() if "Signature" not in k and k != "Authorization"}
+    r = hooks.post(f"/hooks/{endpoint}", data=body, headers=unsigned)
+    assert r.status_code in (400, 401) and "error" in r.json
+    body, headers = delivery(SECRET)
+    assert hooks.post(f"/hooks/{endpoint}", data=body, headers=headers).status_code == 202
+    assert jobs(hooks) == []  # none of these repositories is managed here
+
+
+def test_unmanaged_repository_is_ignored(hooks: FlaskClient) -> None:
+    r = post(hooks, "github", signing.github(signing.github_push("https://github.com/other/thing.git"), SECRET))
+    assert r.status_code == 202 and "not a remote of any managed repo" in r.json["ignored"]
+
+
+def test_bitbucket_cloud_matches_on_full_name(hooks: FlaskClient) -> None:
+    client = hooks
+    assert client.post("/api/v1/repos/acme/widgets/remotes", json={"name": "bb", "url": "git@bitbucket.org:acme/widgets.git"},
+                       headers=AUTH).status_code == 201
+    r = post(client, "bitbucket", signing.bitbucket_cloud(signing.bitbucket_cloud_push("Acme/Widgets"), SECRET))
+    assert r.status_code == 202, r.json
+    assert [j["params"]["remote"] for j in jobs(client)] == ["bb"]
+
+
+def test_ping_and_other_events(hooks: FlaskClient) -> None:
+    r = post(hooks, "github", signing.github({"zen": "hi", "hook_id": 1, "repository": {"full_name": "acme/widgets",
+                                                                                        "clone_url": GH_URL}},
+                                             SECRET, event="ping"))
+    assert r.status_code == 200
+    r = post(hooks, "github", signing.github({"repository": {"full_name": "acme/widgets", "clone_url": GH_URL}},
+                                             SECRET, event="issues"))
+    assert r.status_code == 202 and "issues" in r.json["ignored"]
+
+
+def test_branch_deletion_still_fetches_so_the_clone_prunes(hooks: FlaskClient) -> None:
+    push = signing.github_push(GH_URL, ref="refs/heads/gone", after=signing.ZERO)
+    assert post(hooks, "github", signing.github(push, SECRET)).status_code == 202
+    assert len(jobs(hooks)) == 1
+
+
+@pytest.mark.parametrize("body", [b"{bad", b"[]", b'"x"', b'{"repository": 5}'])
+def test_malformed_bodies_are_400(hooks: FlaskClient, body: bytes) -> None:
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "x",
+               "X-Hub-Signature-256": "sha256=" + signing.hmac_hex(SECRET, body)}
+    r = hooks.post("/hooks/github", data=body, headers=headers)
+    assert r.status_code == 400 and r.json["error"]["code"]
+
+
+def test_oversized_body_is_413(tmp_path: Path) -> None:
+    settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path), "GITFERRY_WEBHOOK_SECRET": SECRET,
+                              "GITFERRY_MAX_BODY_BYTES": "2048"})
+    client = create_app(settings).test_client()
+    body, headers = signing.github({**signing.github_push(GH_URL), "pad": "x" * 4096}, SECRET)
+    r = client.post("/hooks/github", data=body, headers=headers)
+    assert r.status_code == 413 and r.json["error"]["code"] == "too_large"
+
+
+def test_without_any_secret_webhooks_are_refused(tmp_path: Path) -> None:
+    client = create_app(load_settings({"GITFERRY_DATA_DIR": str(tmp_path)})).test_client()
+    r = post(client, "github", signing.github(signing.github_push(GH_URL), ""))
+    assert r.status_code == 401
+
+
+def test_unknown_endpoint_is_404(hooks: FlaskClient) -> None:
+    assert hooks.post("/hooks/sourceforge", data=b"{}").status_code == 404
