@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from service.domain.providers import provider_for_url
@@ -23,6 +23,7 @@ from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
 from service.web.enqueue import enqueue, find_repo
 from service.web.errors import ApiError
+from service.web.forks import fork_remote, forge_host_kinds, forks_of
 
 bp = Blueprint("repos", __name__)
 Row = dict[str, Any]
@@ -32,7 +33,7 @@ STRATEGIES = [s.value for s in PullStrategy]
 def remote_view(remote: Row) -> Row:
     url = remote["url"]
     return {"name": remote["name"], "url": redact_url(url),
-            "provider": provider_for_url(url, services().settings.forge_hosts)}
+            "provider": provider_for_url(url, forge_host_kinds())}
 
 
 def repo_view(repo: Row, remotes: list[Row]) -> Row:
@@ -41,7 +42,7 @@ def repo_view(repo: Row, remotes: list[Row]) -> Row:
     return {
         "name": repo["name"],
         "url": redact_url(repo["url"]),
-        "provider": provider_for_url(repo["url"], settings.forge_hosts),
+        "provider": provider_for_url(repo["url"], forge_host_kinds()),
         "default_branch": repo["default_branch"],
         "pull_strategy": repo["pull_strategy"] or settings.pull_strategy,
         "fetch_interval": settings.fetch_interval if interval is None else interval,
@@ -164,11 +165,18 @@ def list_remotes(name: str) -> ResponseReturnValue:
 def add_remote(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     body = json_body()
-    remote_name = checked(check_remote_name, field(body, "name", str))
-    if "fork" in body:
-        raise ApiError(422, "no_forge_integration",
-                       "adding a remote from a fork needs a forge integration for origin's host")
-    url = field(body, "url", str)
+    if body.get("fork") is not None:
+        if "url" in body:
+            raise ApiError(400, "bad_field", "give either url or fork, not both")
+        given = field(body, "name", str, None)
+        if given is not None:
+            checked(check_remote_name, given)
+        # The URL comes from the forge's own list, never from the request.
+        default_name, url = fork_remote(repo, field(body, "fork", str))
+        remote_name = checked(check_remote_name, given or default_name)
+    else:
+        remote_name = checked(check_remote_name, field(body, "name", str))
+        url = field(body, "url", str)
     checked(check_url, url, allow_local=services().settings.allow_local_remotes)
     try:
         remote = services().store.repos.add_remote(repo["id"], remote_name, url)
@@ -199,7 +207,8 @@ def delete_remote(name: str, remote: str) -> ResponseReturnValue:
 @bp.get("/api/v1/repos/<path:name>/forks")
 @requires(Scope.READ)
 def list_forks(name: str) -> ResponseReturnValue:
-    find_repo(name)
-    raise ApiError(422, "no_forge_integration",
-                   "listing forks needs a forge integration for origin's host")
+    repo = find_repo(name)
+    refresh = request.args.get("refresh", "").lower() in ("1", "true", "yes")
+    _, forks = forks_of(repo, refresh=refresh)
+    return jsonify({"forks": [f.to_dict() for f in forks]})
 
