@@ -20,28 +20,34 @@ def test_defaults_are_embedded(tmp_path: Path) -> None:
     assert (s.fetch_interval, s.pull_strategy, s.allow_local_remotes) == (60, "ff-or-merge", False)
 
 
-@pytest.mark.parametrize("env, problem", [
-    ({"GITFERRY_FETCH_INTERVAL": "soon"}, "GITFERRY_FETCH_INTERVAL"),
-    ({"GITFERRY_FETCH_INTERVAL": "-1"}, "at least 0"),
-    ({"GITFERRY_PULL_STRATEGY": "squash"}, "GITFERRY_PULL_STRATEGY"),
-    ({"GITFERRY_ALLOW_LOCAL_REMOTES": "maybe"}, "GITFERRY_ALLOW_LOCAL_REMOTES"),
-    ({"GITFERRY_ADMIN_TOKEN": "short"}, "at least 16"),
-    ({"GITFERRY_BROKER_URL": "kafka://x"}, "GITFERRY_BROKER_URL"),
-    ({"GITFERRY_CONFIG": "/nonexistent/forges.toml"}, "cannot read"),
-])
+@pytest.mark.parametrize(
+    "env, problem",
+    [
+        ({"GITFERRY_FETCH_INTERVAL": "soon"}, "GITFERRY_FETCH_INTERVAL"),
+        ({"GITFERRY_FETCH_INTERVAL": "-1"}, "at least 0"),
+        ({"GITFERRY_PULL_STRATEGY": "squash"}, "GITFERRY_PULL_STRATEGY"),
+        ({"GITFERRY_ALLOW_LOCAL_REMOTES": "maybe"}, "GITFERRY_ALLOW_LOCAL_REMOTES"),
+        ({"GITFERRY_ADMIN_TOKEN": "short"}, "at least 16"),
+        ({"GITFERRY_BROKER_URL": "kafka://x"}, "GITFERRY_BROKER_URL"),
+        ({"GITFERRY_CONFIG": "/nonexistent/forges.toml"}, "cannot read"),
+    ],
+)
 def test_bad_settings_are_named(env: dict[str, str], problem: str) -> None:
     with pytest.raises(SettingsError, match=problem):
         load_settings(env)
 
 
-@pytest.mark.parametrize("toml, problem", [
-    ("[[forges]]\nkind = 'sourceforge'\n", "kind must be one of"),
-    ("[[forges]]\nkind = 'gitlab'\nhost = 'git.example.com'\n", "needs an api_url"),
-    ("[[forges]]\nkind = 'gitea'\n", "needs a host"),
-    ("[[forges]]\nkind = 'github'\ngit_protocol = 'ftp'\n", "git_protocol"),
-    ("forges = 3\n", "array of tables"),
-    ("[[forges\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "toml, problem",
+    [
+        ("[[forges]]\nkind = 'sourceforge'\n", "kind must be one of"),
+        ("[[forges]]\nkind = 'gitlab'\nhost = 'git.example.com'\n", "needs an api_url"),
+        ("[[forges]]\nkind = 'gitea'\n", "needs a host"),
+        ("[[forges]]\nkind = 'github'\ngit_protocol = 'ftp'\n", "git_protocol"),
+        ("forges = 3\n", "array of tables"),
+        ("[[forges\n", "not valid TOML"),
+    ],
+)
 def test_bad_forges_config_is_named(tmp_path: Path, toml: str, problem: str) -> None:
     config = tmp_path / "forges.toml"
     config.write_text(toml)
@@ -51,18 +57,29 @@ def test_bad_forges_config_is_named(tmp_path: Path, toml: str, problem: str) -> 
 
 def test_forges_config_fills_in_well_known_hosts(tmp_path: Path) -> None:
     config = tmp_path / "forges.toml"
-    config.write_text("[[forges]]\nkind = 'github'\ntoken = 't'\n"
-                      "[[forges]]\nkind = 'gitlab'\nhost = 'Git.Example.com:8443'\napi_url = 'https://git.example.com:8443/'\n")
+    config.write_text(
+        "[[forges]]\nkind = 'github'\ntoken = 'ghp_secretvalue'\n"
+        "[[forges]]\nkind = 'gitlab'\nhost = 'Git.Example.com:8443'\napi_url = 'https://git.example.com:8443/'\n"
+    )
     github, gitlab = load_settings({"GITFERRY_CONFIG": str(config)}).forges
-    assert (github.host, github.api_url, github.git_username) == ("github.com", "https://api.github.com", "x-access-token")
-    assert (gitlab.host, gitlab.api_url, gitlab.git_username) == ("git.example.com:8443", "https://git.example.com:8443", "oauth2")
-    assert "token" not in repr(github) or "'t'" not in repr(github)
+    assert (github.host, github.api_url, github.git_username) == (
+        "github.com",
+        "https://api.github.com",
+        "x-access-token",
+    )
+    assert (gitlab.host, gitlab.api_url, gitlab.git_username) == (
+        "git.example.com:8443",
+        "https://git.example.com:8443",
+        "oauth2",
+    )
+    assert github.token == "ghp_secretvalue" and "ghp_secretvalue" not in repr(github)
 
 
 def gitferry(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "GITFERRY_DATA_DIR": str(tmp_path / "data"), **env}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], env=full_env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], env=full_env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_cli_refuses_bad_settings_with_a_clear_message(tmp_path: Path) -> None:
@@ -80,8 +97,12 @@ def test_token_create_prints_a_token_the_api_accepts(tmp_path: Path) -> None:
     client = app.test_client()
     assert client.get("/api/v1/repos", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     # write is not admin
-    assert client.post("/api/v1/tokens", json={"name": "x", "scope": "read"},
-                       headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/tokens", json={"name": "x", "scope": "read"}, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 403
+    )
     again = gitferry(tmp_path, "token", "create", "ops")
     assert again.returncode == 1 and "exists" in again.stderr
 

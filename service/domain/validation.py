@@ -16,6 +16,7 @@ _SCP_LIKE = re.compile(
     r"^(?:(?P<user>[A-Za-z0-9._~-]+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(?P<path>[^/].*|/.*)$"
 )
 _FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
+RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules"})
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
@@ -79,6 +80,10 @@ def check_repo_name(name: object) -> str:
         raise InvalidValue(f"invalid repo name {name[:80]!r}: use letters, digits, '.', '_', '-' and '/'")
     if any(p.endswith(".git") or p.endswith(".lock") for p in parts):
         raise InvalidValue(f"invalid repo name {name[:80]!r}: parts must not end in .git or .lock")
+    reserved = RESERVED_REPO_PARTS.intersection(parts[1:])
+    if reserved:
+        # /api/v1/repos/acme/branches would be acme's branch list, never a repo "acme/branches".
+        raise InvalidValue(f"invalid repo name {name[:80]!r}: {sorted(reserved)[0]!r} after a '/' is reserved")
     return name
 
 

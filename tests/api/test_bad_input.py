@@ -35,7 +35,7 @@ BAD_REFS = ["a..b", "-x", "--upload-pack=evil", "refs/heads/x", "with space", "x
             "x/", "/x", ".x", "x.", "a//b", "a\\b", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\n", "\ud800", ""]
 BAD_NAMES = ["--upload-pack=evil", "-x", "a..b", "x.lock", "with space", "a/b", "origin\n", "", "x" * 101]
 BAD_REPO_NAMES = ["--upload-pack=evil", "-x/y", "acme/-x", "a/../b", "a//b", "/a", "a/", "a.git", "a/b.lock",
-                  "with space", "acme/w\n", "x" * 201, ""]
+                  "with space", "acme/w\n", "x" * 201, "", "acme/branches", "acme/remotes/x", "acme/rules"]
 # Refused whatever GITFERRY_ALLOW_LOCAL_REMOTES says.
 BAD_URLS = ["ext::sh -c touch% /tmp/pwned", "ext::sh", "fd::3", "https://user:pass@github.com/a/b",
             "https://token@github.com/a/b", "ssh://git:pw@github.com/a/b", "--upload-pack=evil",

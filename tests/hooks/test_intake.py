@@ -23,16 +23,26 @@ GL_URL = "https://gitlab.example.com/acme/widgets.git"
 @pytest.fixture
 def hook_app(tmp_path: Path) -> Flask:
     config = tmp_path / "forges.toml"
-    config.write_text(f'[[forges]]\nkind = "gitlab"\nhost = "gitlab.example.com"\napi_url = "https://gitlab.example.com"\n'
-                      f'webhook_secret = "{GITLAB_SECRET}"\n'
-                      '[[forges]]\nkind = "bitbucket-server"\nhost = "bb.example.com"\napi_url = "https://bb.example.com"\n')
-    settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path / "data"), "GITFERRY_ADMIN_TOKEN": ADMIN,
-                              "GITFERRY_WEBHOOK_SECRET": SECRET, "GITFERRY_CONFIG": str(config)})
+    config.write_text(
+        f'[[forges]]\nkind = "gitlab"\nhost = "gitlab.example.com"\napi_url = "https://gitlab.example.com"\n'
+        f'webhook_secret = "{GITLAB_SECRET}"\n'
+        '[[forges]]\nkind = "bitbucket-server"\nhost = "bb.example.com"\napi_url = "https://bb.example.com"\n'
+    )
+    settings = load_settings(
+        {
+            "GITFERRY_DATA_DIR": str(tmp_path / "data"),
+            "GITFERRY_ADMIN_TOKEN": ADMIN,
+            "GITFERRY_WEBHOOK_SECRET": SECRET,
+            "GITFERRY_CONFIG": str(config),
+        }
+    )
     app = create_app(settings)
     client = app.test_client()
     assert client.post("/api/v1/repos", json={"name": "acme/widgets", "url": GH_URL}, headers=AUTH).status_code == 201
-    assert client.post("/api/v1/repos/acme/widgets/remotes", json={"name": "gl", "url": GL_URL},
-                       headers=AUTH).status_code == 201
+    assert (
+        client.post("/api/v1/repos/acme/widgets/remotes", json={"name": "gl", "url": GL_URL}, headers=AUTH).status_code
+        == 201
+    )
     return app
 
 
@@ -68,8 +78,9 @@ def test_redelivery_answers_the_same_jobs_and_makes_none(hooks: FlaskClient) -> 
 
 
 def test_queued_fetch_is_joined_by_later_pushes(hooks: FlaskClient) -> None:
-    answers = [post(hooks, "github", signing.github(signing.github_push(GH_URL, after=c * 40), SECRET)).json
-               for c in "bcd"]
+    answers = [
+        post(hooks, "github", signing.github(signing.github_push(GH_URL, after=c * 40), SECRET)).json for c in "bcd"
+    ]
     assert answers[0] == answers[1] == answers[2]
     assert len(jobs(hooks)) == 1
 
@@ -84,14 +95,29 @@ def test_forge_host_secret_wins_over_the_global_one(hooks: FlaskClient) -> None:
     assert hooks.get(f"/api/v1/jobs/{job_id}", headers=AUTH).json["params"]["remote"] == "gl"
 
 
-@pytest.mark.parametrize("endpoint, delivery", [
-    ("github", lambda s: signing.github(signing.github_push("https://github.com/other/thing.git"), s)),
-    ("bitbucket", lambda s: signing.bitbucket_cloud(signing.bitbucket_cloud_push("acme/widgets"), s)),
-    ("bitbucket", lambda s: signing.bitbucket_server(signing.bitbucket_server_push("https://bb.example.com/scm/acme/widgets.git"), s)),
-    ("gitea", lambda s: signing.gitea(signing.github_push("https://gitea.example.com/acme/widgets.git"), s)),
-    ("gitea", lambda s: signing.gitea(signing.github_push("https://gitea.example.com/acme/widgets.git"), s, forgejo=True)),
-    ("azure-devops", lambda s: signing.azure(signing.azure_push("https://dev.azure.com/acme/widgets/_git/widgets"), s)),
-], ids=["github", "bitbucket-cloud", "bitbucket-server", "gitea", "forgejo", "azure-devops"])
+@pytest.mark.parametrize(
+    "endpoint, delivery",
+    [
+        ("github", lambda s: signing.github(signing.github_push("https://github.com/other/thing.git"), s)),
+        ("bitbucket", lambda s: signing.bitbucket_cloud(signing.bitbucket_cloud_push("acme/widgets"), s)),
+        (
+            "bitbucket",
+            lambda s: signing.bitbucket_server(
+                signing.bitbucket_server_push("https://bb.example.com/scm/acme/widgets.git"), s
+            ),
+        ),
+        ("gitea", lambda s: signing.gitea(signing.github_push("https://gitea.example.com/acme/widgets.git"), s)),
+        (
+            "gitea",
+            lambda s: signing.gitea(signing.github_push("https://gitea.example.com/acme/widgets.git"), s, forgejo=True),
+        ),
+        (
+            "azure-devops",
+            lambda s: signing.azure(signing.azure_push("https://dev.azure.com/acme/widgets/_git/widgets"), s),
+        ),
+    ],
+    ids=["github", "bitbucket-cloud", "bitbucket-server", "gitea", "forgejo", "azure-devops"],
+)
 def test_wrong_or_missing_signature_is_401_and_records_nothing(hooks: FlaskClient, endpoint: str, delivery) -> None:
     body, headers = delivery("not-the-secret")
     assert hooks.post(f"/hooks/{endpoint}", data=body, headers=headers).status_code == 401
@@ -110,20 +136,35 @@ def test_unmanaged_repository_is_ignored(hooks: FlaskClient) -> None:
 
 def test_bitbucket_cloud_matches_on_full_name(hooks: FlaskClient) -> None:
     client = hooks
-    assert client.post("/api/v1/repos/acme/widgets/remotes", json={"name": "bb", "url": "git@bitbucket.org:acme/widgets.git"},
-                       headers=AUTH).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/repos/acme/widgets/remotes",
+            json={"name": "bb", "url": "git@bitbucket.org:acme/widgets.git"},
+            headers=AUTH,
+        ).status_code
+        == 201
+    )
     r = post(client, "bitbucket", signing.bitbucket_cloud(signing.bitbucket_cloud_push("Acme/Widgets"), SECRET))
     assert r.status_code == 202, r.json
     assert [client.get(f"/api/v1/jobs/{i}", headers=AUTH).json["params"]["remote"] for i in r.json["jobs"]] == ["bb"]
 
 
 def test_ping_and_other_events(hooks: FlaskClient) -> None:
-    r = post(hooks, "github", signing.github({"zen": "hi", "hook_id": 1, "repository": {"full_name": "acme/widgets",
-                                                                                        "clone_url": GH_URL}},
-                                             SECRET, event="ping"))
+    r = post(
+        hooks,
+        "github",
+        signing.github(
+            {"zen": "hi", "hook_id": 1, "repository": {"full_name": "acme/widgets", "clone_url": GH_URL}},
+            SECRET,
+            event="ping",
+        ),
+    )
     assert r.status_code == 200
-    r = post(hooks, "github", signing.github({"repository": {"full_name": "acme/widgets", "clone_url": GH_URL}},
-                                             SECRET, event="issues"))
+    r = post(
+        hooks,
+        "github",
+        signing.github({"repository": {"full_name": "acme/widgets", "clone_url": GH_URL}}, SECRET, event="issues"),
+    )
     assert r.status_code == 202 and "issues" in r.json["ignored"]
 
 
@@ -135,15 +176,19 @@ def test_branch_deletion_still_fetches_so_the_clone_prunes(hooks: FlaskClient) -
 
 @pytest.mark.parametrize("body", [b"{bad", b"[]", b'"x"', b'{"repository": 5}'])
 def test_malformed_bodies_are_400(hooks: FlaskClient, body: bytes) -> None:
-    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "x",
-               "X-Hub-Signature-256": "sha256=" + signing.hmac_hex(SECRET, body)}
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "x",
+        "X-Hub-Signature-256": "sha256=" + signing.hmac_hex(SECRET, body),
+    }
     r = hooks.post("/hooks/github", data=body, headers=headers)
     assert r.status_code == 400 and r.json["error"]["code"]
 
 
 def test_oversized_body_is_413(tmp_path: Path) -> None:
-    settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path), "GITFERRY_WEBHOOK_SECRET": SECRET,
-                              "GITFERRY_MAX_BODY_BYTES": "2048"})
+    settings = load_settings(
+        {"GITFERRY_DATA_DIR": str(tmp_path), "GITFERRY_WEBHOOK_SECRET": SECRET, "GITFERRY_MAX_BODY_BYTES": "2048"}
+    )
     client = create_app(settings).test_client()
     body, headers = signing.github({**signing.github_push(GH_URL), "pad": "x" * 4096}, SECRET)
     r = client.post("/hooks/github", data=body, headers=headers)

@@ -9,6 +9,7 @@ from pathlib import Path
 from .runner import Runner
 
 WORKTREES_DIR = "gitferry-worktrees"
+SPARSE_NOTHING = "/.gitferry-checks-out-nothing"
 
 
 def clean_worktrees(runner: Runner, clone_path: Path) -> None:
@@ -33,7 +34,11 @@ def rebase_onto(
     tree = tmp / "wt"
     wt = Runner(runner.config)
     try:
-        runner.run(["worktree", "add", "--detach", str(tree), ours])
+        # A sparse worktree with nothing checked out: the rebase merges in the index and writes
+        # only conflicting files, where a full checkout of a large tree costs most of the time.
+        runner.run(["worktree", "add", "--no-checkout", "--detach", str(tree), ours])
+        wt.run(["sparse-checkout", "set", "--no-cone", SPARSE_NOTHING], cwd=tree)
+        wt.run(["read-tree", "-m", "-u", "HEAD"], cwd=tree)
         out = wt.run(["rebase", "--no-autostash", "--onto", theirs, base], cwd=tree, check=False)
         if out.returncode == 0:
             head = wt.run(["rev-parse", "--verify", "HEAD"], cwd=tree)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from service.dispatch import Dispatcher
+from service.forges.config import effective_forges
 from service.settings import Settings
 from service.store import Store
 from workers.git import Clone, Credential, GitConfig
@@ -22,12 +22,14 @@ class WorkerContext:
     def lease_seconds(self) -> float:
         return self.settings.job_lease
 
-    @cached_property
+    @property
     def git_config(self) -> GitConfig:
+        """Built per use: forges added through the API since start-up bring their credentials along."""
         s = self.settings
         protocols = ("https", "ssh") + (("file", "http") if s.allow_local_remotes else ())
         credentials = {
-            f.host: Credential(f.git_username, f.token) for f in s.forges if f.token
+            f.host: Credential(f.git_username, f.token)
+            for f in effective_forges(s, self.store) if f.token and f.git_username
         }
         return GitConfig(
             timeout=s.git_timeout,

@@ -39,10 +39,14 @@ class GitHubWebhook:
     def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
         delivery = delivery_id(headers, "X-GitHub-Delivery")
         event = event_name(headers, "X-GitHub-Event")
-        if event == "ping":
-            return ForgeEvent(self.forge, delivery, "ping")
         if event != "push":
-            return ForgeEvent(self.forge, delivery, event)
+            # No field is required, but a repository named here lets the intake pick its host's secret.
+            repo = payload.get("repository") if isinstance(payload, dict) else None
+            if not isinstance(repo, dict):
+                return ForgeEvent(self.forge, delivery, event)
+            name = repo.get("full_name")
+            return ForgeEvent(self.forge, delivery, event, full_name=name if isinstance(name, str) else "",
+                              clone_urls=_clone_urls(repo), web_url=optional_text(repo, "html_url"))
         body = obj(payload, "body")
         repo = member(body, "repository", "")
         change = RefChange(
@@ -56,7 +60,11 @@ class GitHubWebhook:
             delivery_id=delivery,
             kind="push",
             full_name=text(repo, "full_name", "repository"),
-            clone_urls=clone_urls([repo.get("clone_url"), repo.get("ssh_url"), repo.get("git_url")]),
+            clone_urls=_clone_urls(repo),
             web_url=optional_text(repo, "html_url"),
             changes=(change,),
         )
+
+
+def _clone_urls(repo: dict[str, Any]) -> tuple[str, ...]:
+    return clone_urls([repo.get("clone_url"), repo.get("ssh_url"), repo.get("git_url")])
