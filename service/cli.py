@@ -23,8 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"gitferry: bad setting: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return int(args.run(settings, args) or 0)
 
 
@@ -45,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="a Celery worker that runs git on the clones")
     worker.add_argument("--concurrency", type=int, default=4)
+    worker.add_argument(
+        "--shard", default="all", help="with GITFERRY_WORKER_SHARDS=N: which queue (0..N-1) this worker serves"
+    )
     worker.set_defaults(run=cmd_worker)
 
     beat = sub.add_parser("beat", help="the scheduler: auto-fetch and re-sending lost jobs")
@@ -124,15 +126,27 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from service.dispatch import make_celery
     from workers.tasks.run import register
 
+    try:
+        queues = settings.shard_queues(args.shard)
+    except SettingsError as exc:
+        print(f"gitferry: {exc}", file=sys.stderr)
+        return 2
     _store(settings).close()
     app = make_celery(settings)
     register(app)
-    app.worker_main([
-        "worker", f"--loglevel={settings.log_level}", "--pool=threads",
-        f"--concurrency={args.concurrency}", f"--queues={settings.queue}",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-        f"--hostname=gitferry-{os.getpid()}@%h",
-    ])
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={settings.log_level}",
+            "--pool=threads",
+            f"--concurrency={args.concurrency}",
+            f"--queues={','.join(queues)}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname=gitferry-{os.getpid()}@%h",
+        ]
+    )
     return 0
 
 
@@ -141,7 +155,7 @@ def cmd_beat(settings: Settings, args: argparse.Namespace) -> int:
     from service.scheduler import run_beat
 
     store = _store(settings)
-    dispatcher = Dispatcher(make_celery(settings), store, settings.queue)
+    dispatcher = Dispatcher(make_celery(settings), store, settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -153,14 +167,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _store(settings).close()
     me = [sys.executable, "-m", "service.cli"]
-    children = [subprocess.Popen(me + ["worker", "--concurrency", "2"]),
-                subprocess.Popen(me + ["beat"])]
+    children = [subprocess.Popen(me + ["worker", "--concurrency", "2"]), subprocess.Popen(me + ["beat"])]
     where = f"http://{args.host}:{args.port}"
-    print(f"gitferry: API on {where}/api/v1 (health: {where}/healthz), data in {settings.data_dir}",
-          flush=True)
+    print(f"gitferry: API on {where}/api/v1 (health: {where}/healthz), data in {settings.data_dir}", flush=True)
     if not settings.admin_token:
-        print("gitferry: create a token with `gitferry token create NAME --scope admin` "
-              "or set GITFERRY_ADMIN_TOKEN", flush=True)
+        print(
+            "gitferry: create a token with `gitferry token create NAME --scope admin` or set GITFERRY_ADMIN_TOKEN",
+            flush=True,
+        )
     try:
         run_gunicorn(settings, args.host, args.port, workers=2)
     finally:

@@ -56,24 +56,26 @@ def make_celery(settings: Settings) -> Celery:
 class Dispatcher:
     """Sends recorded jobs to the workers; a send that fails is left to the sweeper."""
 
-    def __init__(self, celery: Celery, store: Store, queue: str):
+    def __init__(self, celery: Celery, store: Store, settings: Settings):
         self.celery = celery
         self.store = store
-        self.queue = queue
+        self.settings = settings
 
-    def send(self, job_id: int, countdown: float | None = None) -> bool:
+    def send(self, job_id: int, repo_id: int, countdown: float | None = None) -> bool:
         try:
-            self.celery.send_task(RUN_JOB, args=[job_id], queue=self.queue, countdown=countdown)
+            queue = self.settings.queue_for(repo_id)
+            self.celery.send_task(RUN_JOB, args=[job_id], queue=queue, countdown=countdown)
         except Exception as exc:  # broker down: the job is recorded, the sweeper re-sends it
             log.warning("job_send_failed job=%s error=%s", job_id, type(exc).__name__)
             return False
         self.store.jobs.mark_sent(job_id)
         return True
 
-    def notify(self, notification_id: int, countdown: float | None = None) -> None:
+    def notify(self, notification_id: int, repo_id: int, countdown: float | None = None) -> None:
         """Send a finished job's notification (retried by its task, never by the caller)."""
         try:
-            self.celery.send_task(NOTIFY, args=[notification_id], queue=self.queue, countdown=countdown)
+            queue = self.settings.queue_for(repo_id)
+            self.celery.send_task(NOTIFY, args=[notification_id], queue=queue, countdown=countdown)
         except Exception as exc:
             log.warning("notify_send_failed notification=%s error=%s", notification_id, type(exc).__name__)
 

@@ -26,18 +26,18 @@ def queue_due_fetches(settings: Settings, store: Store, dispatcher: Dispatcher) 
                                      {"remote": None, "prune": True},
                                      coalesce_key=fetch_coalesce_key(repo["id"], None))
         if new:
-            dispatcher.send(job["id"])
+            dispatcher.send(job["id"], job["repo_id"])
             queued.append(job["id"])
     return queued
 
 
 def resend_lost(store: Store, dispatcher: Dispatcher, unsent_after: float) -> list[int]:
     """Re-send queued jobs whose message never arrived and jobs whose worker died."""
-    ids = store.jobs.needing_send(utcnow(), unsent_after)
-    for job_id in ids:
+    lost = store.jobs.needing_send(utcnow(), unsent_after)
+    for job_id, repo_id in lost:
         log.info("job_resent job=%s", job_id)
-        dispatcher.send(job_id)
-    return ids
+        dispatcher.send(job_id, repo_id)
+    return [job_id for job_id, _ in lost]
 
 
 def run_beat(settings: Settings, store: Store, dispatcher: Dispatcher, stop: threading.Event,

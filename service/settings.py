@@ -63,6 +63,7 @@ class Settings:
     job_lease: float = 60.0  # a running job whose worker stops renewing this runs again
     max_body_bytes: int = 25 * 1024 * 1024
     queue: str = "gitferry"
+    worker_shards: int = 1  # each repo's jobs go to one of this many queues, so its clone stays on one worker
     git_author_name: str = "gitferry"
     git_author_email: str = "gitferry@localhost"
     log_level: str = "INFO"
@@ -78,6 +79,20 @@ class Settings:
     @property
     def embedded_broker(self) -> bool:
         return self.broker_url.startswith("sqla+")
+
+    def queue_for(self, repo_id: int) -> str:
+        """The worker queue of a repo: with shards, always the same one for the same repo."""
+        return self.queue if self.worker_shards == 1 else f"{self.queue}.{repo_id % self.worker_shards}"
+
+    def shard_queues(self, shard: str) -> list[str]:
+        """Queues a worker started with `--shard` consumes ("all" or a number)."""
+        if self.worker_shards == 1:
+            return [self.queue]
+        if shard == "all":
+            return [f"{self.queue}.{i}" for i in range(self.worker_shards)]
+        if not shard.isdigit() or int(shard) >= self.worker_shards:
+            raise SettingsError(f"--shard must be all or 0..{self.worker_shards - 1}")
+        return [f"{self.queue}.{shard}"]
 
     @property
     def repos_dir(self) -> Path:
@@ -122,6 +137,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_lease=float(_int(get, "JOB_LEASE", 60, minimum=1)),
         max_body_bytes=_int(get, "MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024),
         queue=get("QUEUE", "gitferry") or "gitferry",
+        worker_shards=_int(get, "WORKER_SHARDS", 1, minimum=1),
         git_author_name=get("GIT_AUTHOR_NAME", "gitferry") or "gitferry",
         git_author_email=get("GIT_AUTHOR_EMAIL", "gitferry@localhost") or "gitferry@localhost",
         log_level=get("LOG_LEVEL", "INFO").upper() or "INFO",

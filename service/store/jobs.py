@@ -179,12 +179,12 @@ class JobStore:
                 )
         return ids
 
-    def needing_send(self, now: datetime, unsent_after: float) -> list[int]:
+    def needing_send(self, now: datetime, unsent_after: float) -> list[tuple[int, int]]:
         """Jobs whose message may be lost: queued and not sent (or long ago), or lease expired."""
         old = now - timedelta(seconds=unsent_after)
         with self.db.tx() as conn:
             rows = conn.execute(
-                select(jobs.c.id).where(
+                select(jobs.c.id, jobs.c.repo_id).where(
                     or_(
                         and_(jobs.c.state == JobState.QUEUED.value,
                              or_(jobs.c.sent_at.is_(None), jobs.c.sent_at < old),
@@ -193,4 +193,4 @@ class JobStore:
                     )
                 ).order_by(jobs.c.id).limit(500)
             )
-            return [r.id for r in rows]
+            return [(r.id, r.repo_id) for r in rows]

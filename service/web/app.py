@@ -9,7 +9,18 @@ from flask import Flask
 from service.dispatch import Dispatcher, make_celery
 from service.settings import Settings
 from service.store import Store
-from service.web import api_branches, api_ops, api_repos, api_rules, api_tokens, errors, health, hooks, openapi
+from service.web import (
+    api_branches,
+    api_forges,
+    api_ops,
+    api_repos,
+    api_rules,
+    api_tokens,
+    errors,
+    health,
+    hooks,
+    openapi,
+)
 from service.web.context import Services
 
 
@@ -22,10 +33,10 @@ def create_app(settings: Settings, *, store: Store | None = None,
     store = store or Store(settings.database_url)
     if migrate:
         store.upgrade()
-    dispatcher = dispatcher or Dispatcher(make_celery(settings), store, settings.queue)
+    dispatcher = dispatcher or Dispatcher(make_celery(settings), store, settings)
     app.extensions["gitferry"] = Services(settings, store, dispatcher)
     errors.install(app)
-    for module in (api_repos, api_branches, api_ops, api_rules, api_tokens, health, hooks, openapi):
+    for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)
     logging.getLogger("gitferry").setLevel(settings.log_level)
     return app

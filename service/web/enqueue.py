@@ -46,7 +46,7 @@ def enqueue(repo: Row, kind: str, params: dict[str, Any], *, trigger: str = Trig
     job, new = svc.store.jobs.create(repo, kind, trigger, params, coalesce_key=coalesce_key)
     if new:
         wait = debounce if debounce and coalesce_key and svc.store.jobs.busy_recently(coalesce_key, debounce) else None
-        svc.dispatcher.send(job["id"], countdown=wait)
+        svc.dispatcher.send(job["id"], job["repo_id"], countdown=wait)
     return job
 
 

@@ -31,7 +31,7 @@ def test_job_recorded_while_broker_is_down_is_sent_by_the_sweeper(tmp_path: Path
 
     with redis_database(13) as url:
         settings = load_settings({**env, "GITFERRY_BROKER_URL": url})
-        dispatcher = Dispatcher(make_celery(settings), store, settings.queue)
+        dispatcher = Dispatcher(make_celery(settings), store, settings)
         assert resend_lost(store, dispatcher, unsent_after=0) == [job["id"]]
         messages = redis.Redis.from_url(url).lrange("gitferry", 0, -1)
         assert [json.loads(m)["headers"]["argsrepr"] for m in messages] == [f"[{job['id']}]"]

@@ -69,7 +69,7 @@ def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
     assert store.jobs.claim(job["id"], lease=30) is None
     assert store.jobs.claim(job["id"], lease=-1) is None  # still held
     store.jobs.renew(job["id"], lease=-5)  # the worker died: its lease ran out
-    assert job["id"] in store.jobs.needing_send(utcnow(), unsent_after=10)
+    assert (job["id"], repo["id"]) in store.jobs.needing_send(utcnow(), unsent_after=10)
     again = store.jobs.claim(job["id"], lease=30)
     assert again is not None and again["attempts"] == 2
     store.jobs.finish(job["id"], {"ok": True})
@@ -81,7 +81,7 @@ def test_unsent_jobs_are_found_for_resending(store: Store) -> None:
     repo = new_repo(store)
     job, _ = store.jobs.create(repo, "fetch", "api", {})
     assert store.jobs.needing_send(utcnow(), unsent_after=10) == []  # may still be on its way
-    assert store.jobs.needing_send(utcnow() + timedelta(seconds=11), unsent_after=10) == [job["id"]]
+    assert store.jobs.needing_send(utcnow() + timedelta(seconds=11), unsent_after=10) == [(job["id"], repo["id"])]
     store.jobs.mark_sent(job["id"])
     assert store.jobs.needing_send(utcnow() + timedelta(seconds=5), unsent_after=10) == []
 

@@ -28,7 +28,7 @@ def queue_notification(ctx: WorkerContext, job_id: int) -> int | None:
     if not repo or not repo["notify_url"]:
         return None
     notification_id = ctx.store.notifications.create(job_id, repo["notify_url"])
-    ctx.dispatcher.notify(notification_id)
+    ctx.dispatcher.notify(notification_id, repo["id"])
     return notification_id
 
 
@@ -61,5 +61,5 @@ def deliver(ctx: WorkerContext, notification_id: int) -> str:
     log.info("notify_attempt notification=%s url=%s attempt=%d error=%s", notification_id,
              redact_url(note["url"]), attempt, error)
     if state == "pending":
-        ctx.dispatcher.notify(notification_id, countdown=BACKOFF[attempt - 1])
+        ctx.dispatcher.notify(notification_id, job["repo_id"] if job else 0, countdown=BACKOFF[attempt - 1])
     return state

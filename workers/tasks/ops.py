@@ -116,7 +116,7 @@ def queue_rule_syncs(ctx: WorkerContext, repo: Row, remote: str, fetched: dict[s
         job, new = ctx.store.jobs.create(repo, JobKind.SYNC, Trigger.RULE, params,
                                          coalesce_key=sync_coalesce_key(repo["id"], rule["name"]))
         if new:
-            ctx.dispatcher.send(job["id"])
+            ctx.dispatcher.send(job["id"], job["repo_id"])
             queued.append(job["id"])
     return queued
 

@@ -30,7 +30,7 @@ def context_for(app: Celery) -> WorkerContext:
         if ctx is None:
             settings = app.conf.gitferry_settings
             store = Store(settings.database_url)
-            ctx = WorkerContext(settings, store, Dispatcher(app, store, settings.queue))
+            ctx = WorkerContext(settings, store, Dispatcher(app, store, settings))
             _contexts[id(app)] = ctx
         return ctx
 
