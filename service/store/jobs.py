@@ -152,13 +152,16 @@ class JobStore:
                 .values(progress={"phase": phase, "percent": percent})
             )
 
-    def finish(self, job_id: int, result: dict[str, Any]) -> None:
-        self._end(job_id, JobState.DONE, result=result)
+    def finish(self, job_id: int, result: dict[str, Any], progress: dict[str, Any] | None = None) -> None:
+        self._end(job_id, JobState.DONE, progress, result=result)
 
-    def fail(self, job_id: int, code: str, message: str, result: dict[str, Any] | None = None) -> None:
-        self._end(job_id, JobState.FAILED, result=result, error_code=code, error_message=message)
+    def fail(self, job_id: int, code: str, message: str, result: dict[str, Any] | None = None,
+             progress: dict[str, Any] | None = None) -> None:
+        self._end(job_id, JobState.FAILED, progress, result=result, error_code=code, error_message=message)
 
-    def _end(self, job_id: int, state: JobState, **values: Any) -> None:
+    def _end(self, job_id: int, state: JobState, progress: dict[str, Any] | None, **values: Any) -> None:
+        if progress is not None:
+            values["progress"] = progress
         with self.db.tx(write=True) as conn:
             conn.execute(
                 update(jobs).where(jobs.c.id == job_id)

@@ -134,7 +134,6 @@ class Clone:
         validate.remote_url(url, self.config.allow_protocols)
         if name in self.remotes():
             raise GitError("remote_exists", f"remote {name!r} already exists")
-        self._git.cache.clear()
         self._git.run(["remote", "add", "--end-of-options", name, url])
         # A plain `git fetch <name>` must not fill refs/tags from every remote.
         self._git.run(["config", f"remote.{name}.tagOpt", "--no-tags"])
@@ -143,7 +142,6 @@ class Clone:
         """Drop a remote with its remote-tracking refs, tags and upstream settings."""
         _refs.require_remote(self._git, name)
         # git removes refs/remotes/<name>/* and branch.*.remote/merge pointing to it.
-        self._git.cache.clear()
         self._git.run(["remote", "remove", "--end-of-options", name])
         tags = _refs.list_refs(self._git, f"{_refs.REMOTE_TAGS}{name}")
         _refs.delete_refs(self._git, sorted(tags))
@@ -152,7 +150,6 @@ class Clone:
         """Point a remote at a new URL."""
         _refs.require_remote(self._git, name)
         validate.remote_url(url, self.config.allow_protocols)
-        self._git.cache.clear()
         self._git.run(["remote", "set-url", "--end-of-options", name, url])
 
     def default_branch(self, remote: str = "origin") -> str | None:

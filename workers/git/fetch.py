@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .models import FetchResult, ProgressCallback
-from .refs import HEADS, REMOTE_TAGS, REMOTES, list_refs, require_remote
+from .refs import HEADS, REMOTE_TAGS, REMOTES, list_refs, require_remote, snapshot
 from .runner import Runner
 
 
@@ -33,7 +33,10 @@ def fetch(runner: Runner, remote: str, *, prune: bool = True, progress: Progress
     if progress is not None:
         args.append("--progress")
     runner.run([*args, "--end-of-options", remote, *refspecs(remote)], url=url, progress=progress)
-    after = _as_remote_names(remote, list_refs(runner, *patterns))
+    # The snapshot of every ref is wanted after a fetch anyway; read this remote's refs from it.
+    snap = snapshot(runner)
+    after = {HEADS + b.name: b.sha for b in snap.remote_branches if b.remote == remote}
+    after.update({"refs/tags/" + t.name: t.sha for t in snap.tags if t.remote == remote})
     updated = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
     deleted = sorted(ref for ref in before if ref not in after)
     return FetchResult(updated=updated, deleted=deleted)

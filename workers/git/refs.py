@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from . import validate
 from .errors import GitError
 from .models import Branch, RefSnapshot, RemoteBranch, RemoteTag
@@ -71,10 +73,26 @@ def list_refs(runner: Runner, *patterns: str) -> dict[str, str]:
     return result
 
 
+# Remote URLs by clone, with the identity of the config file they were read from: git rewrites
+# the file (new inode) on every change, so an unchanged stat means unchanged remotes.
+_REMOTES_SEEN: dict[str, tuple[tuple[int, int, int], dict[str, str]]] = {}
+
+
+def _config_identity(runner: Runner) -> tuple[int, int, int] | None:
+    if runner.git_dir is None:
+        return None
+    try:
+        st = os.stat(runner.git_dir / "config")
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def remote_urls(runner: Runner) -> dict[str, str]:
-    cached = runner.cache.get("remote_urls")
-    if isinstance(cached, dict):
-        return dict(cached)
+    identity = _config_identity(runner)
+    seen = _REMOTES_SEEN.get(str(runner.git_dir))
+    if identity is not None and seen is not None and seen[0] == identity:
+        return dict(seen[1])
     out = runner.run(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], check=False)
     if out.returncode not in (0, 1):
         raise out.error()
@@ -83,7 +101,8 @@ def remote_urls(runner: Runner) -> dict[str, str]:
         if entry:
             key, _, url = entry.partition("\n")
             urls[key[len("remote.") : -len(".url")]] = url
-    runner.cache["remote_urls"] = dict(urls)
+    if identity is not None:
+        _REMOTES_SEEN[str(runner.git_dir)] = (identity, dict(urls))
     return urls
 
 
@@ -130,6 +149,9 @@ def _branch(fields: list[str]) -> Branch:
 
 def snapshot(runner: Runner) -> RefSnapshot:
     """All branches, remote-tracking branches and remote tags in one for-each-ref call."""
+    cached = runner.cache.get("snapshot")
+    if isinstance(cached, RefSnapshot):
+        return cached
     out = runner.run(["for-each-ref", f"--format={_FORMAT}", "refs/heads", "refs/remotes", "refs/remote-tags"])
     branches: list[Branch] = []
     remote_branches: list[RemoteBranch] = []
@@ -147,7 +169,8 @@ def snapshot(runner: Runner) -> RefSnapshot:
         elif refname.startswith(REMOTE_TAGS):
             remote, _, name = refname[len(REMOTE_TAGS) :].partition("/")
             tags.append(RemoteTag(remote, name, sha))
-    return RefSnapshot(branches, remote_branches, tags)
+    runner.cache["snapshot"] = found = RefSnapshot(branches, remote_branches, tags)
+    return found
 
 
 def get_branch(runner: Runner, name: str) -> Branch:

@@ -57,7 +57,7 @@ class Runner:
     def __init__(self, config: GitConfig, git_dir: Path | None = None) -> None:
         self.config = config
         self.git_dir = git_dir
-        # Facts about the repository read once per Runner (one job); whoever changes one clears it.
+        # Facts read from the repository (refs, remotes), kept until a git call may change them.
         self.cache: dict[str, object] = {}
 
     def base_env(self) -> dict[str, str]:
@@ -107,6 +107,8 @@ class Runner:
         `url` is the remote this call talks to; its credential, if any, is given to git for
         this call only.
         """
+        if not _reads_only(args):
+            self.cache.clear()
         cmd = [self.config.git_binary]
         if self.git_dir is not None and use_git_dir:
             cmd.append(f"--git-dir={self.git_dir}")
@@ -167,6 +169,19 @@ class Runner:
         if check and proc.returncode != 0:
             raise result.error()
         return result
+
+
+# Subcommands that change no ref and no config (merge-tree and commit-tree write only objects).
+_READ_ONLY = frozenset({"for-each-ref", "rev-parse", "merge-base", "show-ref", "ls-remote", "cat-file",
+                        "rev-list", "diff", "log", "check-ref-format", "merge-tree", "commit-tree"})
+
+
+def _reads_only(args: Sequence[str]) -> bool:
+    if not args:
+        return False
+    if args[0] == "config":
+        return any(a in ("--get", "--get-all", "--get-regexp", "-l", "--list") for a in args[1:])
+    return args[0] in _READ_ONLY
 
 
 def _load_prctl() -> Callable[..., int] | None:

@@ -72,7 +72,7 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
 def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> str:
     jobs = ctx.store.jobs
     clone = ctx.clone(repo["id"])
-    progress = _progress_recorder(ctx, job["id"])
+    progress = ProgressRecorder(ctx, job["id"])
     try:
         try:
             result = OPS[job["kind"]](ctx, repo, clone, job, progress)
@@ -86,15 +86,15 @@ def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> st
             if repo["state"] != RepoState.READY:
                 # Only now, with its branches recorded, is a new clone ready to be used.
                 ctx.store.repos.update(repo["id"], state=RepoState.READY.value, error=None)
-        jobs.finish(job["id"], result)
+        jobs.finish(job["id"], result, progress=progress.latest)
         return "done"
     except PartialFailure as exc:
         _save_refs(ctx, repo, clone)
-        jobs.fail(job["id"], exc.error.code, exc.error.message, result=exc.result)
+        jobs.fail(job["id"], exc.error.code, exc.error.message, result=exc.result, progress=progress.latest)
     except GitError as exc:
         if clone.exists() and clone.is_healthy():
             _save_refs(ctx, repo, clone)
-        jobs.fail(job["id"], exc.code, exc.message)
+        jobs.fail(job["id"], exc.code, exc.message, progress=progress.latest)
     except Exception:
         log.exception("job_crashed job=%s", job["id"])
         jobs.fail(job["id"], "internal", "internal error while running the job (see worker log)")
@@ -105,18 +105,24 @@ def _save_refs(ctx: WorkerContext, repo: dict[str, Any], clone: Any) -> None:
     ctx.store.repos.save_refs(repo["id"], clone.refs().to_dict())
 
 
-def _progress_recorder(ctx: WorkerContext, job_id: int):  # type: ignore[no-untyped-def]
-    """Record git's progress at most twice a second (and every phase change)."""
-    last = {"at": 0.0, "phase": ""}
+class ProgressRecorder:
+    """Keeps git's latest progress; writes it to the job at most twice a second, and not at all
+    while a job is young: most jobs end before anyone could look, and each write costs them time."""
 
-    def record(phase: str, percent: int) -> None:
+    def __init__(self, ctx: WorkerContext, job_id: int):
+        self.ctx = ctx
+        self.job_id = job_id
+        self.started = time.monotonic()
+        self.written_at = 0.0
+        self.latest: dict[str, Any] | None = None
+
+    def __call__(self, phase: str, percent: int) -> None:
+        self.latest = {"phase": phase, "percent": percent}
         now = time.monotonic()
-        if phase == last["phase"] and now - float(last["at"]) < 0.5 and percent < 100:
+        if now - self.started < 0.25 or now - self.written_at < 0.5:
             return
-        last.update(at=now, phase=phase)
+        self.written_at = now
         try:
-            ctx.store.jobs.set_progress(job_id, phase, percent)
+            self.ctx.store.jobs.set_progress(self.job_id, phase, percent)
         except Exception:  # progress is best effort; never let it stop the git work
-            log.debug("progress_not_recorded job=%s", job_id)
-
-    return record
+            log.debug("progress_not_recorded job=%s", self.job_id)
