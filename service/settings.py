@@ -98,18 +98,6 @@ class Settings:
     def repos_dir(self) -> Path:
         return self.data_dir / "repos"
 
-    def forge_for_host(self, host: str) -> ForgeConfig | None:
-        """The forges-config entry for a remote host ('host' or 'host:port')."""
-        for forge in self.forges:
-            if forge.host == host:
-                return forge
-        bare = host.split(":")[0]
-        return next((f for f in self.forges if f.host == bare), None)
-
-    @property
-    def forge_hosts(self) -> dict[str, str]:
-        return {f.host: f.kind for f in self.forges}
-
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

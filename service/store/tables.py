@@ -176,3 +176,18 @@ notifications = Table(
     Column("finished_at", UTCDateTime),
     Index("ix_notifications_job_id", "job_id"),
 )
+
+# Forges added through the API (the TOML file's entries are not stored); secrets are Fernet-encrypted.
+forges = Table(
+    "forges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    Column("api_url", Text, nullable=False),
+    Column("token_encrypted", Text),
+    Column("webhook_secret_encrypted", Text),
+    Column("git_protocol", String(10), nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

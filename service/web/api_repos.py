@@ -23,7 +23,7 @@ from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
 from service.web.enqueue import enqueue, find_repo
 from service.web.errors import ApiError
-from service.web.forks import fork_remote, forge_host_kinds, forks_of
+from service.web.forks import forge_host_kinds, fork_remote, forks_of
 
 bp = Blueprint("repos", __name__)
 Row = dict[str, Any]

@@ -9,8 +9,8 @@ from typing import Any
 from flask import current_app, g
 
 from service.domain.validation import InvalidValue, parse_url
+from service.forge_config import effective_forges, forge_for_host, forge_hosts
 from service.forges.base import Fork
-from service.forges.config import effective_forges, forge_for_host, forge_hosts
 from service.forges.forks import (
     ForgeError,
     ForgeNotFound,

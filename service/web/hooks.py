@@ -12,8 +12,10 @@ from flask.typing import ResponseReturnValue
 from service.domain.matching import event_keys
 from service.domain.types import JobKind, Trigger, fetch_coalesce_key
 from service.domain.validation import InvalidValue, parse_url
+from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
+from service.settings import ForgeConfig
 from service.web.context import services
 from service.web.enqueue import enqueue
 from service.web.errors import ApiError
@@ -38,14 +40,16 @@ def receive(endpoint: str) -> ResponseReturnValue:
         raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
     except WebhookError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
-    secret = _secret_for(event)
+    svc = services()
+    forges = effective_forges(svc.settings, svc.store)
+    secret = _secret_for(event, forges)
     if not secret:
         raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
     if not driver.verify(request.headers, raw, secret):
         raise ApiError(401, "bad_signature", f"{driver.forge} signature or token does not match")
     if event.kind == "ping":
         return jsonify({"ok": True, "forge": driver.forge}), 200
-    return _accept(event)
+    return _accept(event, forges)
 
 
 def _driver(endpoint: str) -> WebhookDriver:
@@ -68,17 +72,16 @@ def _hosts(event: ForgeEvent) -> list[str]:
     return hosts
 
 
-def _secret_for(event: ForgeEvent) -> str:
+def _secret_for(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> str:
     """The webhook secret of the forge the event's repository lives on, else the global one."""
-    settings = services().settings
     for host in _hosts(event):
-        forge = settings.forge_for_host(host)
+        forge = forge_for_host(forges, host)
         if forge and forge.webhook_secret:
             return forge.webhook_secret
-    return settings.webhook_secret
+    return services().settings.webhook_secret
 
 
-def _accept(event: ForgeEvent) -> ResponseReturnValue:
+def _accept(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> ResponseReturnValue:
     store = services().store
     delivery, new = store.deliveries.record(event.forge, event.delivery_id, event.kind)
     if not new:
@@ -86,7 +89,7 @@ def _accept(event: ForgeEvent) -> ResponseReturnValue:
     job_ids: list[int] = []
     ignored = _why_ignored(event)
     if ignored is None:
-        name_hosts = [f.host for f in services().settings.forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
+        name_hosts = [f.host for f in forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
         keys = event_keys(event.clone_urls, event.web_url, event.full_name,
                           name_hosts if event.forge == "bitbucket-cloud" else ())
         for repo, remote in store.repos.remotes_matching(keys):

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import PROVIDERS, JobKind, JobState, PullStrategy, Scope, Trigger
+from service.domain.types import FORGE_KINDS, PROVIDERS, JobKind, JobState, PullStrategy, Scope, Trigger
 
 bp = Blueprint("openapi", __name__)
 Schema = dict[str, Any]
@@ -147,6 +147,9 @@ SCHEMAS: dict[str, Schema] = {
         obj(["jobs"], jobs=array(integer(description="A fetch job's id"))),
         obj(["ignored"], ignored=string(description="Why nothing was done")),
     ]},
+    "Forge": obj(["kind", "host", "api_url", "git_protocol", "has_token", "has_webhook_secret", "source"],
+                 kind=string(*FORGE_KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
+                 username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
 }
 
@@ -191,8 +194,9 @@ PATHS: dict[str, Schema] = {
         "post": op("Add a remote (then fetched by a job)", "admin",
                    {**ok("201", "The remote", ref("Remote")), **errors(403, 404, 409, 422)}, tag="remotes",
                    body={"oneOf": [obj(["name", "url"], name=REMOTE_NAME, url=URL),
-                                   obj(["name", "fork"], name=REMOTE_NAME,
-                                       fork=string(description="A full_name from /forks"))]}),
+                                   obj(["fork"], name=REMOTE_NAME,
+                                       fork=string(description="A full_name from /forks; name defaults to "
+                                                               "the fork owner's login"))]}),
     },
     "/api/v1/repos/{name}/remotes/{remote}": {
         "parameters": [NAME, path_param("remote", "A remote's name")],
@@ -278,6 +282,21 @@ PATHS: dict[str, Schema] = {
         "parameters": [{**path_param("job_id", "A job's id"), "schema": integer(minimum=1)}],
         "get": op("Get a job", "read", {**ok("200", "The job itself (not wrapped)", ref("Job")), **errors(404)},
                   tag="jobs"),
+    },
+    "/api/v1/forges": {
+        "get": op("List forge integrations (GITFERRY_CONFIG and API-added; never tokens or secrets)", "admin",
+                  {**ok("200", "The forges", obj(["forges"], forges=array(ref("Forge")))), **errors(403)},
+                  tag="forges"),
+        "post": op("Add a forge integration; token and webhook_secret are encrypted with GITFERRY_SECRET_KEY",
+                   "admin", {**ok("201", "The forge", ref("Forge")), **errors(400, 403, 409, 422)}, tag="forges",
+                   body=obj(["kind"], kind=string(*FORGE_KINDS), host=string(), api_url=string(),
+                            token=string(), webhook_secret=string(), git_protocol=string("https", "ssh"),
+                            username=string())),
+    },
+    "/api/v1/forges/{host}": {
+        "parameters": [path_param("host", "host[:port] of an API-added forge")],
+        "delete": op("Remove an API-added forge (GITFERRY_CONFIG entries stay)", "admin",
+                     {**ok("204", "Removed"), **errors(403, 404, 409)}, tag="forges"),
     },
     "/api/v1/tokens": {
         "get": op("List tokens (names and scopes)", "admin",

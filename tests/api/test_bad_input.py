@@ -64,7 +64,8 @@ LOCAL_NOTIFY_URLS = ["http://hooks.example.com/x", "https://127.0.0.1/x", "https
 
 ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
                    ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),
-                   ("DELETE", "/api/v1/tokens/reader"), ("POST", RULES), ("DELETE", f"{RULES}/{RULE}")]
+                   ("DELETE", "/api/v1/tokens/reader"), ("POST", RULES), ("DELETE", f"{RULES}/{RULE}"),
+                   ("GET", "/api/v1/forges"), ("POST", "/api/v1/forges"), ("DELETE", "/api/v1/forges/gitea.example")]
 WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPSTREAM), ("POST", f"{R}/fetch"),
                    ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
 READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),
@@ -82,6 +83,7 @@ BODY_ENDPOINTS = [
     ("POST", f"{R}/push", {"branch": "main"}),
     ("POST", "/api/v1/tokens", {"name": "bot", "scope": "read"}),
     ("POST", RULES, GOOD_RULE),
+    ("POST", "/api/v1/forges", {"kind": "gitea", "host": "gitea.example", "api_url": "https://gitea.example"}),
 ]
 # Every endpoint under a repo name, with a body it would accept.
 REPO_ENDPOINTS = [
@@ -306,6 +308,7 @@ def lookup_cases() -> Iterator[Any]:
     for rule in ["nope", "NIGHTLY", "nightly.", "--upload-pack=evil", "-x", "a..b", "%20", "x" * 300]:
         yield case(f"unknown {rule[:30]}", "DELETE", f"{RULES}/{rule}", status=404, code="rule_not_found")
     yield case("no-forge", "GET", f"{R}/forks", status=422, code="no_forge_integration")
+    yield case("unknown", "DELETE", "/api/v1/forges/nope.example", status=404, code="forge_not_found")
 
 
 def auth_cases() -> Iterator[Any]:

@@ -203,3 +203,25 @@ def test_without_any_secret_webhooks_are_refused(tmp_path: Path) -> None:
 
 def test_unknown_endpoint_is_404(hooks: FlaskClient) -> None:
     assert hooks.post("/hooks/sourceforge", data=b"{}").status_code == 404
+
+
+def test_webhook_secret_of_a_forge_added_through_the_api(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "GITFERRY_DATA_DIR": str(tmp_path),
+            "GITFERRY_ADMIN_TOKEN": ADMIN,
+            "GITFERRY_SECRET_KEY": "a-secret-key-for-tests",
+        }
+    )
+    client = create_app(settings).test_client()
+    forge = {
+        "kind": "gitea",
+        "host": "git.example.org",
+        "api_url": "https://git.example.org",
+        "webhook_secret": "stored-secret",
+    }
+    assert client.post("/api/v1/forges", json=forge, headers=AUTH).status_code == 201
+    push = signing.github_push("https://git.example.org/acme/widgets.git")
+    assert post(client, "gitea", signing.gitea(push, "another-secret")).status_code == 401
+    r = post(client, "gitea", signing.gitea(push, "stored-secret"))
+    assert r.status_code == 202 and "ignored" in r.json

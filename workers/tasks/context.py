@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.dispatch import Dispatcher
-from service.forges.config import effective_forges
+from service.forge_config import effective_forges
 from service.settings import Settings
 from service.store import Store
 from workers.git import Clone, Credential, GitConfig

@@ -24,7 +24,8 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
     session = new_session()
     # Access tokens go as Bearer; with a username the token is an app password or API token (basic).
     auth = {"username": forge.username, "password": forge.token} if forge.username else {"token": forge.token}
-    cloud = Cloud(url=forge.api_url, session=session, timeout=TIMEOUT, backoff_and_retry=False, **auth)
+    cloud = Cloud(url=forge.api_url, session=session, timeout=TIMEOUT, backoff_and_retry=False,
+                  retry_with_header=False, **auth)
     workspace, _, slug = name.partition("/")
     try:
         values = cloud._get_paged(f"repositories/{quote(workspace)}/{quote(slug)}/forks", params={"pagelen": 100})

@@ -30,7 +30,7 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
     session = new_session()
     # HTTP access tokens (user, project or repository) all work as Bearer on the REST API.
     bitbucket = Bitbucket(url=forge.api_url, token=forge.token or None, session=session, timeout=TIMEOUT,
-                          backoff_and_retry=False)
+                          backoff_and_retry=False, retry_with_header=False)
     key, _, slug = name.partition("/")
     # links.self in answers are web pages, not REST URLs: build the REST path ourselves.
     path = f"rest/api/1.0/projects/{quote(key)}/repos/{quote(slug)}/forks"

@@ -26,9 +26,9 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
     # retry=None: PyGithub's default retry sleeps through rate limits, which we must never do.
     gh = Github(auth=Auth.Token(forge.token) if forge.token else None, base_url=forge.api_url,
                 timeout=int(TIMEOUT), per_page=100, retry=None, seconds_between_requests=None,
-                seconds_between_writes=None, user_agent="gitferry")
+                seconds_between_writes=None, user_agent="gitferry", lazy=True)
     try:
-        return [_fork(repo) for repo in gh.get_repo(name, lazy=True).get_forks()]
+        return [_fork(repo) for repo in gh.get_repo(name).get_forks()]
     except GithubException as exc:
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else str(exc.data or "")
         raise error_for(exc.status, exc.headers or {}, message, NAME) from None
@@ -41,9 +41,9 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
 
 
 def _fork(repo) -> Fork:  # type: ignore[no-untyped-def]
-    raw = repo.raw_data
-    return Fork(full_name=raw["full_name"], owner=raw["owner"]["login"], clone_url=raw.get("clone_url") or "",
-                ssh_url=raw.get("ssh_url") or "", web_url=raw.get("html_url") or "", provider="github")
+    # Attributes, not raw_data: raw_data would fetch each fork again to "complete" it.
+    return Fork(full_name=repo.full_name, owner=repo.owner.login, clone_url=repo.clone_url or "",
+                ssh_url=repo.ssh_url or "", web_url=repo.html_url or "", provider="github")
 
 
 _installed = threading.Lock()

@@ -1,0 +1,100 @@
+"""Forge integrations: the TOML file's entries and those added here (admin); secrets are never shown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from service.domain.types import Scope
+from service.domain.validation import is_local_host
+from service.forge_config import forge_store
+from service.settings import ForgeConfig, SettingsError, parse_forge
+from service.store import NameTaken
+from service.store.forges import SecretKeyMissing
+from service.web.auth import requires
+from service.web.context import field, json_body, services
+from service.web.errors import ApiError
+
+bp = Blueprint("forges", __name__)
+FIELDS = ("kind", "host", "api_url", "token", "webhook_secret", "git_protocol", "username")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?\Z")
+
+
+def forge_view(forge: ForgeConfig, source: str) -> dict[str, Any]:
+    return {"kind": forge.kind, "host": forge.host, "api_url": forge.api_url, "git_protocol": forge.git_protocol,
+            "username": forge.username, "has_token": bool(forge.token),
+            "has_webhook_secret": bool(forge.webhook_secret), "source": source}
+
+
+@bp.get("/api/v1/forges")
+@requires(Scope.ADMIN)
+def list_forges() -> ResponseReturnValue:
+    svc = services()
+    views = [forge_view(f, "config") for f in svc.settings.forges]
+    configured = {f.host for f in svc.settings.forges}
+    rows = forge_store(svc.settings, svc.store).all(with_secrets=False)
+    views += [{"kind": r["kind"], "host": r["host"], "api_url": r["api_url"], "git_protocol": r["git_protocol"],
+               "username": r["username"], "has_token": r["has_token"],
+               "has_webhook_secret": r["has_webhook_secret"], "source": "api"}
+              for r in rows if r["host"] not in configured]
+    return jsonify({"forges": views})
+
+
+@bp.post("/api/v1/forges")
+@requires(Scope.ADMIN)
+def add_forge() -> ResponseReturnValue:
+    body = json_body()
+    unknown = set(body) - set(FIELDS)
+    if unknown:
+        raise ApiError(400, "bad_field", f"unknown fields: {', '.join(sorted(unknown))[:200]}")
+    for name in FIELDS:
+        field(body, name, str, None)  # a wrong type is a 400 before any rule of parse_forge
+    try:
+        forge = parse_forge({k: v for k, v in body.items() if v is not None})
+    except SettingsError as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
+    if not _HOST.match(forge.host):
+        raise ApiError(422, "invalid", "host must be host or host:port as it appears in remote URLs")
+    svc = services()
+    if any(f.host == forge.host for f in svc.settings.forges):
+        raise ApiError(409, "forge_exists", f"{forge.host} is configured in GITFERRY_CONFIG already")
+    _check_api_url(forge.api_url, svc.settings.allow_local_remotes)
+    if (forge.token or forge.webhook_secret) and not svc.settings.secret_key:
+        raise ApiError(422, "secret_key_missing", "storing a forge token or webhook secret needs GITFERRY_SECRET_KEY "
+                       "(the key that encrypts them at rest); set it and restart gitferry")
+    try:
+        forge_store(svc.settings, svc.store).add(
+            kind=forge.kind, host=forge.host, api_url=forge.api_url, token=forge.token,
+            webhook_secret=forge.webhook_secret, git_protocol=forge.git_protocol, username=forge.username)
+    except NameTaken:
+        raise ApiError(409, "forge_exists", f"a forge on {forge.host} exists already; delete it first") from None
+    except SecretKeyMissing as exc:
+        raise ApiError(422, "secret_key_missing", str(exc)) from None
+    return jsonify(forge_view(forge, "api")), 201
+
+
+def _check_api_url(url: str, allow_local: bool) -> None:
+    """gitferry sends the token there: https to a public host (http and local hosts only when allowed)."""
+    parts = urlsplit(url)
+    if parts.scheme not in (("https", "http") if allow_local else ("https",)) or not parts.hostname:
+        raise ApiError(422, "invalid", "api_url must be an https:// URL")
+    if parts.username or parts.password or (not allow_local and is_local_host(parts.hostname)):
+        raise ApiError(422, "invalid", "api_url must not carry credentials or point at a local or private host")
+
+
+@bp.delete("/api/v1/forges/<path:host>")
+@requires(Scope.ADMIN)
+def delete_forge(host: str) -> ResponseReturnValue:
+    svc = services()
+    host = host.lower()
+    if any(f.host == host for f in svc.settings.forges):
+        raise ApiError(409, "forge_in_config", f"{host} comes from GITFERRY_CONFIG; remove it there")
+    if not forge_store(svc.settings, svc.store).delete(host):
+        raise ApiError(404, "forge_not_found", f"no forge added for host {host[:200]!r}")
+    return "", 204
+
+

@@ -1,0 +1,1 @@
+"""Forge integrations: fork listings, forges config, credentials."""

@@ -1,0 +1,14 @@
+"""Fake forge hosts for tests: each forge's fork JSON plus git over smart HTTP, behind one token."""
+
+from tests.support.fake_forges.base import FakeForge, FakeRepo
+from tests.support.fake_forges.forges import (
+    FakeAzureDevOps,
+    FakeBitbucketCloud,
+    FakeBitbucketServer,
+    FakeGitea,
+    FakeGitHub,
+    FakeGitLab,
+)
+
+__all__ = ["FakeAzureDevOps", "FakeBitbucketCloud", "FakeBitbucketServer", "FakeForge", "FakeGitHub",
+           "FakeGitLab", "FakeGitea", "FakeRepo"]
