@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from service.domain.forge import ForgeConfig
 from service.domain.types import FORGE_KINDS, PullStrategy
 
 _DEFAULT_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket-cloud": "bitbucket.org"}
@@ -16,35 +17,8 @@ _DEFAULT_API = {
     "gitlab": "https://gitlab.com",
     "bitbucket-cloud": "https://api.bitbucket.org",
 }
-# The user name each forge expects beside a token for git over HTTPS.
-GIT_USERNAMES = {
-    "github": "x-access-token",
-    "gitlab": "oauth2",
-    "bitbucket-cloud": "x-token-auth",
-    # Bitbucket Data Center has no fixed name: a user's HTTP access token goes with that user's name.
-    "bitbucket-server": "",
-    "azure-devops": "pat",  # any non-empty name works beside a PAT
-    "gitea": "oauth2",
-}
-
-
 class SettingsError(Exception):
     """A setting has a value gitferry cannot start with; the message names it."""
-
-
-@dataclass(frozen=True)
-class ForgeConfig:
-    kind: str
-    host: str
-    api_url: str
-    token: str = field(default="", repr=False)
-    webhook_secret: str = field(default="", repr=False)
-    git_protocol: str = "https"
-    username: str = ""
-
-    @property
-    def git_username(self) -> str:
-        return self.username or GIT_USERNAMES.get(self.kind, "git")
 
 
 @dataclass(frozen=True)

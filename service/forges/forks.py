@@ -8,6 +8,7 @@ import threading
 import time
 from types import ModuleType
 
+from service.domain.forge import ForgeConfig
 from service.domain.validation import InvalidValue, parse_url
 from service.forges.base import Fork
 from service.forges.http import (
@@ -17,7 +18,6 @@ from service.forges.http import (
     ForgeTokenRefused,
     ForgeUnavailable,
 )
-from service.settings import ForgeConfig
 
 __all__ = ["ForgeError", "ForgeNotFound", "ForgeRateLimited", "ForgeTokenRefused", "ForgeUnavailable",
            "ForkCache", "list_forks", "origin_full_name"]

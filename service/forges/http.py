@@ -6,7 +6,8 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -212,3 +213,17 @@ def repo_path(path: str, api_url: str = "") -> list[str]:
     if segments and segments[-1].endswith(".git"):
         segments[-1] = segments[-1][:-4]
     return segments
+
+
+@contextmanager
+def requests_errors(forge: str) -> Iterator[None]:
+    """Turn a requests failure inside the block into the ForgeError it stands for."""
+    try:
+        yield
+    except requests.HTTPError as exc:
+        response = exc.response
+        status = response.status_code if response is not None else 502
+        headers = response.headers if response is not None else {}
+        raise error_for(status, headers, str(exc), forge) from None
+    except requests.RequestException as exc:
+        raise unreachable(forge, exc) from None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
 from service.forges.http import ForgeUnavailable, http_get, json_of, new_session, plain_clone_url, repo_path
-from service.settings import ForgeConfig
 
 NAME = "Azure DevOps"
 API_VERSION = "7.1-preview.1"

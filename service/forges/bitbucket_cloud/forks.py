@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import requests
 from atlassian.bitbucket import Cloud
 
+from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
-from service.forges.http import TIMEOUT, error_for, new_session, plain_clone_url, repo_path, unreachable
-from service.settings import ForgeConfig
+from service.forges.http import TIMEOUT, new_session, plain_clone_url, repo_path, requests_errors
 
 NAME = "Bitbucket Cloud"
 
@@ -27,18 +26,9 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
     cloud = Cloud(url=forge.api_url, session=session, timeout=TIMEOUT, backoff_and_retry=False,
                   retry_with_header=False, **auth)
     workspace, _, slug = name.partition("/")
-    try:
+    with session, requests_errors(NAME):
         values = cloud._get_paged(f"repositories/{quote(workspace)}/{quote(slug)}/forks", params={"pagelen": 100})
         return [_fork(raw) for raw in values]
-    except requests.HTTPError as exc:
-        response = exc.response
-        status = response.status_code if response is not None else 502
-        headers = response.headers if response is not None else {}
-        raise error_for(status, headers, str(exc), NAME) from None
-    except requests.RequestException as exc:
-        raise unreachable(NAME, exc) from None
-    finally:
-        session.close()
 
 
 def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import requests
 from atlassian import Bitbucket
 
+from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
-from service.forges.http import TIMEOUT, error_for, new_session, plain_clone_url, repo_path, unreachable
-from service.settings import ForgeConfig
+from service.forges.http import TIMEOUT, new_session, plain_clone_url, repo_path, requests_errors
 
 NAME = "Bitbucket Server"
 
@@ -34,17 +33,8 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
     key, _, slug = name.partition("/")
     # links.self in answers are web pages, not REST URLs: build the REST path ourselves.
     path = f"rest/api/1.0/projects/{quote(key)}/repos/{quote(slug)}/forks"
-    try:
+    with session, requests_errors(NAME):
         return [_fork(raw) for raw in bitbucket._get_paged(path, params={"limit": 100})]
-    except requests.HTTPError as exc:
-        response = exc.response
-        status = response.status_code if response is not None else 502
-        headers = response.headers if response is not None else {}
-        raise error_for(status, headers, str(exc), NAME) from None
-    except requests.RequestException as exc:
-        raise unreachable(NAME, exc) from None
-    finally:
-        session.close()
 
 
 def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]

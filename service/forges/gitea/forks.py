@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
 from service.forges.http import ForgeUnavailable, http_get, json_of, new_session, repo_path
-from service.settings import ForgeConfig
 
 NAME = "Gitea"
 PAGE = 50  # Gitea's default MAX_RESPONSE_ITEMS

@@ -8,9 +8,9 @@ import requests
 from github import Auth, Github, GithubException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 
+from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
 from service.forges.http import TIMEOUT, EtagAdapter, ForgeError, error_for, repo_path, unreachable
-from service.settings import ForgeConfig
 
 NAME = "GitHub"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gitlab
 import requests
 
+from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
 from service.forges.http import TIMEOUT, error_for, new_session, repo_path, unreachable
-from service.settings import ForgeConfig
 
 NAME = "GitLab"
 
