@@ -10,6 +10,13 @@ ProgressCallback = Callable[[str, int], None]
 """Called with (phase, percent) as git reports progress, e.g. ("Receiving objects", 45)."""
 
 
+class Record:
+    """A result the API shows as JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload,no-any-return]
+
+
 @dataclass(frozen=True)
 class Credential:
     """Username and password (or token) for one remote host."""
@@ -37,18 +44,15 @@ class GitConfig:
 
 
 @dataclass(frozen=True)
-class FetchResult:
+class FetchResult(Record):
     """Refs, as named on the remote (refs/heads/x, refs/tags/t), that a fetch changed."""
 
     updated: list[str]
     deleted: list[str]
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Branch:
+class Branch(Record):
     """A local branch; ahead/behind are None without an upstream or when it is gone."""
 
     name: str
@@ -57,52 +61,36 @@ class Branch:
     ahead: int | None
     behind: int | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class RemoteBranch:
+class RemoteBranch(Record):
     """A remote-tracking branch as last fetched."""
 
     remote: str
     name: str
     sha: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class RemoteTag:
+class RemoteTag(Record):
     """A tag as last fetched from a remote; sha is the ref's object (tag object if annotated)."""
 
     remote: str
     name: str
     sha: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class RefSnapshot:
+class RefSnapshot(Record):
     """Every local branch, remote-tracking branch and remote tag of a clone."""
 
     branches: list[Branch]
     remote_branches: list[RemoteBranch]
     tags: list[RemoteTag]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "branches": [b.to_dict() for b in self.branches],
-            "remote_branches": [b.to_dict() for b in self.remote_branches],
-            "tags": [t.to_dict() for t in self.tags],
-        }
-
 
 @dataclass(frozen=True)
-class PullResult:
+class PullResult(Record):
     """Outcome of updating a local branch from a remote-tracking branch."""
 
     outcome: str  # up-to-date | fast-forwarded | merged | rebased | diverged | conflict
@@ -110,12 +98,9 @@ class PullResult:
     after: str
     conflicts: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class PushResult:
+class PushResult(Record):
     """Outcome of a push; reason/force_available/backup_ref only when they apply."""
 
     outcome: str  # pushed | created | up-to-date | rejected

@@ -171,7 +171,7 @@ def do_branch(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: P
     prepare(ctx, repo, clone, progress)
     p = job["params"]
     created = clone.create_branch(p["name"], p["start_point"], track=p.get("track", True))
-    return {"branch": _branch_view(created)}
+    return {"branch": created.to_dict()}
 
 
 def do_upstream(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: ProgressCallback) -> dict[str, Any]:
@@ -180,8 +180,8 @@ def do_upstream(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress:
     if p.get("unset"):
         clone.branch(p["branch"])  # unknown branch -> branch_not_found
         clone.unset_upstream(p["branch"])
-        return {"branch": _branch_view(clone.branch(p["branch"]))}
-    return {"branch": _branch_view(clone.set_upstream(p["branch"], p["remote"], p["remote_branch"]))}
+        return {"branch": clone.branch(p["branch"]).to_dict()}
+    return {"branch": clone.set_upstream(p["branch"], p["remote"], p["remote_branch"]).to_dict()}
 
 
 def do_remote(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: ProgressCallback) -> dict[str, Any]:
@@ -192,11 +192,6 @@ def do_remote(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: P
 def do_remove(ctx: WorkerContext, repo: Row, clone: Clone, job: Row, progress: ProgressCallback) -> dict[str, Any]:
     clone.remove()
     return {"removed": True}
-
-
-def _branch_view(branch: Any) -> dict[str, Any]:
-    return {"name": branch.name, "sha": branch.sha, "upstream": branch.upstream,
-            "ahead": branch.ahead, "behind": branch.behind}
 
 
 OPS: dict[str, Op] = {
