@@ -21,7 +21,7 @@ class Store:
         self.repos = RepoStore(self.db)
         self.jobs = JobStore(self.db)
         self.tokens = TokenStore(self.db)
-        self.deliveries = DeliveryStore(self.db)
+        self.deliveries = DeliveryStore(self.db, self.jobs)
         self.rules = RuleStore(self.db)
         self.notifications = NotificationStore(self.db)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.types import JobState
@@ -51,42 +51,40 @@ class JobStore:
 
         Returns the job and whether it is new.
         """
+        with self.db.tx(write=True) as conn:
+            job_id, new = self.join_or_add(conn, repo, kind, trigger, params, coalesce_key)
+        job = self.get(job_id)
+        assert job is not None
+        return job, new
+
+    def join_or_add(self, conn: Connection, repo: Row, kind: str, trigger: str, params: dict[str, Any],
+                    coalesce_key: str | None) -> tuple[int, bool]:
+        """Inside a write transaction: the id of the queued twin to join, or of a new job."""
         for _ in range(3):
             if coalesce_key:
-                existing = self._queued_with_key(coalesce_key)
+                existing = conn.execute(select(jobs.c.id).where(
+                    jobs.c.coalesce_key == coalesce_key, jobs.c.state == JobState.QUEUED.value)).first()
                 if existing:
-                    return existing, False
+                    return existing.id, False
+            values = dict(repo_id=repo["id"], repo=repo["name"], kind=kind, state=JobState.QUEUED.value,
+                          trigger=trigger, params=params, coalesce_key=coalesce_key, attempts=0,
+                          created_at=utcnow())
+            if self.db.sqlite:  # BEGIN IMMEDIATE already keeps every other writer out
+                return conn.execute(insert(jobs).values(**values)).inserted_primary_key[0], True  # type: ignore[index]
             try:
-                with self.db.tx(write=True) as conn:
-                    job_id = conn.execute(
-                        insert(jobs).values(
-                            repo_id=repo["id"], repo=repo["name"], kind=kind,
-                            state=JobState.QUEUED.value, trigger=trigger, params=params,
-                            coalesce_key=coalesce_key, attempts=0, created_at=utcnow(),
-                        )
-                    ).inserted_primary_key[0]  # type: ignore[index]
-                job = self.get(job_id)
-                assert job is not None
-                return job, True
+                with conn.begin_nested():
+                    return conn.execute(insert(jobs).values(**values)).inserted_primary_key[0], True  # type: ignore[index]
             except IntegrityError:
                 continue  # another request queued the same work a moment ago: join it
         raise RuntimeError("could not record job")
 
-    def _queued_with_key(self, key: str) -> Row | None:
-        with self.db.tx() as conn:
-            row = conn.execute(
-                select(jobs).where(jobs.c.coalesce_key == key, jobs.c.state == JobState.QUEUED.value)
-            ).mappings().first()
-            return dict(row) if row else None
-
-    def busy_recently(self, key: str, window: float) -> bool:
+    def busy_recently(self, conn: Connection, key: str, window: float) -> bool:
         """True if the last job with `key` is running or ended less than `window` seconds ago."""
-        with self.db.tx() as conn:
-            row = conn.execute(
-                select(jobs.c.state, jobs.c.finished_at)
-                .where(jobs.c.coalesce_key == key, jobs.c.state != JobState.QUEUED.value)
-                .order_by(jobs.c.id.desc()).limit(1)
-            ).first()
+        row = conn.execute(
+            select(jobs.c.state, jobs.c.finished_at)
+            .where(jobs.c.coalesce_key == key, jobs.c.state != JobState.QUEUED.value)
+            .order_by(jobs.c.id.desc()).limit(1)
+        ).first()
         if row is None:
             return False
         return row.state == JobState.RUNNING or (

@@ -112,19 +112,6 @@ class RepoStore:
         with self.db.tx(write=True) as conn:
             conn.execute(delete(remotes).where(remotes.c.repo_id == repo_id, remotes.c.name == name))
 
-    def remotes_matching(self, keys: set[str]) -> list[tuple[Row, str]]:
-        """(repo, remote name) for every managed remote whose URL has one of `keys`."""
-        if not keys:
-            return []
-        with self.db.tx() as conn:
-            rows = conn.execute(
-                select(repos, remotes.c.name.label("remote_name"))
-                .join(remotes, remotes.c.repo_id == repos.c.id)
-                .where(remotes.c.match_key.in_(sorted(keys)))
-                .order_by(repos.c.name, remotes.c.name)
-            ).mappings()
-            return [({k: v for k, v in r.items() if k != "remote_name"}, r["remote_name"]) for r in rows]
-
     # what the clone looked like after the last job
 
     def save_refs(self, repo_id: int, snapshot: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from service.store.forges import SecretKeyMissing
 from service.web.auth import requires
 from service.web.context import field, json_body, services
 from service.web.errors import ApiError
+from service.web.hooks import forget_forges
 
 bp = Blueprint("forges", __name__)
 FIELDS = ("kind", "host", "api_url", "token", "webhook_secret", "git_protocol", "username")
@@ -74,6 +75,7 @@ def add_forge() -> ResponseReturnValue:
         raise ApiError(409, "forge_exists", f"a forge on {forge.host} exists already; delete it first") from None
     except SecretKeyMissing as exc:
         raise ApiError(422, "secret_key_missing", str(exc)) from None
+    forget_forges()
     return jsonify(forge_view(forge, "api")), 201
 
 
@@ -95,6 +97,7 @@ def delete_forge(host: str) -> ResponseReturnValue:
         raise ApiError(409, "forge_in_config", f"{host} comes from GITFERRY_CONFIG; remove it there")
     if not forge_store(svc.settings, svc.store).delete(host):
         raise ApiError(404, "forge_not_found", f"no forge added for host {host[:200]!r}")
+    forget_forges()
     return "", 204
 
 

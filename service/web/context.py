@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from flask import current_app, request
@@ -24,6 +25,7 @@ class Services:
     settings: Settings
     store: Store
     dispatcher: Dispatcher
+    cache: dict[str, Any] = dataclass_field(default_factory=dict)  # per process, for what every request reads
 
 
 def services() -> Services:

@@ -36,17 +36,12 @@ def find_repo(name: str) -> Row:
 
 
 def enqueue(repo: Row, kind: str, params: dict[str, Any], *, trigger: str = Trigger.API,
-            coalesce_key: str | None = None, debounce: float = 0.0) -> Row:
-    """Record a job (joining a queued twin when coalescing) and send it; the row is committed first.
-
-    With `debounce`, a job whose twin is running or just ran waits that long before it starts,
-    so a burst of requests costs a few jobs rather than one each.
-    """
+            coalesce_key: str | None = None) -> Row:
+    """Record a job (joining a queued twin when coalescing) and send it; the row is committed first."""
     svc = services()
     job, new = svc.store.jobs.create(repo, kind, trigger, params, coalesce_key=coalesce_key)
     if new:
-        wait = debounce if debounce and coalesce_key and svc.store.jobs.busy_recently(coalesce_key, debounce) else None
-        svc.dispatcher.send(job["id"], job["repo_id"], countdown=wait)
+        svc.dispatcher.send(job["id"], job["repo_id"])
     return job
 
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from service.domain.matching import event_keys
-from service.domain.types import JobKind, Trigger, fetch_coalesce_key
 from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
 from service.settings import ForgeConfig
 from service.web.context import services
-from service.web.enqueue import enqueue
 from service.web.errors import ApiError
 
 bp = Blueprint("hooks", __name__)
@@ -40,8 +39,7 @@ def receive(endpoint: str) -> ResponseReturnValue:
         raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
     except WebhookError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
-    svc = services()
-    forges = effective_forges(svc.settings, svc.store)
+    forges = _forges()
     secret = _secret_for(event, forges)
     if not secret:
         raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
@@ -50,6 +48,23 @@ def receive(endpoint: str) -> ResponseReturnValue:
     if event.kind == "ping":
         return jsonify({"ok": True, "forge": driver.forge}), 200
     return _accept(event, forges)
+
+
+_FORGES_TTL = 2.0
+
+
+def _forges() -> tuple[ForgeConfig, ...]:
+    """The forges in effect, read at most every couple of seconds: every delivery needs them."""
+    svc = services()
+    seen = svc.cache.get("forges")
+    if seen is None or time.monotonic() - seen[0] > _FORGES_TTL:
+        seen = svc.cache["forges"] = (time.monotonic(), effective_forges(svc.settings, svc.store))
+    return seen[1]  # type: ignore[no-any-return]
+
+
+def forget_forges() -> None:
+    """Drop the cached forges (a forge was added or removed through this process)."""
+    services().cache.pop("forges", None)
 
 
 def _driver(endpoint: str) -> WebhookDriver:
@@ -82,26 +97,22 @@ def _secret_for(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> str:
 
 
 def _accept(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> ResponseReturnValue:
-    store = services().store
-    delivery, new = store.deliveries.record(event.forge, event.delivery_id, event.kind)
-    if not new:
-        return _answer(delivery["job_ids"], delivery["ignored"] or "delivery seen before")
-    job_ids: list[int] = []
+    svc = services()
     ignored = _why_ignored(event)
+    keys: set[str] = set()
     if ignored is None:
         name_hosts = [f.host for f in forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
         keys = event_keys(event.clone_urls, event.web_url, event.full_name,
                           name_hosts if event.forge == "bitbucket-cloud" else ())
-        for repo, remote in store.repos.remotes_matching(keys):
-            job = enqueue(repo, JobKind.FETCH, {"remote": remote, "prune": True}, trigger=Trigger.WEBHOOK,
-                          coalesce_key=fetch_coalesce_key(repo["id"], remote), debounce=DEBOUNCE_SECONDS)
-            job_ids.append(job["id"])
-        if not job_ids:
-            ignored = f"{event.full_name or 'the repository'} is not a remote of any managed repo"
-    store.deliveries.outcome(delivery["id"], job_ids, ignored)
-    log.info("webhook_accepted forge=%s delivery=%s repo=%s jobs=%s", event.forge, event.delivery_id,
-             event.full_name, job_ids)
-    return _answer(job_ids, ignored)
+    intake = svc.store.deliveries.record(event.forge, event.delivery_id, event.kind, keys, ignored,
+                                         debounce=DEBOUNCE_SECONDS)
+    # Sent only once the delivery and its jobs are committed: nothing answered 202 is lost.
+    for job_id, repo_id, countdown in intake.to_send:
+        svc.dispatcher.send(job_id, repo_id, countdown=countdown)
+    if not intake.seen_before:
+        log.info("webhook_accepted forge=%s delivery=%s repo=%s jobs=%s", event.forge, event.delivery_id,
+                 event.full_name, intake.job_ids)
+    return _answer(intake.job_ids, intake.ignored)
 
 
 def _why_ignored(event: ForgeEvent) -> str | None:
