@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, g
 
+from service.domain.forge import ForgeConfig
 from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host, forge_hosts
 from service.forges.base import Fork
@@ -19,7 +20,6 @@ from service.forges.forks import (
     ForkCache,
     origin_full_name,
 )
-from service.settings import ForgeConfig
 from service.web.context import services
 from service.web.errors import ApiError
 

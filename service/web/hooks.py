@@ -10,12 +10,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from service.domain.forge import ForgeConfig
 from service.domain.matching import event_keys
 from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
-from service.settings import ForgeConfig
 from service.web.context import services
 from service.web.errors import ApiError
 

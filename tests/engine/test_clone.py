@@ -235,6 +235,7 @@ def test_http_gzip_and_chunked_bodies(tmp_path: Path, forge: Forge) -> None:
         git(scratch, "add", "blob.bin")
         git(scratch, "commit", "--quiet", "-m", "big")
         git(scratch, "push", "--quiet", "origin", "HEAD:refs/heads/main")
+        clone.forget()  # plain git wrote to the clone behind its back
         result = clone.push("main")
         assert result.outcome == "pushed"
         assert forge.sha("refs/heads/main") == result.after

@@ -34,12 +34,20 @@ CLONE_CONFIG = (
 
 
 class Clone:
-    """One bare clone on disk, kept in step with its remotes."""
+    """One bare clone on disk, kept in step with its remotes.
+
+    A Clone remembers the refs and remotes it read until it changes something itself: use one
+    per job, under the clone's lock, and call forget() if anything else wrote to the repository.
+    """
 
     def __init__(self, path: Path, config: GitConfig) -> None:
         self.path = Path(path)
         self.config = config
         self._git = Runner(config, self.path)
+
+    def forget(self) -> None:
+        """Drop what this Clone remembers of the repository's refs."""
+        self._git.cache.clear()
 
     def __repr__(self) -> str:
         return f"Clone({str(self.path)!r})"
@@ -111,6 +119,9 @@ class Clone:
             self._git.run(["config", key, value])
         self.add_remote("origin", origin_url)
         self.fetch("origin", progress=progress)
+        # Ancestry questions (ahead/behind, fast-forward or not) walk history; a commit-graph
+        # makes that walk cheap. Later commits are found from it, and gc refreshes it.
+        self._git.run(["commit-graph", "write", "--reachable"])
         remote_heads = sorted(rb.name for rb in self.refs().remote_branches if rb.remote == "origin")
         default = _fetch.remote_default_branch(self._git, "origin", origin_url)
         if default not in remote_heads:

@@ -11,7 +11,7 @@ from .rebase import rebase_onto
 from .refs import (
     HEADS,
     REMOTES,
-    is_ancestor,
+    ahead_behind,
     ref_sha,
     require_remote,
     update_ref,
@@ -55,9 +55,10 @@ def update_branch(
         # Sync rules create a missing local branch where the remote one is.
         update_ref(runner, local_ref, theirs, zero_sha(theirs), reason)
         return PullResult("fast-forwarded", zero_sha(theirs), theirs, [])
-    if ours == theirs or is_ancestor(runner, theirs, ours):
+    ahead, behind = (0, 0) if ours == theirs else ahead_behind(runner, ours, theirs)
+    if behind == 0:
         return PullResult("up-to-date", ours, ours, [])
-    if is_ancestor(runner, ours, theirs):
+    if ahead == 0:
         update_ref(runner, local_ref, theirs, ours, reason)
         return PullResult("fast-forwarded", ours, theirs, [])
 

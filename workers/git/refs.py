@@ -20,8 +20,19 @@ def zero_sha(like: str) -> str:
     return "0" * (len(like) if len(like) in (40, 64) else 40)
 
 
+def _known(runner: Runner) -> RefSnapshot | None:
+    """The snapshot of every branch read since the last git call that could change one."""
+    cached = runner.cache.get("snapshot")
+    return cached if isinstance(cached, RefSnapshot) else None
+
+
 def ref_sha(runner: Runner, ref: str) -> str | None:
     """Object name a fully qualified ref points at, or None if it does not exist."""
+    known = _known(runner)
+    if known is not None and ref.startswith(HEADS):
+        return next((b.sha for b in known.branches if HEADS + b.name == ref), None)
+    if known is not None and ref.startswith(REMOTES):
+        return next((b.sha for b in known.remote_branches if f"{REMOTES}{b.remote}/{b.name}" == ref), None)
     out = runner.run(["show-ref", "--verify", "--end-of-options", ref], check=False)
     if out.returncode != 0:
         if "not a valid ref" in out.stderr or not out.stderr.strip():
@@ -34,6 +45,13 @@ def resolve_commit(runner: Runner, rev: str) -> str | None:
     """Full sha of a commit named by `rev` (already validated), or None."""
     out = runner.run(["rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"], check=False)
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+def ahead_behind(runner: Runner, ours: str, theirs: str) -> tuple[int, int]:
+    """Commits only `ours` has and commits only `theirs` has, in one history walk."""
+    out = runner.run(["rev-list", "--left-right", "--count", f"{ours}...{theirs}"])
+    ahead, behind = out.stdout.split()
+    return int(ahead), int(behind)
 
 
 def is_ancestor(runner: Runner, ancestor: str, descendant: str) -> bool:
@@ -149,9 +167,9 @@ def _branch(fields: list[str]) -> Branch:
 
 def snapshot(runner: Runner) -> RefSnapshot:
     """All branches, remote-tracking branches and remote tags in one for-each-ref call."""
-    cached = runner.cache.get("snapshot")
-    if isinstance(cached, RefSnapshot):
-        return cached
+    known = _known(runner)
+    if known is not None:
+        return known
     out = runner.run(["for-each-ref", f"--format={_FORMAT}", "refs/heads", "refs/remotes", "refs/remote-tags"])
     branches: list[Branch] = []
     remote_branches: list[RemoteBranch] = []
@@ -175,6 +193,12 @@ def snapshot(runner: Runner) -> RefSnapshot:
 
 def get_branch(runner: Runner, name: str) -> Branch:
     validate.branch_name(name)
+    known = _known(runner)
+    if known is not None:
+        found = next((b for b in known.branches if b.name == name), None)
+        if found is None:
+            raise GitError("branch_not_found", f"branch {name!r} does not exist")
+        return found
     ref = HEADS + name
     out = runner.run(["for-each-ref", f"--format={_FORMAT}", ref])
     for line in out.stdout.splitlines():
@@ -187,6 +211,13 @@ def get_branch(runner: Runner, name: str) -> Branch:
 
 def upstream_of(runner: Runner, branch: str) -> tuple[str, str] | None:
     """(remote, remote branch) configured as the branch's upstream, if any."""
+    known = _known(runner)
+    branch_known = next((b for b in known.branches if b.name == branch), None) if known else None
+    if branch_known is not None and (branch_known.upstream is None or "/" in branch_known.upstream):
+        if branch_known.upstream is None:
+            return None
+        remote_name, _, remote_branch = branch_known.upstream.partition("/")
+        return remote_name, remote_branch
     remote = runner.run(["config", "--get", f"branch.{branch}.remote"], check=False)
     merge = runner.run(["config", "--get", f"branch.{branch}.merge"], check=False)
     remote_name, merge_ref = remote.stdout.strip(), merge.stdout.strip()

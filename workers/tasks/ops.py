@@ -45,6 +45,7 @@ def prepare(ctx: WorkerContext, repo: Row, clone: Clone, progress: ProgressCallb
 
 def move_aside(repo: Row, clone: Clone) -> None:
     moved = clone.move_aside()
+    clone.forget()
     log.warning("clone_corrupt repo=%s moved_to=%s", repo["name"], moved.name)
 
 
