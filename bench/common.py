@@ -89,10 +89,10 @@ def copy_repo(src: Path, dst: Path) -> Path:
     return dst
 
 
-def plain_clone(forge: Path, path: Path) -> Path:
-    subprocess.run(
-        ["git", "clone", "--quiet", forge.resolve().as_uri(), str(path)], env=PLAIN_ENV, check=True, capture_output=True
-    )
+def plain_clone(forge: Path | str, path: Path) -> Path:
+    """Clone a forge (a path, or a URL as is) with plain git."""
+    url = forge if isinstance(forge, str) else forge.resolve().as_uri()
+    subprocess.run(["git", "clone", "--quiet", url, str(path)], env=PLAIN_ENV, check=True, capture_output=True)
     return path
 
 
@@ -119,13 +119,25 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
+def median_ms(seconds: list[float]) -> float:
+    return round(statistics.median(seconds) * 1000, 1)
+
+
+def pct_ms(seconds: list[float], pct: float) -> float:
+    """The `pct` percentile in ms, nearest rank from above; NaN when there are no values."""
+    if not seconds:
+        return float("nan")
+    ordered = sorted(seconds)
+    return round(ordered[min(len(ordered) - 1, int(pct / 100 * len(ordered)))] * 1000, 1)
+
+
 def stats(api: list[float], plain: list[float]) -> dict[str, Any]:
     """Medians (ms) and ratios: of the medians, and the median of per-round ratios."""
     ratios = [a / p for a, p in zip(api, plain, strict=True)]
     return {
         "rounds": len(api),
-        "api_ms": round(statistics.median(api) * 1000, 1),
-        "plain_ms": round(statistics.median(plain) * 1000, 1),
+        "api_ms": median_ms(api),
+        "plain_ms": median_ms(plain),
         "api_p90_ms": round(sorted(api)[int(0.9 * (len(api) - 1))] * 1000, 1),
         "ratio_of_medians": round(statistics.median(api) / statistics.median(plain), 2),
         "median_ratio": round(statistics.median(ratios), 2),
@@ -134,13 +146,17 @@ def stats(api: list[float], plain: list[float]) -> dict[str, Any]:
     }
 
 
+def timestamp(value: str | datetime) -> float:
+    """Epoch seconds of a job timestamp, as the API (ISO text) or the database (datetime) gives it."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.timestamp()
+
+
 def job_phases(job: dict[str, Any]) -> tuple[float, float]:
     """(seconds queued, seconds running) of a finished job, from its timestamps."""
-
-    def at(field: str) -> float:
-        return datetime.fromisoformat(job[field].replace("Z", "+00:00")).timestamp()
-
-    return at("started_at") - at("created_at"), at("finished_at") - at("started_at")
+    created, started, finished = (timestamp(job[f]) for f in ("created_at", "started_at", "finished_at"))
+    return started - created, finished - started
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
