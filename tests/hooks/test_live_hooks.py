@@ -181,3 +181,42 @@ def test_finished_jobs_are_notified_signed_with_retries(live: Processes, forge: 
         assert payload == api.ok("GET", f"/api/v1/jobs/{job['id']}")
     finally:
         receiver.server.shutdown()
+
+
+# Each forge's delivery for a push to http://<server>/acme/widgets.git, as that forge sends it.
+FORGE_DELIVERIES = {
+    "github": ("github", lambda url: signing.github(signing.github_push(url), HOOK_SECRET)),
+    "gitlab": ("gitlab", lambda url: signing.gitlab(signing.gitlab_push(url, "acme/widgets"), HOOK_SECRET)),
+    "bitbucket-cloud": ("bitbucket", lambda url: signing.bitbucket_cloud(signing.bitbucket_cloud_push("acme/widgets"),
+                                                                         HOOK_SECRET)),
+    "bitbucket-server": ("bitbucket", lambda url: signing.bitbucket_server(signing.bitbucket_server_push(url),
+                                                                           HOOK_SECRET)),
+    "gitea": ("gitea", lambda url: signing.gitea(signing.github_push(url), HOOK_SECRET)),
+    "forgejo": ("gitea", lambda url: signing.gitea(signing.github_push(url), HOOK_SECRET, forgejo=True)),
+    "azure-devops": ("azure-devops", lambda url: signing.azure(signing.azure_push(url), HOOK_SECRET)),
+}
+
+
+@pytest.mark.parametrize("forge_kind", list(FORGE_DELIVERIES))
+def test_every_forge_end_to_end(live: Processes, tmp_path: Path, repo_name: str, forge_kind: str) -> None:
+    api = live.api
+    upstream = Forge(tmp_path / "srv" / "acme", "widgets")
+    upstream.commit("README", "one\n", "first")
+    with GitHttpServer(tmp_path / "srv") as http:
+        url = http.url("acme/widgets.git")
+        if forge_kind == "bitbucket-cloud":
+            # Bitbucket Cloud names the repository only by its full name on the forge's host.
+            api.ok("POST", "/api/v1/forges", {"kind": "bitbucket-cloud", "host": http.netloc,
+                                              "api_url": f"https://{http.netloc}"}, status=201)
+        try:
+            api.ok("POST", "/api/v1/repos", {"name": repo_name, "url": url}, status=201)
+            api.wait_repo(repo_name)
+            new = upstream.commit("README", "two\n", f"pushed to {forge_kind}")
+            endpoint, delivery = FORGE_DELIVERIES[forge_kind]
+            r = deliver(live, delivery(url), endpoint)
+            assert r.status_code == 202 and "jobs" in r.json(), r.text
+            job = api.wait_job(r.json()["jobs"][0])
+            assert (job["state"], job["trigger"]) == ("done", "webhook"), job
+            assert remote_sha(api, repo_name, "origin", "main") == new
+        finally:
+            api.call("DELETE", f"/api/v1/forges/{http.netloc}")
