@@ -208,6 +208,7 @@ def test_every_forge_end_to_end(live: Processes, tmp_path: Path, repo_name: str,
             # Bitbucket Cloud names the repository only by its full name on the forge's host.
             api.ok("POST", "/api/v1/forges", {"kind": "bitbucket-cloud", "host": http.netloc,
                                               "api_url": f"https://{http.netloc}"}, status=201)
+            time.sleep(2.1)  # web processes re-read the forges at most every 2 s
         try:
             api.ok("POST", "/api/v1/repos", {"name": repo_name, "url": url}, status=201)
             api.wait_repo(repo_name)
