@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -115,3 +117,27 @@ def test_error_carries_details(clone: Clone) -> None:
 
 def test_pid_helper_sees_live_process() -> None:
     assert not _gone(os.getpid())
+
+
+def test_git_dies_with_the_worker_that_started_it(tmp_path: Path) -> None:
+    """A worker killed mid-job leaves no git behind to race the job's next attempt."""
+    fake = tmp_path / "fake-git"
+    fake.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/git.pid\nexec sleep 30\n")
+    fake.chmod(0o755)
+    worker = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from workers.git import GitConfig; from workers.git.runner import Runner; "
+        f"Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)).run(['fetch'])"
+    )], cwd=Path(__file__).resolve().parents[2])
+    pid_file = tmp_path / "git.pid"
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline and worker.poll() is None, "git never started"
+        time.sleep(0.02)
+    git_pid = int(pid_file.read_text())
+    assert not _gone(git_pid)
+    worker.kill()
+    worker.wait()
+    deadline = time.monotonic() + 5
+    while not _gone(git_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(git_pid)

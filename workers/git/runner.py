@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,7 +110,7 @@ class Runner:
         """
         if not _reads_only(args):
             self.cache.clear()
-        cmd = [self.config.git_binary]
+        cmd = [*_DIE_WITH_PARENT, self.config.git_binary]
         if self.git_dir is not None and use_git_dir:
             cmd.append(f"--git-dir={self.git_dir}")
         # Hooks in a clone are never ours to run.
@@ -132,7 +133,7 @@ class Runner:
             full_env["GIT_PROGRESS_DELAY"] = "0"
         if env:
             full_env.update(env)
-        shown = [redact(part, secrets) for part in cmd]
+        shown = [redact(part, secrets) for part in cmd[len(_DIE_WITH_PARENT):]]
 
         try:
             proc = subprocess.Popen(
@@ -143,7 +144,7 @@ class Runner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=None if _DIE_WITH_PARENT else _die_with_parent,
             )
         except OSError as exc:
             raise GitError("git", f"could not start git: {exc}", command=shown) from exc
@@ -184,6 +185,24 @@ def _reads_only(args: Sequence[str]) -> bool:
     return args[0] in _READ_ONLY
 
 
+# A git left running by a killed worker would race the job's next attempt on the same clone:
+# the kernel kills git when the thread that started it dies (PR_SET_PDEATHSIG). setpriv sets
+# that between fork and exec; a preexec_fn would do it too, but makes every spawn a full fork
+# of the worker instead of a vfork, which costs milliseconds per git call.
+def _setpriv_prefix() -> list[str]:
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if setpriv is None:
+        return []
+    try:
+        ok = subprocess.run([setpriv, "--pdeathsig", "KILL", "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [setpriv, "--pdeathsig", "KILL"] if ok.returncode == 0 else []
+
+
+_DIE_WITH_PARENT = _setpriv_prefix()
+
+
 def _load_prctl() -> Callable[..., int] | None:
     try:
         return ctypes.CDLL(None, use_errno=True).prctl
@@ -191,13 +210,12 @@ def _load_prctl() -> Callable[..., int] | None:
         return None
 
 
-_PRCTL = _load_prctl() if sys.platform.startswith("linux") else None
+_PRCTL = _load_prctl() if sys.platform.startswith("linux") and not _DIE_WITH_PARENT else None
 _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    # A git left running by a killed worker would race the job's next attempt on the same
-    # clone: have the kernel kill git when the thread that started it dies.
+    """The same as setpriv --pdeathsig, where setpriv is missing."""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
