@@ -82,7 +82,9 @@ class LocalCommits:
         self.scratch = tmp / "local-scratch"
 
     def __call__(self, branch: str, path: str, content: str | None, message: str) -> str:
-        return commit_to(self.clone.path, branch, path, content, message, self.scratch)
+        sha = commit_to(self.clone.path, branch, path, content, message, self.scratch)
+        self.clone.forget()  # written behind the Clone's back, as its docstring asks
+        return sha
 
 
 @pytest.fixture

@@ -121,6 +121,7 @@ def test_refs_is_fast_on_2000_branches(clone: Clone, forge: Forge) -> None:
     git(clone.path, "update-ref", "--stdin", input="".join(lines))
     with open(clone.path / "config", "a") as fh:
         fh.write("".join(config))
+    clone.forget()
     started = time.monotonic()
     snap = clone.refs()
     elapsed = time.monotonic() - started

@@ -27,6 +27,8 @@ from .runner import Runner
 
 # Set on every clone we create: gc in the foreground so a finished job means a quiet repo,
 # reflogs everywhere so fork points and lost commits can be found.
+# Loose ref files a clone may gather before housekeeping packs them.
+LOOSE_REFS_MAX = 100
 CLONE_CONFIG = (
     ("gc.autoDetach", "false"),
     ("core.logAllRefUpdates", "always"),
@@ -131,7 +133,15 @@ class Clone:
             self.create_branch(default, f"origin/{default}", track=True)
             self._git.run(["symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default}"])
         self._git.run(["symbolic-ref", "HEAD", f"refs/heads/{default}"])
+        self._git.run(["pack-refs", "--all"])
         return default
+
+    def housekeeping(self) -> None:
+        """What jobs leave for later, run once their answer is out: gc when git thinks it is due,
+        and loose refs (one file each, read by every job) packed once there are many."""
+        if _count_loose_refs(self.path) > LOOSE_REFS_MAX:
+            self._git.run(["pack-refs", "--all"])
+        self._git.run(["maintenance", "run", "--auto", "--quiet"])
 
     # -- remotes ---------------------------------------------------------------------------
 
@@ -227,3 +237,7 @@ class Clone:
             force=force,
             protected=protected,
         )
+
+
+def _count_loose_refs(path: Path) -> int:
+    return sum(len(files) for _root, _dirs, files in os.walk(path / "refs"))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 from . import validate
 from .errors import GitError
 from .models import Branch, RefSnapshot, RemoteBranch, RemoteTag
+from .reffiles import config_identity, read_refs
 from .runner import Runner
 
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
 REMOTE_TAGS = "refs/remote-tags/"
-_FORMAT = "%(refname)%00%(objectname)%00%(symref)%00%(upstream)%00%(upstream:track,nobracket)"
 
 
 def zero_sha(like: str) -> str:
@@ -26,13 +26,27 @@ def _known(runner: Runner) -> RefSnapshot | None:
     return cached if isinstance(cached, RefSnapshot) else None
 
 
+def all_refs(runner: Runner) -> dict[str, str]:
+    """refname -> sha of every ref under refs/ (symrefs left out), kept until git writes."""
+    cached = runner.cache.get("refs")
+    if isinstance(cached, dict):
+        return cached
+    found = read_refs(runner.git_dir) if runner.git_dir is not None else None
+    if found is None:
+        out = runner.run(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(symref)"])
+        found = {}
+        for line in out.stdout.splitlines():
+            name, sha, symref = line.split("\0")
+            if not symref:
+                found[name] = sha
+    runner.cache["refs"] = found
+    return found
+
+
 def ref_sha(runner: Runner, ref: str) -> str | None:
     """Object name a fully qualified ref points at, or None if it does not exist."""
-    known = _known(runner)
-    if known is not None and ref.startswith(HEADS):
-        return next((b.sha for b in known.branches if HEADS + b.name == ref), None)
-    if known is not None and ref.startswith(REMOTES):
-        return next((b.sha for b in known.remote_branches if f"{REMOTES}{b.remote}/{b.name}" == ref), None)
+    if ref.startswith("refs/"):
+        return all_refs(runner).get(ref)
     out = runner.run(["show-ref", "--verify", "--end-of-options", ref], check=False)
     if out.returncode != 0:
         if "not a valid ref" in out.stderr or not out.stderr.strip():
@@ -80,48 +94,52 @@ def delete_refs(runner: Runner, refs: list[str]) -> None:
         runner.run(["update-ref", "--stdin"], input="".join(f"delete {r}\n" for r in refs))
 
 
-def list_refs(runner: Runner, *patterns: str) -> dict[str, str]:
-    """refname -> sha for refs under the given prefixes, symrefs left out."""
-    out = runner.run(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(symref)", *patterns])
-    result: dict[str, str] = {}
-    for line in out.stdout.splitlines():
-        name, sha, symref = line.split("\0")
-        if not symref:
-            result[name] = sha
-    return result
+def list_refs(runner: Runner, *prefixes: str) -> dict[str, str]:
+    """refname -> sha for refs under the given prefixes (whole path components), symrefs left out."""
+    wanted = tuple(p.rstrip("/") + "/" for p in prefixes)
+    return {name: sha for name, sha in all_refs(runner).items() if name.startswith(wanted)}
 
 
-# Remote URLs by clone, with the identity of the config file they were read from: git rewrites
-# the file (new inode) on every change, so an unchanged stat means unchanged remotes.
-_REMOTES_SEEN: dict[str, tuple[tuple[int, int, int], dict[str, str]]] = {}
+@dataclass(frozen=True)
+class _Config:
+    remotes: dict[str, str]  # name -> URL
+    upstreams: dict[str, tuple[str, str]]  # branch -> (remote, merge ref), as configured
 
 
-def _config_identity(runner: Runner) -> tuple[int, int, int] | None:
-    if runner.git_dir is None:
-        return None
-    try:
-        st = os.stat(runner.git_dir / "config")
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+# The remotes and upstreams of each clone, with the identity of the config file they came from.
+_CONFIG_SEEN: dict[str, tuple[tuple[int, int, int], _Config]] = {}
 
 
-def remote_urls(runner: Runner) -> dict[str, str]:
-    identity = _config_identity(runner)
-    seen = _REMOTES_SEEN.get(str(runner.git_dir))
+def _config(runner: Runner) -> _Config:
+    identity = config_identity(runner.git_dir) if runner.git_dir is not None else None
+    seen = _CONFIG_SEEN.get(str(runner.git_dir))
     if identity is not None and seen is not None and seen[0] == identity:
-        return dict(seen[1])
-    out = runner.run(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], check=False)
+        return seen[1]
+    pattern = r"^(remote\..*\.url|branch\..*\.(remote|merge))$"
+    out = runner.run(["config", "-z", "--get-regexp", pattern], check=False)
     if out.returncode not in (0, 1):
         raise out.error()
     urls: dict[str, str] = {}
+    branch_keys: dict[str, dict[str, str]] = {}
     for entry in out.stdout.split("\0"):
-        if entry:
-            key, _, url = entry.partition("\n")
-            urls[key[len("remote.") : -len(".url")]] = url
+        if not entry:
+            continue
+        key, _, value = entry.partition("\n")
+        section, _, rest = key.partition(".")
+        name, _, setting = rest.rpartition(".")
+        if section == "remote":
+            urls[name] = value
+        else:
+            branch_keys.setdefault(name, {})[setting] = value
+    upstreams = {b: (k["remote"], k["merge"]) for b, k in branch_keys.items() if "remote" in k and "merge" in k}
+    found = _Config(urls, upstreams)
     if identity is not None:
-        _REMOTES_SEEN[str(runner.git_dir)] = (identity, dict(urls))
-    return urls
+        _CONFIG_SEEN[str(runner.git_dir)] = (identity, found)
+    return found
+
+
+def remote_urls(runner: Runner) -> dict[str, str]:
+    return dict(_config(runner).remotes)
 
 
 def require_remote(runner: Runner, remote: str) -> str:
@@ -140,9 +158,37 @@ def _upstream_name(ref: str) -> str:
     return ref
 
 
-def _track(upstream: str, track: str) -> tuple[int | None, int | None]:
-    if not upstream or track == "gone":
-        return None, None
+def _tracking_ref(upstream: tuple[str, str] | None) -> str | None:
+    """The ref a configured upstream (remote, merge ref) is followed by locally."""
+    if upstream is None or not upstream[1].startswith(HEADS):
+        return None
+    remote, merge = upstream
+    return merge if remote == "." else f"{REMOTES}{remote}/{merge[len(HEADS):]}"
+
+
+# Ahead/behind of (branch sha, upstream sha): commits never change, so neither does the answer.
+_DISTANCES: dict[tuple[str, str], tuple[int, int]] = {}
+_DISTANCES_MAX = 100_000
+
+
+def _distances(runner: Runner, pairs: dict[str, tuple[str, str]]) -> None:
+    """Learn ahead/behind for branch -> (sha, upstream sha) pairs not known yet, in one git call."""
+    unknown = {b: pair for b, pair in pairs.items() if pair not in _DISTANCES and pair[0] != pair[1]}
+    if not unknown:
+        return
+    # Name the branches when they are few; for many, one pass over every branch is cheaper.
+    patterns = [HEADS + b for b in unknown] if len(unknown) <= 50 else ["refs/heads"]
+    out = runner.run(["for-each-ref", "--format=%(refname)%00%(upstream:track,nobracket)", *patterns])
+    if len(_DISTANCES) > _DISTANCES_MAX:
+        _DISTANCES.clear()
+    for line in out.stdout.splitlines():
+        refname, track = line.split("\0")
+        pair = unknown.get(refname[len(HEADS) :])
+        if pair is not None and track != "gone":
+            _DISTANCES[pair] = _track(track)
+
+
+def _track(track: str) -> tuple[int, int]:
     ahead = behind = 0
     for part in track.split(","):
         word, _, count = part.strip().partition(" ")
@@ -153,77 +199,53 @@ def _track(upstream: str, track: str) -> tuple[int | None, int | None]:
     return ahead, behind
 
 
-def _branch(fields: list[str]) -> Branch:
-    refname, sha, _symref, upstream, track = fields
-    ahead, behind = _track(upstream, track)
-    return Branch(
-        name=refname[len(HEADS) :],
-        sha=sha,
-        upstream=_upstream_name(upstream) if upstream else None,
-        ahead=ahead,
-        behind=behind,
-    )
-
-
 def snapshot(runner: Runner) -> RefSnapshot:
-    """All branches, remote-tracking branches and remote tags in one for-each-ref call."""
+    """All branches (with ahead/behind), remote-tracking branches and remote tags."""
     known = _known(runner)
     if known is not None:
         return known
-    out = runner.run(["for-each-ref", f"--format={_FORMAT}", "refs/heads", "refs/remotes", "refs/remote-tags"])
-    branches: list[Branch] = []
+    refs = all_refs(runner)
+    upstreams = _config(runner).upstreams
+    local: list[tuple[str, str, str | None, str | None]] = []  # name, sha, upstream, its sha
     remote_branches: list[RemoteBranch] = []
     tags: list[RemoteTag] = []
-    for line in out.stdout.splitlines():
-        fields = line.split("\0")
-        refname, sha, symref = fields[0], fields[1], fields[2]
-        if symref:
-            continue
+    for refname in sorted(refs):
+        sha = refs[refname]
         if refname.startswith(HEADS):
-            branches.append(_branch(fields))
+            name = refname[len(HEADS) :]
+            tracking = _tracking_ref(upstreams.get(name))
+            local.append((name, sha, tracking, refs.get(tracking) if tracking else None))
         elif refname.startswith(REMOTES):
             remote, _, name = refname[len(REMOTES) :].partition("/")
             remote_branches.append(RemoteBranch(remote, name, sha))
         elif refname.startswith(REMOTE_TAGS):
             remote, _, name = refname[len(REMOTE_TAGS) :].partition("/")
             tags.append(RemoteTag(remote, name, sha))
+    _distances(runner, {name: (sha, theirs) for name, sha, _t, theirs in local if theirs})
+    branches = []
+    for name, sha, tracking, theirs in local:
+        ahead, behind = (None, None)
+        if theirs is not None:
+            ahead, behind = (0, 0) if sha == theirs else _DISTANCES.get((sha, theirs), (None, None))
+        branches.append(Branch(name, sha, _upstream_name(tracking) if tracking else None, ahead, behind))
     runner.cache["snapshot"] = found = RefSnapshot(branches, remote_branches, tags)
     return found
 
 
 def get_branch(runner: Runner, name: str) -> Branch:
     validate.branch_name(name)
-    known = _known(runner)
-    if known is not None:
-        found = next((b for b in known.branches if b.name == name), None)
-        if found is None:
-            raise GitError("branch_not_found", f"branch {name!r} does not exist")
-        return found
-    ref = HEADS + name
-    out = runner.run(["for-each-ref", f"--format={_FORMAT}", ref])
-    for line in out.stdout.splitlines():
-        fields = line.split("\0")
-        # for-each-ref also matches refs below `ref` (refs/heads/name/x)
-        if fields[0] == ref:
-            return _branch(fields)
-    raise GitError("branch_not_found", f"branch {name!r} does not exist")
+    found = next((b for b in snapshot(runner).branches if b.name == name), None)
+    if found is None:
+        raise GitError("branch_not_found", f"branch {name!r} does not exist")
+    return found
 
 
 def upstream_of(runner: Runner, branch: str) -> tuple[str, str] | None:
     """(remote, remote branch) configured as the branch's upstream, if any."""
-    known = _known(runner)
-    branch_known = next((b for b in known.branches if b.name == branch), None) if known else None
-    if branch_known is not None and (branch_known.upstream is None or "/" in branch_known.upstream):
-        if branch_known.upstream is None:
-            return None
-        remote_name, _, remote_branch = branch_known.upstream.partition("/")
-        return remote_name, remote_branch
-    remote = runner.run(["config", "--get", f"branch.{branch}.remote"], check=False)
-    merge = runner.run(["config", "--get", f"branch.{branch}.merge"], check=False)
-    remote_name, merge_ref = remote.stdout.strip(), merge.stdout.strip()
-    if remote.returncode != 0 or merge.returncode != 0 or not merge_ref.startswith(HEADS):
+    upstream = _config(runner).upstreams.get(branch)
+    if upstream is None or not upstream[1].startswith(HEADS):
         return None
-    return remote_name, merge_ref[len(HEADS) :]
+    return upstream[0], upstream[1][len(HEADS) :]
 
 
 def set_upstream(runner: Runner, branch: str, remote: str, remote_branch: str) -> Branch:

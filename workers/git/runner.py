@@ -113,8 +113,9 @@ class Runner:
         cmd = [*_DIE_WITH_PARENT, self.config.git_binary]
         if self.git_dir is not None and use_git_dir:
             cmd.append(f"--git-dir={self.git_dir}")
-        # Hooks in a clone are never ours to run.
-        cmd += ["-c", "core.hooksPath=/dev/null", *args]
+        # Hooks in a clone are never ours to run. Maintenance waits until the job has answered
+        # (Clone.housekeeping) instead of running inside fetch, rebase or commit.
+        cmd += ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", *args]
         full_env = self.base_env()
         secrets: list[str] = []
         cred = self.credential_for(url)

@@ -93,6 +93,8 @@ def fetch_remotes(ctx: WorkerContext, repo: Row, clone: Clone, names: list[str],
         try:
             fetched = clone.fetch(name, prune=prune, progress=progress)
         except GitError as exc:
+            if exc.code == "corrupt":
+                raise  # the clone's fault, not the remote's: the job re-clones and runs again
             failed = failed or exc
             results[name] = {"error": {"code": exc.code, "message": exc.message}}
             continue

@@ -63,6 +63,8 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     with heartbeat(renew, ctx.lease_seconds / 3):
         with clone_lock(ctx.clone_path(job["repo_id"])):
             outcome = _run_op(ctx, repo, job)
+            if job["kind"] != JobKind.REMOVE:
+                _housekeeping(ctx, repo)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
              (time.monotonic() - started) * 1000)
     if job["kind"] != JobKind.REMOVE:
@@ -99,6 +101,16 @@ def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> st
         log.exception("job_crashed job=%s", job["id"])
         jobs.fail(job["id"], "internal", "internal error while running the job (see worker log)")
     return "failed"
+
+
+def _housekeeping(ctx: WorkerContext, repo: dict[str, Any]) -> None:
+    """gc and ref packing, after the job's outcome is recorded so nobody waits for them."""
+    clone = ctx.clone(repo["id"])
+    try:
+        if clone.exists():
+            clone.housekeeping()
+    except GitError as exc:
+        log.warning("housekeeping_failed repo=%s code=%s", repo["name"], exc.code)
 
 
 def _save_refs(ctx: WorkerContext, repo: dict[str, Any], clone: Any) -> None:

@@ -1,0 +1,68 @@
+"""Reading refs and settings straight from the files git keeps them in, without running git.
+
+Every job reads all of a clone's refs at least once, and for a fetch the refs are most of
+what the job does besides fetching: starting git for them cost more than the reading. The
+"files" ref backend is simple and stable (packed-refs plus one file per loose ref), and git
+writes both by renaming a finished lock file into place, so a reader never sees half a ref.
+Anything unexpected (another ref backend, a file we cannot parse) makes these readers
+return None, and the caller asks git instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
+
+
+def read_refs(git_dir: Path) -> dict[str, str] | None:
+    """refname -> object name for every ref under refs/ (symbolic refs left out), or None."""
+    if (git_dir / "reftable").exists():
+        return None
+    refs: dict[str, str] = {}
+    try:
+        packed = (git_dir / "packed-refs").read_text("utf-8")
+    except FileNotFoundError:
+        packed = ""
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in packed.splitlines():
+        if not line or line[0] in "#^":
+            continue  # header, or the peeled object of the annotated tag above
+        sha, _, name = line.partition(" ")
+        if not _SHA.match(sha) or not name.startswith("refs/"):
+            return None
+        refs[name] = sha
+    # Loose refs override packed ones: a ref updated since the last pack-refs is loose.
+    base = str(git_dir)
+    for root, _dirs, files in os.walk(os.path.join(base, "refs")):
+        for filename in files:
+            if filename.endswith(".lock"):
+                continue
+            path = os.path.join(root, filename)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    content = fh.read().strip()
+            except FileNotFoundError:
+                continue
+            except (OSError, UnicodeDecodeError):
+                return None
+            name = path[len(base) + 1 :].replace(os.sep, "/")
+            if content.startswith("ref: "):
+                refs.pop(name, None)  # a symbolic ref (refs/remotes/origin/HEAD)
+            elif _SHA.match(content):
+                refs[name] = content
+            else:
+                return None
+    return refs
+
+
+def config_identity(git_dir: Path) -> tuple[int, int, int] | None:
+    """Changes whenever the repository's config does: git rewrites it (new inode) on every change."""
+    try:
+        st = os.stat(git_dir / "config")
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
