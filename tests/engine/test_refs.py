@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -129,3 +130,11 @@ def test_refs_is_fast_on_2000_branches(clone: Clone, forge: Forge) -> None:
     behind = [b for b in snap.branches if b.name.startswith("b") and b.behind == 1]
     assert len(behind) == 1000
     assert elapsed < 5, elapsed
+
+
+def test_snapshot_as_json_has_every_field_of_its_records(clone: Clone) -> None:
+    git(clone.path, "update-ref", "refs/remote-tags/origin/v1", clone.branch("main").sha)
+    clone.forget()
+    snap = clone.refs()
+    assert snap.tags and snap.branches and snap.remote_branches
+    assert snap.to_dict() == dataclasses.asdict(snap)

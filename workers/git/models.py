@@ -88,6 +88,17 @@ class RefSnapshot(Record):
     remote_branches: list[RemoteBranch]
     tags: list[RemoteTag]
 
+    def to_dict(self) -> dict[str, Any]:
+        # Written out: dataclasses.asdict deep-copies field by field, milliseconds per job here.
+        return {
+            "branches": [
+                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind}
+                for b in self.branches
+            ],
+            "remote_branches": [{"remote": r.remote, "name": r.name, "sha": r.sha} for r in self.remote_branches],
+            "tags": [{"remote": t.remote, "name": t.name, "sha": t.sha} for t in self.tags],
+        }
+
 
 @dataclass(frozen=True)
 class PullResult(Record):
