@@ -7,7 +7,6 @@ from typing import Any
 
 from celery import Celery
 from kombu import transport as kombu_transports
-from kombu.transport import sqlalchemy as kombu_sqla
 
 from service.settings import Settings
 from service.store import Store
@@ -17,15 +16,8 @@ RUN_JOB = "gitferry.run_job"
 NOTIFY = "gitferry.notify"
 
 
-class EmbeddedTransport(kombu_sqla.Transport):  # type: ignore[misc]
-    """kombu's database transport, polling often so an embedded job starts within milliseconds."""
-
-    polling_interval = 0.01
-
-
-# The database transport hands every transport option to create_engine, so the polling
-# interval cannot travel as an option: give the `sqla` scheme our subclass instead.
-kombu_transports.TRANSPORT_ALIASES["sqla"] = f"{__name__}:EmbeddedTransport"
+# kombu resolves the `sqla` scheme by name; give it our doorbell-waking subclass.
+kombu_transports.TRANSPORT_ALIASES["sqla"] = "service.embedded_broker:EmbeddedTransport"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -61,14 +53,17 @@ class Dispatcher:
         self.store = store
         self.settings = settings
 
-    def send(self, job_id: int, repo_id: int, countdown: float | None = None) -> bool:
+    def send(self, job_id: int, repo_id: int, countdown: float | None = None, *, resend: bool = False) -> bool:
+        """Send a recorded job. A first send is not written back: the sweeper counts from the
+        job's creation, so only a re-send needs its time recorded (or it would go out every sweep)."""
         try:
             queue = self.settings.queue_for(repo_id)
             self.celery.send_task(RUN_JOB, args=[job_id], queue=queue, countdown=countdown)
         except Exception as exc:  # broker down: the job is recorded, the sweeper re-sends it
             log.warning("job_send_failed job=%s error=%s", job_id, type(exc).__name__)
             return False
-        self.store.jobs.mark_sent(job_id)
+        if resend:
+            self.store.jobs.mark_sent(job_id)
         return True
 
     def notify(self, notification_id: int, repo_id: int, countdown: float | None = None) -> None:

@@ -36,7 +36,7 @@ def resend_lost(store: Store, dispatcher: Dispatcher, unsent_after: float) -> li
     lost = store.jobs.needing_send(utcnow(), unsent_after)
     for job_id, repo_id in lost:
         log.info("job_resent job=%s", job_id)
-        dispatcher.send(job_id, repo_id)
+        dispatcher.send(job_id, repo_id, resend=True)
     return [job_id for job_id, _ in lost]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ class Database:
     """One engine per process; `tx()` gives a connection inside one transaction."""
 
     def __init__(self, url: str):
+        self._local = threading.local()
         parsed = make_url(url)
         self.sqlite = parsed.get_backend_name() == "sqlite"
         if self.sqlite:
@@ -30,19 +32,33 @@ class Database:
 
     @contextmanager
     def tx(self, write: bool = False) -> Iterator[Connection]:
-        """A transaction; on SQLite `write=True` takes the write lock up front."""
+        """A transaction; on SQLite `write=True` takes the write lock up front.
+
+        Inside another tx() of the same thread this joins it, so that a caller can make several
+        store calls one transaction: one round trip to the database instead of one each.
+        """
+        outer: tuple[Connection, bool] | None = getattr(self._local, "open", None)
+        if outer is not None:
+            if write and not outer[1]:
+                raise RuntimeError("a write inside a read-only transaction")
+            yield outer[0]
+            return
         with self.engine.connect() as conn:
-            if not self.sqlite:
-                with conn.begin():
-                    yield conn
-                return
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            self._local.open = (conn, write)
             try:
-                yield conn
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+                if not self.sqlite:
+                    with conn.begin():
+                        yield conn
+                    return
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+            finally:
+                self._local.open = None
 
     def dispose(self) -> None:
         self.engine.dispose()

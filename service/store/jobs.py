@@ -133,8 +133,9 @@ class JobStore:
                     state=JobState.RUNNING.value, lease_until=now + timedelta(seconds=lease),
                     started_at=now, attempts=jobs.c.attempts + 1,
                 )
-            ).rowcount
-        return self.get(job_id) if claimed else None
+                .returning(*jobs.c)
+            ).mappings().first()
+        return dict(claimed) if claimed else None
 
     def renew(self, job_id: int, lease: float) -> None:
         with self.db.tx(write=True) as conn:

@@ -121,3 +121,32 @@ def test_tokens_are_stored_hashed(store: Store) -> None:
     with store.db.tx() as conn:
         assert token not in str(conn.exec_driver_sql("SELECT * FROM tokens").fetchall())
     assert store.tokens.delete("bot") and store.tokens.scope_of(token) is None
+
+
+def test_store_calls_inside_one_transaction_commit_or_roll_back_together(store: Store) -> None:
+    repo = new_repo(store)
+    with pytest.raises(RuntimeError, match="boom"), store.db.tx(write=True):
+        job, _ = store.jobs.create(repo, "fetch", "api", {})
+        assert store.jobs.claim(job["id"], lease=60)["state"] == "running"  # sees its own write
+        raise RuntimeError("boom")
+    assert store.jobs.list() == []
+
+    with store.db.tx(write=True):
+        job, _ = store.jobs.create(repo, "fetch", "api", {})
+        store.repos.update(repo["id"], last_fetch_at=utcnow())
+    assert store.jobs.get(job["id"])["state"] == "queued"
+    assert store.repos.get(repo["id"])["last_fetch_at"] is not None
+
+    with pytest.raises(RuntimeError, match="read-only"), store.db.tx():
+        store.repos.update(repo["id"], error="x")
+    assert store.repos.get(repo["id"])["error"] is None
+
+
+def test_claim_returns_the_running_job_once(store: Store) -> None:
+    job, _ = store.jobs.create(new_repo(store), "fetch", "api", {"remote": None})
+    claimed = store.jobs.claim(job["id"], lease=60)
+    assert claimed is not None
+    assert (claimed["id"], claimed["state"], claimed["attempts"], claimed["params"]) == (
+        job["id"], "running", 1, {"remote": None})
+    assert claimed["started_at"] is not None
+    assert store.jobs.claim(job["id"], lease=60) is None

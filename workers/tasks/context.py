@@ -9,7 +9,7 @@ from service.dispatch import Dispatcher
 from service.forge_config import effective_forges
 from service.settings import Settings
 from service.store import Store
-from workers.git import Clone, Credential, GitConfig
+from workers.git import Credential, GitConfig
 
 
 @dataclass
@@ -41,6 +41,3 @@ class WorkerContext:
 
     def clone_path(self, repo_id: int) -> Path:
         return self.settings.repos_dir / f"{repo_id}.git"
-
-    def clone(self, repo_id: int) -> Clone:
-        return Clone(self.clone_path(repo_id), self.git_config)

@@ -21,17 +21,6 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def queue_notification(ctx: WorkerContext, job_id: int) -> int | None:
-    """Record and send a notification of a finished job, if its repo wants them."""
-    job = ctx.store.jobs.get(job_id)
-    repo = ctx.store.repos.get(job["repo_id"]) if job else None
-    if not repo or not repo["notify_url"]:
-        return None
-    notification_id = ctx.store.notifications.create(job_id, repo["notify_url"])
-    ctx.dispatcher.notify(notification_id, repo["id"])
-    return notification_id
-
-
 def deliver(ctx: WorkerContext, notification_id: int) -> str:
     """One attempt; on failure the next is sent with a countdown (never a sleep). Returns the state."""
     store = ctx.store

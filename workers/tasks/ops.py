@@ -32,7 +32,7 @@ def prepare(ctx: WorkerContext, repo: Row, clone: Clone, progress: ProgressCallb
     if not clone.exists():
         default = clone.create(repo["url"], progress)
         ctx.store.repos.update(repo["id"], default_branch=default, last_fetch_at=utcnow())
-    wanted = {r["name"]: r["url"] for r in ctx.store.repos.remotes(repo["id"])}
+    wanted = {r["name"]: r["url"] for r in repo["remotes"]}  # read when the job was claimed
     present = clone.remotes()
     for name, url in wanted.items():
         if name not in present:
@@ -102,7 +102,7 @@ def fetch_remotes(ctx: WorkerContext, repo: Row, clone: Clone, names: list[str],
         queue_rule_syncs(ctx, repo, name, results[name])
         log.info("fetch_done repo=%s remote=%s updated=%d deleted=%d ms=%d", repo["name"], name,
                  len(fetched.updated), len(fetched.deleted), (time.monotonic() - started) * 1000)
-    ctx.store.repos.update(repo["id"], last_fetch_at=utcnow())
+    repo["fetched_at"] = utcnow()  # recorded with the job's outcome
     if failed:
         raise PartialFailure(failed, {"remotes": results})
     return results
@@ -111,7 +111,7 @@ def fetch_remotes(ctx: WorkerContext, repo: Row, clone: Clone, names: list[str],
 def queue_rule_syncs(ctx: WorkerContext, repo: Row, remote: str, fetched: dict[str, Any]) -> list[int]:
     """Queue a sync job for each rule watching a branch this fetch moved."""
     queued = []
-    for rule in rules_to_run(ctx.store.rules.of_repo(repo["id"]), remote, fetched):
+    for rule in rules_to_run(repo["rules"], remote, fetched):
         params = {key: rule[key] for key in
                   ("remote", "branch", "local_branch", "strategy", "push_to", "allow_force")}
         params["rule"] = rule["name"]

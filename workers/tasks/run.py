@@ -12,13 +12,14 @@ from celery import Celery
 from service.dispatch import NOTIFY, RUN_JOB, Dispatcher
 from service.domain.types import JobKind, RepoState
 from service.store import Store
-from workers.git import GitError
+from workers.git import Clone, GitConfig, GitError
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, heartbeat
-from workers.tasks.notify import deliver, queue_notification
+from workers.tasks.notify import deliver
 from workers.tasks.ops import OPS, PartialFailure, move_aside
 
 log = logging.getLogger("gitferry.worker")
+Row = dict[str, Any]
 _contexts: dict[int, WorkerContext] = {}
 _contexts_lock = threading.Lock()
 
@@ -50,31 +51,48 @@ def register(app: Celery) -> None:
 def run_job(ctx: WorkerContext, job_id: int) -> None:
     """Run job `job_id` if nobody else is; safe to call twice for one job."""
     jobs = ctx.store.jobs
-    job = jobs.claim(job_id, ctx.lease_seconds)
-    if job is None:
+    started = _start(ctx, job_id)
+    if started is None:
         return  # done already, or another worker holds it
-    repo = ctx.store.repos.get(job["repo_id"])
+    job, repo, git_config = started
     if repo is None and job["kind"] != JobKind.REMOVE:
         jobs.fail(job_id, "repo_deleted", "the repo was deleted")
         return
-    repo = repo or {"id": job["repo_id"], "name": job["repo"]}
+    repo = repo or {"id": job["repo_id"], "name": job["repo"], "state": None, "notify_url": None}
     renew = lambda: jobs.renew(job_id, ctx.lease_seconds)  # noqa: E731
-    started = time.monotonic()
+    began = time.monotonic()
+    clone = Clone(ctx.clone_path(job["repo_id"]), git_config)
     with heartbeat(renew, ctx.lease_seconds / 3):
-        with clone_lock(ctx.clone_path(job["repo_id"])):
-            outcome = _run_op(ctx, repo, job)
+        with clone_lock(clone.path):
+            outcome, notification = _run_op(ctx, repo, job, clone)
+            if notification is not None:
+                ctx.dispatcher.notify(notification, repo["id"])
             if job["kind"] != JobKind.REMOVE:
-                _housekeeping(ctx, repo)
+                _housekeeping(repo, clone)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
-             (time.monotonic() - started) * 1000)
-    if job["kind"] != JobKind.REMOVE:
-        queue_notification(ctx, job_id)
+             (time.monotonic() - began) * 1000)
 
 
-def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> str:
-    jobs = ctx.store.jobs
-    clone = ctx.clone(repo["id"])
+def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig] | None:
+    """Claim the job and read all it needs in one transaction: the repo with its remotes and
+    rules, and the git settings (forge credentials)."""
+    store = ctx.store
+    with store.db.tx(write=True):
+        job = store.jobs.claim(job_id, ctx.lease_seconds)
+        if job is None:
+            return None
+        repo = store.repos.get(job["repo_id"])
+        if repo is not None:
+            repo["remotes"] = store.repos.remotes(repo["id"])
+            repo["rules"] = store.rules.of_repo(repo["id"])
+            repo["fetched_at"] = None  # set by a job that fetched
+        return job, repo, ctx.git_config
+
+
+def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str, int | None]:
+    """Run the op and record its outcome; returns ("done" or "failed", notification to send)."""
     progress = ProgressRecorder(ctx, job["id"])
+    end: dict[str, Any]
     try:
         try:
             result = OPS[job["kind"]](ctx, repo, clone, job, progress)
@@ -83,38 +101,48 @@ def _run_op(ctx: WorkerContext, repo: dict[str, Any], job: dict[str, Any]) -> st
                 raise
             move_aside(repo, clone)  # the next attempt clones again from origin
             result = OPS[job["kind"]](ctx, repo, clone, job, progress)
-        if job["kind"] != JobKind.REMOVE:
-            _save_refs(ctx, repo, clone)
-            if repo["state"] != RepoState.READY:
-                # Only now, with its branches recorded, is a new clone ready to be used.
-                ctx.store.repos.update(repo["id"], state=RepoState.READY.value, error=None)
-        jobs.finish(job["id"], result, progress=progress.latest)
-        return "done"
+        end = {"result": result, "refs": job["kind"] != JobKind.REMOVE}
     except PartialFailure as exc:
-        _save_refs(ctx, repo, clone)
-        jobs.fail(job["id"], exc.error.code, exc.error.message, result=exc.result, progress=progress.latest)
+        end = {"result": exc.result, "error": exc.error, "refs": True}
     except GitError as exc:
-        if clone.exists() and clone.is_healthy():
-            _save_refs(ctx, repo, clone)
-        jobs.fail(job["id"], exc.code, exc.message, progress=progress.latest)
+        end = {"error": exc, "refs": clone.exists() and clone.is_healthy()}
     except Exception:
         log.exception("job_crashed job=%s", job["id"])
-        jobs.fail(job["id"], "internal", "internal error while running the job (see worker log)")
-    return "failed"
+        end = {"error": GitError("internal", "internal error while running the job (see worker log)"), "refs": False}
+    return _record(ctx, repo, job, clone, progress.latest, **end)
 
 
-def _housekeeping(ctx: WorkerContext, repo: dict[str, Any]) -> None:
+def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dict[str, Any] | None, *,
+            refs: bool, result: dict[str, Any] | None = None,
+            error: GitError | None = None) -> tuple[str, int | None]:
+    """Write the job's end, the clone's refs and the notification in one transaction."""
+    snapshot = clone.refs().to_dict() if refs else None  # git runs before the write lock is taken
+    store = ctx.store
+    notification = None
+    with store.db.tx(write=True):
+        if snapshot is not None:
+            store.repos.save_refs(repo["id"], snapshot)
+        if repo.get("fetched_at"):
+            store.repos.update(repo["id"], last_fetch_at=repo["fetched_at"])
+        if error is None and job["kind"] != JobKind.REMOVE and repo["state"] != RepoState.READY:
+            # Only now, with its branches recorded, is a new clone ready to be used.
+            store.repos.update(repo["id"], state=RepoState.READY.value, error=None)
+        if error is None:
+            store.jobs.finish(job["id"], result or {}, progress=progress)
+        else:
+            store.jobs.fail(job["id"], error.code, error.message, result=result, progress=progress)
+        if job["kind"] != JobKind.REMOVE and repo.get("notify_url"):
+            notification = store.notifications.create(job["id"], repo["notify_url"])
+    return ("done" if error is None else "failed"), notification
+
+
+def _housekeeping(repo: Row, clone: Clone) -> None:
     """gc and ref packing, after the job's outcome is recorded so nobody waits for them."""
-    clone = ctx.clone(repo["id"])
     try:
         if clone.exists():
             clone.housekeeping()
     except GitError as exc:
         log.warning("housekeeping_failed repo=%s code=%s", repo["name"], exc.code)
-
-
-def _save_refs(ctx: WorkerContext, repo: dict[str, Any], clone: Any) -> None:
-    ctx.store.repos.save_refs(repo["id"], clone.refs().to_dict())
 
 
 class ProgressRecorder:

@@ -1,0 +1,135 @@
+"""The embedded broker: kombu's database transport on SQLite, with a doorbell.
+
+kombu's database transport finds new messages by polling. Each consumer (worker process)
+binds a datagram socket in a folder beside the broker's database; whoever puts a message
+rings every socket there, so a waiting worker takes the job at once rather than at its next
+poll. Polling stays as the fallback (a socket that cannot be bound, a ring that is lost),
+and the sweeper re-sends jobs whose message went missing altogether.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import socket
+from pathlib import Path
+from queue import Empty
+from time import monotonic, sleep
+from typing import Any
+
+from kombu.transport import sqlalchemy as kombu_sqla
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger("gitferry.broker")
+POLL_WITH_BELL = 0.5  # seconds between polls when rings wake the worker
+POLL_WITHOUT_BELL = 0.01
+
+
+def bell_dir(broker_db_url: str) -> Path | None:
+    """The folder of doorbells for a broker database URL (None unless it is a SQLite file)."""
+    url = make_url(broker_db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database + ".bells")
+
+
+def ring(directory: Path | None) -> None:
+    """Wake every worker waiting on this broker; sockets of workers gone are removed."""
+    if directory is None:
+        return
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        for name in names:
+            path = os.path.join(directory, name)
+            try:
+                sock.sendto(b"!", path)
+            except BlockingIOError:
+                pass  # rings are waiting to be read there already: it will wake
+            except (ConnectionRefusedError, FileNotFoundError):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # nobody listens there any more
+            except OSError:
+                pass  # e.g. a path too long for a socket: that worker polls instead
+
+
+class Doorbell:
+    """One worker's socket: wait() returns when rung or after `timeout` seconds."""
+
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{os.getpid()}-{id(self):x}.sock"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind(str(self.path))
+        except OSError:
+            self.sock.close()
+            raise
+        self.sock.setblocking(False)
+
+    def wait(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                while self.sock.recv(64):
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+class EmbeddedChannel(kombu_sqla.Channel):  # type: ignore[misc]
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        super()._put(queue, payload, **kwargs)
+        ring(bell_dir(self.connection.client.hostname))
+
+
+class EmbeddedTransport(kombu_sqla.Transport):  # type: ignore[misc]
+    """kombu's database transport, woken by a doorbell instead of waiting for its next poll."""
+
+    Channel = EmbeddedChannel
+    polling_interval = POLL_WITHOUT_BELL
+    _bell: Doorbell | None = None
+    _bell_tried = False
+
+    def _doorbell(self) -> Doorbell | None:
+        if not self._bell_tried:
+            self._bell_tried = True
+            directory = bell_dir(self.client.hostname)
+            try:
+                self._bell = Doorbell(directory) if directory is not None else None
+            except OSError as exc:
+                log.warning("broker_doorbell_unavailable error=%s; polling every %ss", exc, POLL_WITHOUT_BELL)
+        return self._bell
+
+    def drain_events(self, connection: Any, timeout: float | None = None) -> None:
+        # kombu's loop (virtual.Transport.drain_events), waiting on the doorbell between polls.
+        started = monotonic()
+        bell = self._doorbell()
+        interval = POLL_WITH_BELL if bell is not None else POLL_WITHOUT_BELL
+        while True:
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                waited = monotonic() - started
+                if timeout is not None and waited >= timeout:
+                    raise TimeoutError() from None
+                pause = interval if timeout is None else min(interval, timeout - waited)
+                if bell is not None:
+                    bell.wait(pause)
+                else:
+                    sleep(pause)
+
+    def close_connection(self, connection: Any) -> None:
+        if self._bell is not None:
+            self._bell.close()
+            self._bell = None
+        super().close_connection(connection)
