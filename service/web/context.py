@@ -93,6 +93,7 @@ def wait_for_job(job_id: int, seconds: float) -> dict[str, Any]:
         now = time.monotonic()
         if JobState(job["state"]).finished or now >= deadline:
             return job
-        # Most jobs end within seconds: look often then (a read is cheap), rarely after.
-        delay = 0.005 if now - started < 5 else 0.05
+        # Most jobs end within a second or so: look often then (a read is cheap), rarely after.
+        waited = now - started
+        delay = 0.002 if waited < 1 else 0.01 if waited < 5 else 0.05
         time.sleep(min(delay, max(0.0, deadline - now)))

@@ -20,6 +20,11 @@ def zero_sha(like: str) -> str:
     return "0" * (len(like) if len(like) in (40, 64) else 40)
 
 
+# Ahead/behind of (branch sha, upstream sha): commits never change, so neither does the answer.
+_DISTANCES: dict[tuple[str, str], tuple[int, int]] = {}
+_DISTANCES_MAX = 100_000
+
+
 def _known(runner: Runner) -> RefSnapshot | None:
     """The snapshot of every branch read since the last git call that could change one."""
     cached = runner.cache.get("snapshot")
@@ -62,10 +67,21 @@ def resolve_commit(runner: Runner, rev: str) -> str | None:
 
 
 def ahead_behind(runner: Runner, ours: str, theirs: str) -> tuple[int, int]:
-    """Commits only `ours` has and commits only `theirs` has, in one history walk."""
+    """Commits only `ours` has and commits only `theirs` has, in one history walk (or none,
+    when a snapshot of the branches has just answered the same question)."""
+    known = _DISTANCES.get((ours, theirs))
+    if known is not None:
+        return known
     out = runner.run(["rev-list", "--left-right", "--count", f"{ours}...{theirs}"])
     ahead, behind = out.stdout.split()
+    _remember((ours, theirs), (int(ahead), int(behind)))
     return int(ahead), int(behind)
+
+
+def _remember(pair: tuple[str, str], distance: tuple[int, int]) -> None:
+    if len(_DISTANCES) > _DISTANCES_MAX:
+        _DISTANCES.clear()
+    _DISTANCES[pair] = distance
 
 
 def is_ancestor(runner: Runner, ancestor: str, descendant: str) -> bool:
@@ -166,11 +182,6 @@ def _tracking_ref(upstream: tuple[str, str] | None) -> str | None:
     return merge if remote == "." else f"{REMOTES}{remote}/{merge[len(HEADS):]}"
 
 
-# Ahead/behind of (branch sha, upstream sha): commits never change, so neither does the answer.
-_DISTANCES: dict[tuple[str, str], tuple[int, int]] = {}
-_DISTANCES_MAX = 100_000
-
-
 def _distances(runner: Runner, pairs: dict[str, tuple[str, str]]) -> None:
     """Learn ahead/behind for branch -> (sha, upstream sha) pairs not known yet, in one git call."""
     unknown = {b: pair for b, pair in pairs.items() if pair not in _DISTANCES and pair[0] != pair[1]}
@@ -179,13 +190,11 @@ def _distances(runner: Runner, pairs: dict[str, tuple[str, str]]) -> None:
     # Name the branches when they are few; for many, one pass over every branch is cheaper.
     patterns = [HEADS + b for b in unknown] if len(unknown) <= 50 else ["refs/heads"]
     out = runner.run(["for-each-ref", "--format=%(refname)%00%(upstream:track,nobracket)", *patterns])
-    if len(_DISTANCES) > _DISTANCES_MAX:
-        _DISTANCES.clear()
     for line in out.stdout.splitlines():
         refname, track = line.split("\0")
         pair = unknown.get(refname[len(HEADS) :])
         if pair is not None and track != "gone":
-            _DISTANCES[pair] = _track(track)
+            _remember(pair, _track(track))
 
 
 def _track(track: str) -> tuple[int, int]:
