@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery
 from kombu import transport as kombu_transports
 
+from service.job_signals import JobSignals
 from service.settings import Settings
 from service.store import Store
 
@@ -52,6 +53,7 @@ class Dispatcher:
         self.celery = celery
         self.store = store
         self.settings = settings
+        self.signals = JobSignals(settings)
 
     def send(self, job_id: int, repo_id: int, countdown: float | None = None, *, resend: bool = False) -> bool:
         """Send a recorded job. A first send is not written back: the sweeper counts from the

@@ -28,16 +28,17 @@ POLL_WITH_BELL = 0.5  # seconds between polls when rings wake the worker
 POLL_WITHOUT_BELL = 0.01
 
 
-def bell_dir(broker_db_url: str) -> Path | None:
-    """The folder of doorbells for a broker database URL (None unless it is a SQLite file)."""
+def bell_dir(broker_db_url: str, suffix: str = ".bells") -> Path | None:
+    """A folder of doorbells beside a broker database (None unless it is a SQLite file)."""
     url = make_url(broker_db_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
-    return Path(url.database + ".bells")
+    return Path(url.database + suffix)
 
 
-def ring(directory: Path | None) -> None:
-    """Wake every worker waiting on this broker; sockets of workers gone are removed."""
+def ring(directory: Path | None, prefix: str = "") -> None:
+    """Wake every process waiting in `directory` (those whose socket name starts with `prefix`);
+    sockets of processes gone are removed."""
     if directory is None:
         return
     try:
@@ -47,6 +48,8 @@ def ring(directory: Path | None) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
         for name in names:
+            if not name.startswith(prefix):
+                continue
             path = os.path.join(directory, name)
             try:
                 sock.sendto(b"!", path)
@@ -62,9 +65,9 @@ def ring(directory: Path | None) -> None:
 class Doorbell:
     """One worker's socket: wait() returns when rung or after `timeout` seconds."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, name: str | None = None):
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{os.getpid()}-{id(self):x}.sock"
+        self.path = directory / f"{name or os.getpid()}-{id(self):x}.sock"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             self.sock.bind(str(self.path))

@@ -83,17 +83,14 @@ def wait_seconds() -> float | None:
 
 
 def wait_for_job(job_id: int, seconds: float) -> dict[str, Any]:
-    """Poll the job until it ends or `seconds` pass; return its row."""
-    jobs = services().store.jobs
-    started = time.monotonic()
-    deadline = started + seconds
-    while True:
-        job = jobs.get(job_id)
-        assert job is not None
-        now = time.monotonic()
-        if JobState(job["state"]).finished or now >= deadline:
-            return job
-        # Most jobs end within a second or so: look often then (a read is cheap), rarely after.
-        waited = now - started
-        delay = 0.002 if waited < 1 else 0.01 if waited < 5 else 0.05
-        time.sleep(min(delay, max(0.0, deadline - now)))
+    """The job's row once it ended, or after `seconds`; woken by the worker's signal."""
+    svc = services()
+    deadline = time.monotonic() + seconds
+    with svc.dispatcher.signals.listening(job_id) as wait:
+        while True:
+            job = svc.store.jobs.get(job_id)
+            assert job is not None
+            left = deadline - time.monotonic()
+            if JobState(job["state"]).finished or left <= 0:
+                return job
+            wait(min(left, 0.25))  # a signal lost on the way costs at most this

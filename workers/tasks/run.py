@@ -57,6 +57,7 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     job, repo, git_config = started
     if repo is None and job["kind"] != JobKind.REMOVE:
         jobs.fail(job_id, "repo_deleted", "the repo was deleted")
+        ctx.dispatcher.signals.ended(job_id)
         return
     repo = repo or {"id": job["repo_id"], "name": job["repo"], "state": None, "notify_url": None}
     renew = lambda: jobs.renew(job_id, ctx.lease_seconds)  # noqa: E731
@@ -65,6 +66,7 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     with heartbeat(renew, ctx.lease_seconds / 3):
         with clone_lock(clone.path):
             outcome, notification = _run_op(ctx, repo, job, clone)
+            ctx.dispatcher.signals.ended(job_id)
             if notification is not None:
                 ctx.dispatcher.notify(notification, repo["id"])
             if job["kind"] != JobKind.REMOVE:
