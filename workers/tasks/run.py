@@ -118,7 +118,12 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             refs: bool, result: dict[str, Any] | None = None,
             error: GitError | None = None) -> tuple[str, int | None]:
     """Write the job's end, the clone's refs and the notification in one transaction."""
-    snapshot = clone.refs().to_dict() if refs else None  # git runs before the write lock is taken
+    snapshot = None
+    if refs:  # git runs before the write lock is taken
+        try:
+            snapshot = clone.refs().to_dict()
+        except GitError as exc:  # the outcome is still recorded; the refs wait for the next job
+            log.warning("refs_not_read job=%s code=%s", job["id"], exc.code)
     store = ctx.store
     notification = None
     with store.db.tx(write=True):
