@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from service.domain.types import JobKind, Trigger, fetch_coalesce_key
 from service.store.db import Database
 from service.store.jobs import JobStore
-from service.store.tables import deliveries, remotes, repos, utcnow
+from service.store.sql import Sql
+from service.store.tables import deliveries, utcnow
 
 Row = dict[str, Any]
 
@@ -33,44 +34,59 @@ class DeliveryStore:
 
     def record(self, forge: str, delivery_id: str, event: str, keys: set[str], ignored: str | None,
                debounce: float = 0.0) -> Intake:
-        """In one transaction: record the delivery and queue (or join) a fetch of each remote whose
-        URL has one of `keys`; a delivery seen before gets the first one's answer and makes nothing.
+        """In one transaction: queue (or join) a fetch of each remote whose URL has one of `keys`
+        and record the delivery with those jobs; a delivery seen before gets the first one's
+        answer and makes nothing.
 
         A new fetch whose twin is running or just ran gets `debounce` seconds of countdown.
         """
         try:
             with self.db.tx(write=True) as conn:
-                delivery = conn.execute(insert(deliveries).values(
-                    forge=forge, delivery_id=delivery_id, event=event, job_ids=[], received_at=utcnow())
-                ).inserted_primary_key[0]  # type: ignore[index]
                 intake = Intake(ignored=ignored)
                 if ignored is None:
-                    self._fetch_matching(conn, keys, debounce, intake)
-                conn.execute(update(deliveries).where(deliveries.c.id == delivery)
-                             .values(job_ids=intake.job_ids, ignored=intake.ignored))
+                    self._fetch_matching(conn, sorted(keys), debounce, intake)
+                recorded = _RECORD.run(conn, forge=forge, delivery_id=delivery_id, event=event,
+                                       job_ids=intake.job_ids, ignored=intake.ignored, now=utcnow()).fetchone()
+                if recorded is None:
+                    raise _SeenBefore  # and so the jobs just queued or joined are rolled back
                 return intake
-        except IntegrityError:
+        except _SeenBefore:
             with self.db.tx() as conn:
                 row = conn.execute(select(deliveries.c.job_ids, deliveries.c.ignored).where(
                     deliveries.c.forge == forge, deliveries.c.delivery_id == delivery_id)).one()
             return Intake(job_ids=list(row.job_ids), ignored=row.ignored or "delivery seen before",
                           seen_before=True)
 
-    def _fetch_matching(self, conn: Any, keys: set[str], debounce: float, intake: Intake) -> None:
-        matches = conn.execute(
-            select(repos.c.id, repos.c.name, remotes.c.name.label("remote"))
-            .join(remotes, remotes.c.repo_id == repos.c.id)
-            .where(remotes.c.match_key.in_(sorted(keys)))
-            .order_by(repos.c.name, remotes.c.name)
-        ).mappings().all() if keys else []
-        for match in matches:
-            repo = {"id": match["id"], "name": match["name"]}
-            key = fetch_coalesce_key(repo["id"], match["remote"])
-            job_id, new = self.jobs.join_or_add(conn, repo, JobKind.FETCH, Trigger.WEBHOOK,
-                                                {"remote": match["remote"], "prune": True}, key)
+    def _fetch_matching(self, conn: Any, keys: list[str], debounce: float, intake: Intake) -> None:
+        matches = _matching(len(keys)).run(conn, **{f"k{i}": key for i, key in enumerate(keys)}).fetchall() \
+            if keys else []
+        for repo_id, repo_name, remote in matches:
+            key = fetch_coalesce_key(repo_id, remote)
+            job_id, new = self.jobs.join_or_add(conn, {"id": repo_id, "name": repo_name}, JobKind.FETCH,
+                                                Trigger.WEBHOOK, {"remote": remote, "prune": True}, key)
             intake.job_ids.append(job_id)
             if new:
                 wait = debounce if debounce and self.jobs.busy_recently(conn, key, debounce) else None
-                intake.to_send.append((job_id, repo["id"], wait))
+                intake.to_send.append((job_id, repo_id, wait))
         if not matches:
             intake.ignored = "the repository is not a remote of any managed repo"
+
+
+class _SeenBefore(Exception):
+    pass
+
+
+# What every delivery runs, hand-written (service.store.sql says why).
+_RECORD = Sql("""
+    INSERT INTO deliveries (forge, delivery_id, event, job_ids, ignored, received_at)
+    VALUES (:forge, :delivery_id, :event, :job_ids, :ignored, :now)
+    ON CONFLICT (forge, delivery_id) DO NOTHING RETURNING id""")
+
+
+@lru_cache(maxsize=16)
+def _matching(count: int) -> Sql:
+    """Every managed remote whose URL has one of `count` match keys, with its repo."""
+    wanted = ", ".join(f":k{i}" for i in range(count))
+    return Sql(f"""
+        SELECT repos.id, repos.name, remotes.name FROM repos JOIN remotes ON remotes.repo_id = repos.id
+        WHERE remotes.match_key IN ({wanted}) ORDER BY repos.name, remotes.name""")

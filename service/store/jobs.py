@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, and_, or_, select, update
 
 from service.domain.types import JobState
 from service.store.db import Database
+from service.store.sql import Sql
 from service.store.tables import jobs, utcnow
 
 Row = dict[str, Any]
@@ -37,6 +37,18 @@ def job_view(row: Row) -> dict[str, Any]:
     }
 
 
+# The statements every webhook delivery runs (service.store.sql says why they are hand-written).
+_QUEUED_TWIN = Sql("SELECT id FROM jobs WHERE coalesce_key = :key AND state = 'queued'")
+_ADD_JOB = Sql("""
+    INSERT INTO jobs (repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at)
+    VALUES (:repo_id, :repo, :kind, 'queued', :trigger, :params, :key, 0, :now)
+    ON CONFLICT (coalesce_key) WHERE state = 'queued' AND coalesce_key IS NOT NULL DO NOTHING
+    RETURNING id""")
+_LAST_STARTED = Sql("""
+    SELECT state, finished_at > :since FROM jobs WHERE coalesce_key = :key AND state != 'queued'
+    ORDER BY id DESC LIMIT 1""")
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
@@ -62,33 +74,20 @@ class JobStore:
         """Inside a write transaction: the id of the queued twin to join, or of a new job."""
         for _ in range(3):
             if coalesce_key:
-                existing = conn.execute(select(jobs.c.id).where(
-                    jobs.c.coalesce_key == coalesce_key, jobs.c.state == JobState.QUEUED.value)).first()
-                if existing:
-                    return existing.id, False
-            values = dict(repo_id=repo["id"], repo=repo["name"], kind=kind, state=JobState.QUEUED.value,
-                          trigger=trigger, params=params, coalesce_key=coalesce_key, attempts=0,
-                          created_at=utcnow())
-            if self.db.sqlite:  # BEGIN IMMEDIATE already keeps every other writer out
-                return conn.execute(insert(jobs).values(**values)).inserted_primary_key[0], True  # type: ignore[index]
-            try:
-                with conn.begin_nested():
-                    return conn.execute(insert(jobs).values(**values)).inserted_primary_key[0], True  # type: ignore[index]
-            except IntegrityError:
-                continue  # another request queued the same work a moment ago: join it
+                twin = _QUEUED_TWIN.run(conn, key=coalesce_key).fetchone()
+                if twin:
+                    return twin[0], False
+            added = _ADD_JOB.run(conn, repo_id=repo["id"], repo=repo["name"], kind=kind, trigger=trigger,
+                                 params=params, key=coalesce_key, now=utcnow()).fetchone()
+            if added:
+                return added[0], True
+            # another request queued the same work a moment ago: join it
         raise RuntimeError("could not record job")
 
     def busy_recently(self, conn: Connection, key: str, window: float) -> bool:
         """True if the last job with `key` is running or ended less than `window` seconds ago."""
-        row = conn.execute(
-            select(jobs.c.state, jobs.c.finished_at)
-            .where(jobs.c.coalesce_key == key, jobs.c.state != JobState.QUEUED.value)
-            .order_by(jobs.c.id.desc()).limit(1)
-        ).first()
-        if row is None:
-            return False
-        return row.state == JobState.RUNNING or (
-            row.finished_at is not None and row.finished_at > utcnow() - timedelta(seconds=window))
+        row = _LAST_STARTED.run(conn, key=key, since=utcnow() - timedelta(seconds=window)).fetchone()
+        return row is not None and (row[0] == JobState.RUNNING or bool(row[1]))
 
     def get(self, job_id: int) -> Row | None:
         with self.db.tx() as conn:

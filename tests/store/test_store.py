@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from service.store import NameTaken, Store
-from service.store.tables import metadata, utcnow
+from service.store.tables import jobs, metadata, utcnow
 from tests.support.services import postgres_database
 
 
@@ -150,3 +151,43 @@ def test_claim_returns_the_running_job_once(store: Store) -> None:
         job["id"], "running", 1, {"remote": None})
     assert claimed["started_at"] is not None
     assert store.jobs.claim(job["id"], lease=60) is None
+
+
+def test_a_delivery_queues_joins_and_debounces_fetches_of_the_remotes_it_names(store: Store) -> None:
+    repo = new_repo(store)
+    (key,) = {r["match_key"] for r in store.repos.remotes(repo["id"])}
+    first = store.deliveries.record("github", "d-1", "push", {key, "other"}, None, debounce=0.5)
+    (job_id,) = first.job_ids
+    assert first.to_send == [(job_id, repo["id"], None)]  # nothing ran lately: sent at once
+    job = store.jobs.get(job_id)
+    assert (job["kind"], job["trigger"], job["params"]) == ("fetch", "webhook", {"remote": "origin", "prune": True})
+    assert abs(job["created_at"] - utcnow()) < timedelta(seconds=5)
+
+    joined = store.deliveries.record("github", "d-2", "push", {key}, None, debounce=0.5)
+    assert (joined.job_ids, joined.to_send) == ([job_id], [])
+    again = store.deliveries.record("github", "d-1", "push", {key}, None, debounce=0.5)
+    assert (again.job_ids, again.seen_before, again.to_send) == ([job_id], True, [])
+    assert [j["id"] for j in store.jobs.list()] == [job_id]  # the redelivery made nothing
+
+    store.jobs.claim(job_id, lease=30)  # running: the next fetch waits out the debounce
+    running = store.deliveries.record("github", "d-3", "push", {key}, None, debounce=0.5)
+    (second,) = running.job_ids
+    assert running.to_send == [(second, repo["id"], 0.5)]
+    store.jobs.claim(second, lease=30)
+    store.jobs.finish(second, {})  # just ended: still within the window
+    assert store.deliveries.record("github", "d-4", "push", {key}, None, debounce=0.5).to_send[0][2] == 0.5
+    with store.db.tx(write=True) as conn:  # long ago: a push after a quiet spell goes at once
+        conn.execute(jobs.update().values(finished_at=utcnow() - timedelta(seconds=5), state="done"))
+    assert store.deliveries.record("github", "d-5", "push", {key}, None, debounce=0.5).to_send[0][2] is None
+
+    unmatched = store.deliveries.record("github", "d-6", "push", {"nobody"}, None)
+    assert (unmatched.job_ids, unmatched.ignored) == ([], "the repository is not a remote of any managed repo")
+
+
+def test_concurrent_requests_for_the_same_work_share_one_job(store: Store) -> None:
+    repo = new_repo(store)
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: store.jobs.create(repo, "fetch", "api", {}, coalesce_key="fetch:1:*"),
+                             range(24)))
+    assert len({job["id"] for job, _ in made}) == 1
+    assert sum(new for _, new in made) == 1

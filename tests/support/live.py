@@ -115,7 +115,7 @@ class Processes:
             try:
                 if requests.get(self.api.base + "/healthz", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
                 pass
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
