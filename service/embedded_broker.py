@@ -10,10 +10,14 @@ and the sweeper re-sends jobs whose message went missing altogether.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import select
 import socket
+from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from queue import Empty
 from time import monotonic, sleep
@@ -28,6 +32,7 @@ POLL_WITH_BELL = 0.5  # seconds between polls when rings wake the worker
 POLL_WITHOUT_BELL = 0.01
 
 
+@lru_cache(maxsize=64)
 def bell_dir(broker_db_url: str, suffix: str = ".bells") -> Path | None:
     """A folder of doorbells beside a broker database (None unless it is a SQLite file)."""
     url = make_url(broker_db_url)
@@ -104,9 +109,46 @@ class EmbeddedChannel(kombu_sqla.Channel):  # type: ignore[misc]
         event.listen(engine, "connect", _broker_pragmas)
         return engine
 
+    # kombu's own _put and _get go through an ORM session: about 2 ms of CPU a message, paid
+    # by every API call and webhook that queues a job and again by the worker taking it. The
+    # same rows, written and taken with plain SQL on kombu's tables, cost a tenth of that.
+
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        super()._put(queue, payload, **kwargs)
+        with self._driver() as db:
+            db.execute(f"INSERT INTO {self.message_tablename} (visible, payload, version, queue_id) "
+                       "VALUES (1, ?, 1, ?)", (json.dumps(payload), self._queue_id(queue)))
         ring(bell_dir(self.connection.client.hostname))
+
+    def _get(self, queue: str) -> Any:
+        table = self.message_tablename
+        with self._driver() as db:  # one statement: finding and hiding the message is atomic
+            row = db.execute(
+                f"UPDATE {table} SET visible = 0, timestamp = ?, version = version + 1 WHERE id = "
+                f"(SELECT id FROM {table} WHERE queue_id = ? AND visible != 0 ORDER BY timestamp, id LIMIT 1) "
+                "RETURNING payload", (datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f"), self._queue_id(queue))).fetchone()
+        if row is None:
+            raise Empty()
+        return json.loads(row[0])
+
+    @contextlib.contextmanager
+    def _driver(self) -> Iterator[Any]:
+        """The broker's SQLite connection; what is done with it is committed on leaving."""
+        engine, _ = self._open()
+        with engine.connect() as conn:
+            db = conn.connection.driver_connection
+            try:
+                yield db
+            except BaseException:
+                db.rollback()
+                raise
+            db.commit()
+
+    def _queue_id(self, queue: str) -> int:
+        ids: dict[str, int] = self.__dict__.setdefault("_queue_ids", {})
+        if queue not in ids:
+            ids[queue] = self._get_or_create(queue).id
+            self.session.commit()
+        return ids[queue]
 
 
 class EmbeddedTransport(kombu_sqla.Transport):  # type: ignore[misc]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any, Protocol
 
 from service.forges.base import WebhookError
@@ -36,6 +37,11 @@ class WebhookDriver(Protocol):
 
 def drivers_for(endpoint: str) -> list[WebhookDriver]:
     """The drivers behind POST /hooks/<endpoint>; empty for an unknown endpoint."""
+    return _drivers().get(endpoint, [])
+
+
+@cache
+def _drivers() -> dict[str, list[WebhookDriver]]:
     # Imported here, not at the top: the drivers import the readers below from this module.
     from service.forges.azure_devops.webhook import AzureDevOpsWebhook
     from service.forges.bitbucket_cloud.webhook import BitbucketCloudWebhook
@@ -44,14 +50,13 @@ def drivers_for(endpoint: str) -> list[WebhookDriver]:
     from service.forges.github.webhook import GitHubWebhook
     from service.forges.gitlab.webhook import GitLabWebhook
 
-    table: dict[str, list[WebhookDriver]] = {
+    return {
         "github": [GitHubWebhook()],
         "gitlab": [GitLabWebhook()],
         "bitbucket": [BitbucketServerWebhook(), BitbucketCloudWebhook()],
         "gitea": [GiteaWebhook()],
         "azure-devops": [AzureDevOpsWebhook()],
     }
-    return table.get(endpoint, [])
 
 
 # --- readers shared by the drivers -------------------------------------------------------------

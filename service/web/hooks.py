@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -123,7 +122,10 @@ def _why_ignored(event: ForgeEvent) -> str | None:
     return None
 
 
-def _answer(job_ids: list[int], ignored: str | None) -> tuple[Any, int]:
-    if job_ids:
-        return jsonify({"jobs": job_ids}), 202
-    return jsonify({"ignored": ignored or "nothing to do"}), 202
+_JSON = {"Content-Type": "application/json"}
+
+
+def _answer(job_ids: list[int], ignored: str | None) -> ResponseReturnValue:
+    # json.dumps rather than jsonify: every delivery is answered, and jsonify costs several times more
+    body = {"jobs": job_ids} if job_ids else {"ignored": ignored or "nothing to do"}
+    return json.dumps(body, separators=(",", ":")), 202, _JSON
