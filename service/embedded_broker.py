@@ -121,11 +121,12 @@ class EmbeddedChannel(kombu_sqla.Channel):  # type: ignore[misc]
 
     def _get(self, queue: str) -> Any:
         table = self.message_tablename
+        taken_at = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")
         with self._driver() as db:  # one statement: finding and hiding the message is atomic
             row = db.execute(
                 f"UPDATE {table} SET visible = 0, timestamp = ?, version = version + 1 WHERE id = "
                 f"(SELECT id FROM {table} WHERE queue_id = ? AND visible != 0 ORDER BY timestamp, id LIMIT 1) "
-                "RETURNING payload", (datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f"), self._queue_id(queue))).fetchone()
+                "RETURNING payload", (taken_at, self._queue_id(queue))).fetchone()
         if row is None:
             raise Empty()
         return json.loads(row[0])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from service.domain.validation import InvalidValue, parse_url
 
 _AZURE_HOSTS = ("dev.azure.com", "ssh.dev.azure.com")
 
 
+@lru_cache(maxsize=4096)  # every webhook names the same few URLs
 def url_key(url: str) -> str | None:
     """`host/path` that https, ssh and scp-like URLs of one repository share; None if unparsable.
 

@@ -6,6 +6,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 MAX_NAME = 255
@@ -114,6 +115,11 @@ def parse_url(url: str) -> RemoteUrl:
     """Split a remote URL (including scp-like `git@host:path`) without judging it."""
     if not isinstance(url, str) or not url:
         raise InvalidValue("url must be a non-empty string")
+    return _parse_url(url)
+
+
+@lru_cache(maxsize=4096)  # every webhook names the same few URLs
+def _parse_url(url: str) -> RemoteUrl:
     if "://" not in url:
         m = _SCP_LIKE.match(url)
         if not m:

@@ -1,24 +1,22 @@
-"""Hand-written SQL run on the driver's own cursor, for the statements every webhook runs.
+"""Hand-written SQL run on the driver's own connection, for the statements every webhook runs.
 
 Building, caching and compiling a SQLAlchemy statement costs several times what SQLite takes to
 run it; on the intake path that was most of a delivery's CPU. The few statements here are
-plain SQL that SQLite and PostgreSQL both accept, with `:name` parameters; values pass through
-the same bind processors SQLAlchemy would use, so what they write reads back the same.
+plain SQL that SQLite and PostgreSQL both accept, with `:name` parameters. Values are stored
+as the tables' SQLAlchemy types store them (tests read them back through SQLAlchemy): times as
+naive UTC (on SQLite, text in SQLAlchemy's format), JSON as its text.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Dialect
-
-from service.store.tables import UTCDateTime
+from sqlalchemy import Connection
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
-_Binder = Callable[[Any], Any]
 
 
 class Sql:
@@ -30,30 +28,12 @@ class Sql:
         self._pyformat = _NAMED.sub(r"%(\1)s", self.text)  # psycopg's parameter style
 
     def run(self, conn: Connection, **params: Any) -> Any:
-        dialect = conn.dialect
-        time, json = _binders(dialect)
+        sqlite = conn.dialect.name == "sqlite"
         for name, value in params.items():
             if isinstance(value, datetime):
-                params[name] = time(value)
+                value = value.astimezone(UTC).replace(tzinfo=None)
+                params[name] = value.isoformat(" ", "microseconds") if sqlite else value
             elif isinstance(value, (dict, list)):
-                params[name] = json(value)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(self.text if dialect.name == "sqlite" else self._pyformat, params)
-        return cursor
-
-
-_BINDERS: dict[str, tuple[_Binder, _Binder]] = {}
-
-
-def _binders(dialect: Dialect) -> tuple[_Binder, _Binder]:
-    found = _BINDERS.get(dialect.name)
-    if found is None:
-        found = _BINDERS[dialect.name] = (
-            UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or _same,
-            JSON().dialect_impl(dialect).bind_processor(dialect) or _same,
-        )
-    return found
-
-
-def _same(value: Any) -> Any:
-    return value
+                params[name] = json.dumps(value)
+        driver: Any = conn.connection.driver_connection
+        return driver.execute(self.text if sqlite else self._pyformat, params)
