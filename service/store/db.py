@@ -5,13 +5,16 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
 
 
 class Database:
@@ -21,16 +24,24 @@ class Database:
         self._local = threading.local()
         parsed = make_url(url)
         self.sqlite = parsed.get_backend_name() == "sqlite"
+        self._held_per_thread = False
+        self._group: GroupCommit | None = None
         self._writers: WriterQueue | None = None
+        file = self.sqlite and bool(parsed.database) and parsed.database != ":memory:"
         if self.sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-                self._writers = WriterQueue(Path(parsed.database + ".writer-lock"))
+            options: dict[str, Any] = {}
+            if file:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+                self._writers = WriterQueue(Path(f"{parsed.database}.writer-lock"))
+                # Each thread keeps its own connection (_connection): no pool to check out from.
+                options = {"poolclass": NullPool}
+                self._held_per_thread = True
+                self._group = GroupCommit(self)
             # Driver-level autocommit so that we issue BEGIN IMMEDIATE ourselves: a deferred
             # transaction that later writes can fail at once with "database is locked".
             self.engine: Engine = create_engine(
-                url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 30},
-                pool_reset_on_return=None,  # tx() has always ended its transaction: no ROLLBACK needed
+                url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 30, "check_same_thread": False},
+                **options,
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
@@ -50,7 +61,7 @@ class Database:
             yield outer[0]
             return
         queue: Any = self._writers if write and self._writers is not None else nullcontext()
-        with queue, self.engine.connect() as conn:
+        with queue, self._connection() as conn:
             self._local.open = (conn, write)
             try:
                 if not self.sqlite:
@@ -69,8 +80,110 @@ class Database:
             finally:
                 self._local.open = None
 
+    def write_batched(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` in a write transaction that, on a SQLite file, it may share with
+        other threads' work submitted meanwhile (group commit). `work` must only touch the
+        database through `conn` and be safe to run again: if any work in a shared transaction
+        fails, each is run again in a transaction of its own."""
+        if self._group is None:
+            with self.tx(write=True) as conn:
+                return work(conn)
+        return self._group.run(work)
+
+    def _connection(self) -> AbstractContextManager[Connection]:
+        """A connection for one transaction. A SQLite file's connections stay with their thread
+        (closed when it ends): under load, checking one out of a pool and back cost more CPU
+        than the statements run on it."""
+        if not self._held_per_thread:
+            return self.engine.connect()
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None or held.pid != os.getpid() or held.conn.closed:
+            held = self._local.held = _Held(self.engine.connect())
+        return nullcontext(held.conn)
+
     def dispose(self) -> None:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None:
+            held.close()
         self.engine.dispose()
+
+
+class GroupCommit:
+    """Work from many threads, committed together: whoever finds no commit under way runs
+    everything queued so far in one transaction, and the others wait for it.
+
+    One SQLite write transaction at a time is all there is anyway; under a burst of webhooks,
+    each delivery paying its own lock, BEGIN and COMMIT (and each thread waking the next) cost
+    more than its statements. This is the group commit databases do for their own log.
+    """
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._queued: list[_Work[Any]] = []
+        self._queue_lock = threading.Lock()
+        self._committing = threading.Lock()
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        mine = _Work(work)
+        with self._queue_lock:
+            self._queued.append(mine)
+        with self._committing:
+            if not mine.done:
+                with self._queue_lock:
+                    batch, self._queued = self._queued, []
+                self._commit(batch)
+        return mine.outcome()
+
+    def _commit(self, batch: list[_Work[Any]]) -> None:
+        try:
+            try:
+                with self.db.tx(write=True) as conn:
+                    for work in batch:
+                        work.value = work.fn(conn)
+                return
+            except Exception:
+                if len(batch) == 1:
+                    raise
+            for work in batch:  # one failed and took the others down: each on its own now
+                try:
+                    with self.db.tx(write=True) as conn:
+                        work.value, work.error = work.fn(conn), None
+                except Exception as exc:
+                    work.error = exc
+        except Exception as exc:
+            batch[0].error = exc
+        finally:
+            for work in batch:
+                work.done = True
+
+
+class _Work(Generic[T]):
+    def __init__(self, fn: Callable[[Connection], T]):
+        self.fn = fn
+        self.value: T | None = None
+        self.error: Exception | None = None
+        self.done = False
+
+    def outcome(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+
+class _Held:
+    """A thread's own SQLite connection; closed when the thread (and so this) goes away."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        if self.pid == os.getpid():  # never a connection inherited through fork
+            with suppress(Exception):
+                self.conn.close()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 class WriterQueue:

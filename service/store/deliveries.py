@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-
-from sqlalchemy import select
 
 from service.domain.types import JobKind, Trigger, fetch_coalesce_key
 from service.store.db import Database
 from service.store.jobs import JobStore
 from service.store.sql import Sql
-from service.store.tables import deliveries, utcnow
+from service.store.tables import utcnow
 
 Row = dict[str, Any]
 
@@ -39,23 +38,24 @@ class DeliveryStore:
         answer and makes nothing.
 
         A new fetch whose twin is running or just ran gets `debounce` seconds of countdown.
+        Deliveries arriving together share a transaction (Database.write_batched).
         """
-        try:
-            with self.db.tx(write=True) as conn:
-                intake = Intake(ignored=ignored)
-                if ignored is None:
-                    self._fetch_matching(conn, sorted(keys), debounce, intake)
-                recorded = _RECORD.run(conn, forge=forge, delivery_id=delivery_id, event=event,
-                                       job_ids=intake.job_ids, ignored=intake.ignored, now=utcnow()).fetchone()
-                if recorded is None:
-                    raise _SeenBefore  # and so the jobs just queued or joined are rolled back
+        def work(conn: Any) -> Intake:
+            intake = Intake(ignored=ignored)
+            if ignored is None:
+                self._fetch_matching(conn, sorted(keys), debounce, intake)
+            recorded = _RECORD.run(conn, forge=forge, delivery_id=delivery_id, event=event,
+                                   job_ids=intake.job_ids, ignored=intake.ignored, now=utcnow()).fetchone()
+            if recorded is not None:
                 return intake
-        except _SeenBefore:
-            with self.db.tx() as conn:
-                row = conn.execute(select(deliveries.c.job_ids, deliveries.c.ignored).where(
-                    deliveries.c.forge == forge, deliveries.c.delivery_id == delivery_id)).one()
-            return Intake(job_ids=list(row.job_ids), ignored=row.ignored or "delivery seen before",
-                          seen_before=True)
+            # Seen before: undo the jobs this added (none was sent yet) and give the first answer.
+            for job_id, _repo, _wait in intake.to_send:
+                _DROP_JOB.run(conn, id=job_id)
+            job_ids, first_ignored = _ANSWERED.run(conn, forge=forge, delivery_id=delivery_id).fetchone()
+            return Intake(job_ids=list(json.loads(job_ids) if isinstance(job_ids, str) else job_ids),
+                          ignored=first_ignored or "delivery seen before", seen_before=True)
+
+        return self.db.write_batched(work)
 
     def _fetch_matching(self, conn: Any, keys: list[str], debounce: float, intake: Intake) -> None:
         matches = _matching(len(keys)).run(conn, **{f"k{i}": key for i, key in enumerate(keys)}).fetchall() \
@@ -72,15 +72,13 @@ class DeliveryStore:
             intake.ignored = "the repository is not a remote of any managed repo"
 
 
-class _SeenBefore(Exception):
-    pass
-
-
 # What every delivery runs, hand-written (service.store.sql says why).
 _RECORD = Sql("""
     INSERT INTO deliveries (forge, delivery_id, event, job_ids, ignored, received_at)
     VALUES (:forge, :delivery_id, :event, :job_ids, :ignored, :now)
     ON CONFLICT (forge, delivery_id) DO NOTHING RETURNING id""")
+_ANSWERED = Sql("SELECT job_ids, ignored FROM deliveries WHERE forge = :forge AND delivery_id = :delivery_id")
+_DROP_JOB = Sql("DELETE FROM jobs WHERE id = :id")
 
 
 @lru_cache(maxsize=16)

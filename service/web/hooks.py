@@ -108,9 +108,9 @@ def _accept(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> ResponseRetur
     # Sent only once the delivery and its jobs are committed: nothing answered 202 is lost.
     for job_id, repo_id, countdown in intake.to_send:
         svc.dispatcher.send(job_id, repo_id, countdown=countdown)
-    if not intake.seen_before:
-        log.info("webhook_accepted forge=%s delivery=%s repo=%s jobs=%s", event.forge, event.delivery_id,
-                 event.full_name, intake.job_ids)
+    if not intake.seen_before:  # the delivery itself is recorded; a log line for each new job is enough
+        log.log(logging.INFO if intake.to_send else logging.DEBUG, "webhook_accepted forge=%s delivery=%s repo=%s "
+                "jobs=%s", event.forge, event.delivery_id, event.full_name, intake.job_ids)
     return _answer(intake.job_ids, intake.ignored)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -170,6 +171,9 @@ def test_a_delivery_queues_joins_and_debounces_fetches_of_the_remotes_it_names(s
     assert [j["id"] for j in store.jobs.list()] == [job_id]  # the redelivery made nothing
 
     store.jobs.claim(job_id, lease=30)  # running: the next fetch waits out the debounce
+    late = store.deliveries.record("github", "d-1", "push", {key}, None, debounce=0.5)
+    assert (late.job_ids, late.seen_before, late.to_send) == ([job_id], True, [])  # a redelivery still makes none
+    assert [j["id"] for j in store.jobs.list()] == [job_id]
     running = store.deliveries.record("github", "d-3", "push", {key}, None, debounce=0.5)
     (second,) = running.job_ids
     assert running.to_send == [(second, repo["id"], 0.5)]
@@ -191,3 +195,39 @@ def test_concurrent_requests_for_the_same_work_share_one_job(store: Store) -> No
                              range(24)))
     assert len({job["id"] for job, _ in made}) == 1
     assert sum(new for _, new in made) == 1
+
+
+def test_deliveries_arriving_together_are_all_recorded_once(store: Store) -> None:
+    repo = new_repo(store)
+    (key,) = {r["match_key"] for r in store.repos.remotes(repo["id"])}
+    ids = [f"d-{i % 40}" for i in range(80)]  # each delivery twice
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda d: store.deliveries.record("github", d, "push", {key}, None), ids))
+    assert {tuple(a.job_ids) for a in answers} == {(answers[0].job_ids[0],)}  # all joined one fetch
+    assert sum(not a.seen_before for a in answers) == 40
+    assert len(store.jobs.list()) == 1
+
+
+def test_work_committed_together_fails_alone(store: Store) -> None:
+    """Work queued while another thread commits goes in one transaction; if one of them fails,
+    the others are still committed."""
+    repo = new_repo(store)
+
+    def add_job(kind: str, fail: bool = False, pause: float = 0.0):  # type: ignore[no-untyped-def]
+        def work(conn):  # type: ignore[no-untyped-def]
+            time.sleep(pause)
+            job_id, _ = store.jobs.join_or_add(conn, repo, kind, "api", {}, None)
+            if fail:
+                raise ValueError("this one fails")
+            return job_id
+        return lambda: store.db.write_batched(work)
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(add_job("fetch", pause=0.3))
+        time.sleep(0.1)  # the others queue while the first commits
+        rest = [pool.submit(add_job(kind, fail=kind == "push")) for kind in ("pull", "push", "sync")]
+        results = [first.result(), rest[0].result(), rest[2].result()]
+        with pytest.raises(ValueError, match="this one fails"):
+            rest[1].result()
+    assert sorted(j["id"] for j in store.jobs.list()) == sorted(results)
+    assert sorted(j["kind"] for j in store.jobs.list()) == ["fetch", "pull", "sync"]
