@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -16,6 +17,7 @@ from service.web.errors import ApiError
 
 bp = Blueprint("branches", __name__)
 Row = dict[str, Any]
+PENDING_WAIT = 2.0  # seconds; past it (a worker died in between) the listing shows ahead/behind as null
 
 
 def known_remote(repo: Row, name: str) -> str:
@@ -29,9 +31,22 @@ def known_remote(repo: Row, name: str) -> str:
 @requires(Scope.READ)
 def list_branches(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    snapshot = services().store.repos.refs(repo["id"])
+    snapshot = _settled_refs(repo["id"])
     return jsonify({"branches": snapshot.get("branches", []),
                     "remote_branches": snapshot.get("remote_branches", [])})
+
+
+def _settled_refs(repo_id: int) -> Row:
+    """The refs as last recorded. A fetch answers before it has worked out the ahead/behind
+    of branches whose upstream moved (the refs are `pending` for those few milliseconds):
+    wait for them, so that a listing after a fetch shows what the fetch did."""
+    store = services().store.repos
+    deadline = time.monotonic() + PENDING_WAIT
+    snapshot = store.refs(repo_id)
+    while snapshot.get("pending") and time.monotonic() < deadline:
+        time.sleep(0.005)
+        snapshot = store.refs(repo_id)
+    return snapshot
 
 
 @bp.get("/api/v1/repos/<path:name>/tags")

@@ -44,7 +44,21 @@ def test_snapshot_to_dict(clone: Clone, forge: Forge) -> None:
         "branches": [{"name": "main", "sha": sha, "upstream": "origin/main", "ahead": 0, "behind": 0}],
         "remote_branches": [{"remote": "origin", "name": "main", "sha": sha}],
         "tags": [{"remote": "origin", "name": "v1", "sha": sha}],
+        "pending": False,
     }
+
+
+def test_a_fetch_leaves_the_ahead_behind_it_moved_for_later(clone: Clone, forge: Forge) -> None:
+    clone.create_branch("topic", "origin/main", track=True)
+    forge.commit("n.txt", "n\n", "upstream moves")
+    clone.fetch("origin")
+    quick = clone.refs(distances=False)
+    assert quick.pending
+    assert {b.name: (b.ahead, b.behind) for b in quick.branches} == {"main": (None, None), "topic": (None, None)}
+    whole = clone.refs()
+    assert not whole.pending
+    assert {b.name: (b.ahead, b.behind) for b in whole.branches} == {"main": (0, 1), "topic": (0, 1)}
+    assert clone.refs(distances=False) is whole  # once known, they are not lost again
 
 
 def test_create_branch_from_remote_local_and_sha(clone: Clone, forge: Forge) -> None:

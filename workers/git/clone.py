@@ -187,9 +187,10 @@ class Clone:
         """Fetch a remote's branches and tags into its namespaces; report what changed."""
         return _fetch.fetch(self._git, remote, prune=prune, progress=progress)
 
-    def refs(self) -> RefSnapshot:
-        """Every branch with ahead/behind, remote-tracking branch and remote tag."""
-        return _refs.snapshot(self._git)
+    def refs(self, *, distances: bool = True) -> RefSnapshot:
+        """Every branch with ahead/behind, remote-tracking branch and remote tag. Without
+        `distances`, ahead/behind that would need git to walk history is left None (`pending`)."""
+        return _refs.snapshot(self._git, distances=distances)
 
     def branch(self, name: str) -> Branch:
         """One local branch; GitError branch_not_found if it is not there."""

@@ -34,7 +34,8 @@ def fetch(runner: Runner, remote: str, *, prune: bool = True, progress: Progress
         args.append("--progress")
     runner.run([*args, "--end-of-options", remote, *refspecs(remote)], url=url, progress=progress)
     # The snapshot of every ref is wanted after a fetch anyway; read this remote's refs from it.
-    snap = snapshot(runner)
+    # Ahead/behind can wait: the job answers first and works them out after (tasks.run).
+    snap = snapshot(runner, distances=False)
     after = {HEADS + b.name: b.sha for b in snap.remote_branches if b.remote == remote}
     after.update({"refs/tags/" + t.name: t.sha for t in snap.tags if t.remote == remote})
     updated = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)

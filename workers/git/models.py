@@ -87,6 +87,8 @@ class RefSnapshot(Record):
     branches: list[Branch]
     remote_branches: list[RemoteBranch]
     tags: list[RemoteTag]
+    # Some branch's ahead/behind was not worked out (None) though its upstream is there.
+    pending: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         # Written out: dataclasses.asdict deep-copies field by field, milliseconds per job here.
@@ -97,6 +99,7 @@ class RefSnapshot(Record):
             ],
             "remote_branches": [{"remote": r.remote, "name": r.name, "sha": r.sha} for r in self.remote_branches],
             "tags": [{"remote": t.remote, "name": t.name, "sha": t.sha} for t in self.tags],
+            "pending": self.pending,
         }
 
 

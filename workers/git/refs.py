@@ -208,10 +208,14 @@ def _track(track: str) -> tuple[int, int]:
     return ahead, behind
 
 
-def snapshot(runner: Runner) -> RefSnapshot:
-    """All branches (with ahead/behind), remote-tracking branches and remote tags."""
+def snapshot(runner: Runner, *, distances: bool = True) -> RefSnapshot:
+    """All branches (with ahead/behind), remote-tracking branches and remote tags.
+
+    Without `distances`, only ahead/behind already known are filled in; the others stay None
+    and the snapshot says it is `pending` (git would have to walk history for them).
+    """
     known = _known(runner)
-    if known is not None:
+    if known is not None and not (known.pending and distances):
         return known
     refs = all_refs(runner)
     upstreams = _config(runner).upstreams
@@ -230,14 +234,17 @@ def snapshot(runner: Runner) -> RefSnapshot:
         elif refname.startswith(REMOTE_TAGS):
             remote, _, name = refname[len(REMOTE_TAGS) :].partition("/")
             tags.append(RemoteTag(remote, name, sha))
-    _distances(runner, {name: (sha, theirs) for name, sha, _t, theirs in local if theirs})
+    if distances:
+        _distances(runner, {name: (sha, theirs) for name, sha, _t, theirs in local if theirs})
     branches = []
+    pending = False
     for name, sha, tracking, theirs in local:
         ahead, behind = (None, None)
         if theirs is not None:
             ahead, behind = (0, 0) if sha == theirs else _DISTANCES.get((sha, theirs), (None, None))
+            pending = pending or (ahead is None and not distances)
         branches.append(Branch(name, sha, _upstream_name(tracking) if tracking else None, ahead, behind))
-    runner.cache["snapshot"] = found = RefSnapshot(branches, remote_branches, tags)
+    runner.cache["snapshot"] = found = RefSnapshot(branches, remote_branches, tags, pending)
     return found
 
 

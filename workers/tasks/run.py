@@ -65,10 +65,12 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     clone = Clone(ctx.clone_path(job["repo_id"]), git_config)
     with heartbeat(renew, ctx.lease_seconds / 3):
         with clone_lock(clone.path):
-            outcome, notification = _run_op(ctx, repo, job, clone)
+            outcome, notification, refs_pending = _run_op(ctx, repo, job, clone)
             ctx.dispatcher.signals.ended(job_id)
             if notification is not None:
                 ctx.dispatcher.notify(notification, repo["id"])
+            if refs_pending:
+                _record_distances(ctx, repo, clone)
             if job["kind"] != JobKind.REMOVE:
                 _housekeeping(repo, clone)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
@@ -91,8 +93,9 @@ def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig]
         return job, repo, ctx.git_config
 
 
-def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str, int | None]:
-    """Run the op and record its outcome; returns ("done" or "failed", notification to send)."""
+def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str, int | None, bool]:
+    """Run the op and record its outcome; returns ("done" or "failed", notification to send,
+    whether the recorded refs still lack some ahead/behind)."""
     progress = ProgressRecorder(ctx, job["id"])
     end: dict[str, Any]
     try:
@@ -116,12 +119,16 @@ def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str,
 
 def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dict[str, Any] | None, *,
             refs: bool, result: dict[str, Any] | None = None,
-            error: GitError | None = None) -> tuple[str, int | None]:
-    """Write the job's end, the clone's refs and the notification in one transaction."""
+            error: GitError | None = None) -> tuple[str, int | None, bool]:
+    """Write the job's end, the clone's refs and the notification in one transaction.
+
+    Ahead/behind that would need git to walk history (after a fetch moved upstreams) are not
+    waited for: the refs are recorded `pending` and completed once the answer is out.
+    """
     snapshot = None
     if refs:  # git runs before the write lock is taken
         try:
-            snapshot = clone.refs().to_dict()
+            snapshot = clone.refs(distances=False).to_dict()
         except GitError as exc:  # the outcome is still recorded; the refs wait for the next job
             log.warning("refs_not_read job=%s code=%s", job["id"], exc.code)
     store = ctx.store
@@ -140,7 +147,19 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             store.jobs.fail(job["id"], error.code, error.message, result=result, progress=progress)
         if job["kind"] != JobKind.REMOVE and repo.get("notify_url"):
             notification = store.notifications.create(job["id"], repo["notify_url"])
-    return ("done" if error is None else "failed"), notification
+    pending = snapshot is not None and snapshot.get("pending", False)
+    return ("done" if error is None else "failed"), notification, pending
+
+
+def _record_distances(ctx: WorkerContext, repo: Row, clone: Clone) -> None:
+    """Work out the ahead/behind the job's answer did not wait for, and record the refs again
+    (the API's branch listing waits for them while they are pending)."""
+    try:
+        snapshot = clone.refs().to_dict()
+    except GitError as exc:  # the pending refs stay; the next job records them whole
+        log.warning("refs_not_read repo=%s code=%s", repo["name"], exc.code)
+        return
+    ctx.store.repos.save_refs(repo["id"], snapshot)
 
 
 def _housekeeping(repo: Row, clone: Clone) -> None:

@@ -1,0 +1,46 @@
+"""GET /branches right after a fetch: the fetch answers before its ahead/behind are worked out."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.web import api_branches
+
+SHA_A, SHA_B = "a" * 40, "b" * 40
+
+
+def snapshot(ahead: int | None, behind: int | None, pending: bool) -> dict:
+    return {"branches": [{"name": "main", "sha": SHA_A, "upstream": "origin/main", "ahead": ahead, "behind": behind}],
+            "remote_branches": [{"remote": "origin", "name": "main", "sha": SHA_B}], "tags": [], "pending": pending}
+
+
+@pytest.fixture
+def repo_id(app: Flask, client: FlaskClient, admin: dict[str, str]) -> int:
+    assert client.post("/api/v1/repos", json={"name": "acme/widgets", "url": "https://example.com/a/w.git"},
+                       headers=admin).status_code == 201
+    return app.extensions["gitferry"].store.repos.by_name("acme/widgets")["id"]  # type: ignore[no-any-return]
+
+
+def test_listing_waits_for_the_ahead_behind_a_fetch_left_pending(app: Flask, client: FlaskClient,
+                                                                 admin: dict[str, str], repo_id: int) -> None:
+    repos = app.extensions["gitferry"].store.repos
+    repos.save_refs(repo_id, snapshot(None, None, pending=True))
+    settle = threading.Timer(0.2, lambda: repos.save_refs(repo_id, snapshot(0, 3, pending=False)))
+    settle.start()
+    listed = client.get("/api/v1/repos/acme/widgets/branches", headers=admin).json
+    settle.join()
+    assert listed["branches"] == [{"name": "main", "sha": SHA_A, "upstream": "origin/main", "ahead": 0, "behind": 3}]
+    assert "pending" not in listed
+
+
+def test_listing_gives_up_waiting_on_refs_nobody_settles(app: Flask, client: FlaskClient, admin: dict[str, str],
+                                                         repo_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api_branches, "PENDING_WAIT", 0.1)
+    app.extensions["gitferry"].store.repos.save_refs(repo_id, snapshot(None, None, pending=True))
+    listed = client.get("/api/v1/repos/acme/widgets/branches", headers=admin)
+    assert listed.status_code == 200
+    assert (listed.json["branches"][0]["ahead"], listed.json["branches"][0]["behind"]) == (None, None)
