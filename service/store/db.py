@@ -1,4 +1,8 @@
-"""Database engine and transactions; SQLite gets WAL and immediate write locks."""
+"""Database engine and transactions.
+
+A SQLite file gets WAL, writers that line up before asking for its lock (WriterQueue), one
+connection per thread, and group commit for the work that comes in bursts (webhooks).
+"""
 
 from __future__ import annotations
 
@@ -85,8 +89,8 @@ class Database:
         other threads' work submitted meanwhile (group commit). `work` must only touch the
         database through `conn` and be safe to run again: if any work in a shared transaction
         fails, each is run again in a transaction of its own."""
-        if self._group is None:
-            with self.tx(write=True) as conn:
+        if self._group is None or getattr(self._local, "open", None) is not None:
+            with self.tx(write=True) as conn:  # (inside a transaction already: in that one)
                 return work(conn)
         return self._group.run(work)
 

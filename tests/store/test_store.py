@@ -231,3 +231,13 @@ def test_work_committed_together_fails_alone(store: Store) -> None:
             rest[1].result()
     assert sorted(j["id"] for j in store.jobs.list()) == sorted(results)
     assert sorted(j["kind"] for j in store.jobs.list()) == ["fetch", "pull", "sync"]
+
+
+def test_a_delivery_recorded_inside_a_transaction_is_part_of_it(store: Store) -> None:
+    repo = new_repo(store)
+    (key,) = {r["match_key"] for r in store.repos.remotes(repo["id"])}
+    with pytest.raises(RuntimeError, match="boom"), store.db.tx(write=True):
+        assert store.deliveries.record("github", "d-1", "push", {key}, None).job_ids
+        raise RuntimeError("boom")
+    assert store.jobs.list() == []
+    assert not store.deliveries.record("github", "d-1", "push", {key}, None).seen_before
