@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,9 +32,11 @@ class JobSignals:
         self.redis: redis.Redis | None = None
         self.bells: Path | None = None
         if settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
-            self.redis = redis.Redis.from_url(settings.broker_url, socket_timeout=2, socket_connect_timeout=2)
+            self.redis = redis.Redis.from_url(settings.broker_url, socket_timeout=2, socket_connect_timeout=2,
+                                              health_check_interval=30)
         elif settings.embedded_broker:
             self.bells = bell_dir(settings.broker_url.removeprefix("sqla+"), suffix=".ended")
+        self._listener: _RedisListener | None = None
 
     def ended(self, job_id: int) -> None:
         """Signal that job `job_id` ended (its row is committed); never raises."""
@@ -50,17 +53,10 @@ class JobSignals:
         """Listen for the end of `job_id`; yields wait(seconds), which returns early on the signal.
         Listen first, then read the job: a signal sent in between is not missed."""
         if self.redis is not None:
-            try:
-                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(f"{self.prefix}{job_id}")
-            except redis.RedisError:
-                yield _sleep
-                return
-            try:
-                yield lambda seconds: _redis_wait(pubsub, seconds)
-            finally:
-                with contextlib.suppress(redis.RedisError):
-                    pubsub.close()
+            if self._listener is None or self._listener.pid != os.getpid():
+                self._listener = _RedisListener(self.redis, self.prefix)
+            with self._listener.waiting(job_id) as wait:
+                yield wait
             return
         bell = None
         if self.bells is not None:
@@ -75,11 +71,67 @@ class JobSignals:
             bell.close()
 
 
-def _redis_wait(pubsub: redis.client.PubSub, seconds: float) -> None:
-    try:
-        pubsub.get_message(timeout=seconds)
-    except redis.RedisError:
-        _sleep(seconds)
+class _RedisListener:
+    """One pub/sub connection per process for all its waiters.
+
+    A connection of its own for each ?wait cost a connect and a handshake per API call (redis-py
+    drops a pub/sub's connection when it closes). A thread subscribed to every job's end
+    instead wakes the waiters registered for the job it hears about.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str):
+        self.client, self.prefix, self.pid = client, prefix, os.getpid()
+        self._waiters: dict[int, set[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        threading.Thread(target=self._listen, name="gitferry-job-signals", daemon=True).start()
+
+    @contextlib.contextmanager
+    def waiting(self, job_id: int) -> Iterator[Wait]:
+        # The first waiter of a process gives the thread a moment to subscribe; signals sent
+        # before a waiter registers are not needed: it reads the job after registering.
+        self._subscribed.wait(0.5)
+        event = threading.Event()
+        with self._lock:
+            self._waiters.setdefault(job_id, set()).add(event)
+
+        def wait(seconds: float) -> None:
+            event.wait(seconds if self._subscribed.is_set() else min(seconds, 0.005))
+            event.clear()  # the caller reads the job again either way
+
+        try:
+            yield wait
+        finally:
+            with self._lock:
+                found = self._waiters.get(job_id, set())
+                found.discard(event)
+                if not found:
+                    self._waiters.pop(job_id, None)
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(f"{self.prefix}*")
+                pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+                self._subscribed.set()
+                while True:
+                    message = pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message and message.get("type") == "pmessage":
+                        self._wake(message["channel"])
+            except Exception as exc:  # Redis went away: waiters look now and then until it is back
+                self._subscribed.clear()
+                log.debug("job_signal_listener_down error=%s", type(exc).__name__)
+                time.sleep(1.0)
+
+    def _wake(self, channel: bytes) -> None:
+        try:
+            job_id = int(channel.decode()[len(self.prefix):])
+        except ValueError:
+            return
+        with self._lock:
+            for event in self._waiters.get(job_id, ()):
+                event.set()
 
 
 def _sleep(seconds: float) -> None:

@@ -65,7 +65,7 @@ class JobStore:
         """
         with self.db.tx(write=True) as conn:
             job_id, new = self.join_or_add(conn, repo, kind, trigger, params, coalesce_key)
-        job = self.get(job_id)
+            job = self.get(job_id)  # in the same transaction: one round trip fewer before the send
         assert job is not None
         return job, new
 
