@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -16,9 +17,11 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
+IDLE_PING_AFTER = 2.0  # seconds a PostgreSQL connection may sit in the pool before it is pinged
 
 
 class Database:
@@ -52,7 +55,9 @@ class Database:
             # As many kept connections as a web process has threads (gunicorn's 8, and a few to
             # spare): with fewer, every burst opened and closed overflow connections, and a new
             # PostgreSQL connection costs milliseconds on both sides.
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=12, max_overflow=12)
+            self.engine = create_engine(url, pool_size=12, max_overflow=12)
+            event.listen(self.engine, "checkin", _note_checkin)
+            event.listen(self.engine, "checkout", self._ping_if_idle)
 
     @contextmanager
     def tx(self, write: bool = False) -> Iterator[Connection]:
@@ -108,11 +113,26 @@ class Database:
             held = self._local.held = _Held(self.engine.connect())
         return nullcontext(held.conn)
 
+    def _ping_if_idle(self, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        """A connection that sat in the pool a while is asked if it is still there (the server
+        may have restarted); one just used is not: a ping on every checkout cost a round trip
+        per transaction. A dead one makes the pool connect again (DisconnectionError)."""
+        last = record.info.get("checked_in")
+        if last is not None and time.monotonic() - last > IDLE_PING_AFTER:
+            try:
+                self.engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:
+                raise DisconnectionError("the database connection went away") from exc
+
     def dispose(self) -> None:
         held: _Held | None = getattr(self._local, "held", None)
         if held is not None:
             held.close()
         self.engine.dispose()
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
 
 
 class GroupCommit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("gitferry.web")
@@ -58,6 +59,14 @@ def install(app: Flask) -> None:
         response = error_response(status, _HTTP_CODES.get(status, "error"), message)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError) -> Response:
+        # e.g. the server restarted in the middle of this request; the pool reconnects for the next
+        log.warning("database_unavailable error=%s", type(exc.orig).__name__)
+        response = error_response(503, "database_unavailable", "the database is not reachable; try again")
+        response.headers["Retry-After"] = "1"
         return response
 
     @app.errorhandler(Exception)

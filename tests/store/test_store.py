@@ -241,3 +241,28 @@ def test_a_delivery_recorded_inside_a_transaction_is_part_of_it(store: Store) ->
         raise RuntimeError("boom")
     assert store.jobs.list() == []
     assert not store.deliveries.record("github", "d-1", "push", {key}, None).seen_before
+
+
+def test_connections_the_server_dropped_while_idle_are_replaced(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL restarted (here: every connection to the database terminated) while the pool
+    sat idle: the next transaction gets a new connection instead of failing."""
+    from sqlalchemy import create_engine, text
+
+    from service.store import db as db_module
+    from tests.support.services import POSTGRES_ADMIN
+
+    monkeypatch.setattr(db_module, "IDLE_PING_AFTER", 0.05)
+    with postgres_database() as url:
+        store = Store(url)
+        store.upgrade()
+        repo = new_repo(store)
+        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                         {"db": store.db.engine.url.database})
+        admin.dispose()
+        time.sleep(0.1)
+        assert store.repos.get(repo["id"])["name"] == "acme/widgets"
+        store.close()
