@@ -110,8 +110,8 @@ class _RedisListener:
 
     def _listen(self) -> None:
         while True:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(f"{self.prefix}*")
                 pubsub.get_message(timeout=1.0)  # the subscription's confirmation
                 self._subscribed.set()
@@ -122,6 +122,8 @@ class _RedisListener:
             except Exception as exc:  # Redis went away: waiters look now and then until it is back
                 self._subscribed.clear()
                 log.debug("job_signal_listener_down error=%s", type(exc).__name__)
+                with contextlib.suppress(Exception):
+                    pubsub.close()
                 time.sleep(1.0)
 
     def _wake(self, channel: bytes) -> None:
