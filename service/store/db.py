@@ -77,6 +77,11 @@ class Database:
             self._local.open = (conn, write)
             try:
                 if not self.sqlite:
+                    if not write:
+                        # Under READ COMMITTED each statement reads its own snapshot anyway, so a
+                        # read-only transaction adds nothing but BEGIN and COMMIT round trips.
+                        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                        return
                     with conn.begin():
                         yield conn
                     return
