@@ -12,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from service.domain.types import fetch_coalesce_key
 from service.store import NameTaken, Store
 from service.store.tables import jobs, metadata, utcnow
 from tests.support.services import postgres_database
@@ -206,6 +207,39 @@ def test_deliveries_arriving_together_are_all_recorded_once(store: Store) -> Non
     assert {tuple(a.job_ids) for a in answers} == {(answers[0].job_ids[0],)}  # all joined one fetch
     assert sum(not a.seen_before for a in answers) == 40
     assert len(store.jobs.list()) == 1
+
+
+def test_a_fetch_queued_by_another_request_mid_delivery_is_joined_and_ours_is_still_sent() -> None:
+    """Two repos fetch the same URL. While a delivery is recorded, another request holds a new
+    queued fetch for the second repo, uncommitted; it commits, so the delivery's own insert of
+    that fetch finds it taken. The delivery is recorded once, joined to that fetch, and the fetch
+    it did add for the first repo is still handed back to be sent."""
+    with postgres_database() as url:
+        store = Store(url)
+        store.upgrade()
+        try:
+            first = new_repo(store, "acme/first")
+            second = new_repo(store, "acme/second")
+            (key,) = {r["match_key"] for r in store.repos.remotes(first["id"])}
+            other = store.db.engine.connect()
+            holding = other.begin()
+            theirs = store.jobs.join_or_add(other, second, "fetch", "api", {"remote": "origin"},
+                                            fetch_coalesce_key(second["id"], "origin"))[0]
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(store.deliveries.record, "github", "d-1", "push", {key}, None)
+                time.sleep(0.5)  # the delivery's insert now waits on the uncommitted fetch
+                assert not pending.done()
+                holding.commit()
+                intake = pending.result(timeout=10)
+            other.close()
+            queued = {j["repo"]: j["id"] for j in store.jobs.list(state="queued")}
+            assert intake.job_ids == [queued["acme/first"], theirs] and queued["acme/second"] == theirs
+            assert intake.to_send == [(queued["acme/first"], first["id"], None)]
+            again = store.deliveries.record("github", "d-1", "push", {key}, None)
+            assert (again.seen_before, again.job_ids) == (True, intake.job_ids)
+            assert len(store.jobs.list()) == 2
+        finally:
+            store.close()
 
 
 def test_work_committed_together_fails_alone(store: Store) -> None:
