@@ -124,6 +124,14 @@ class Database:
         with self.engine.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
+    def writes(self) -> AbstractContextManager[Connection]:
+        """A connection for writes that each stand alone (a claim, a job's end): on PostgreSQL
+        each commits as it runs, without BEGIN and COMMIT round trips; on SQLite, and inside
+        an open tx(), they run in a write transaction."""
+        if self.sqlite or self.in_tx:
+            return self.tx(write=True)
+        return self.autocommit()
+
     def _connection(self) -> AbstractContextManager[Connection]:
         """A connection for one transaction. A SQLite file's connections stay with their thread
         (closed when it ends): under load, checking one out of a pool and back cost more CPU

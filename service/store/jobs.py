@@ -44,6 +44,16 @@ _ADD_JOB = Sql("""
     VALUES (:repo_id, :repo, :kind, 'queued', :trigger, :params, :key, 0, :now)
     ON CONFLICT (coalesce_key) WHERE state = 'queued' AND coalesce_key IS NOT NULL DO NOTHING
     RETURNING id""")
+# ...and every job's claim, end and the waits for it.
+_GET = Sql("SELECT * FROM jobs WHERE id = :id")
+_CLAIM = Sql("""
+    UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
+    WHERE id = :id AND (state = 'queued' OR (state = 'running' AND lease_until < :now))
+    RETURNING *""")
+_END = Sql("""
+    UPDATE jobs SET state = :state, finished_at = :now, lease_until = NULL, result = :result,
+        error_code = :error_code, error_message = :error_message, progress = COALESCE(:progress, progress)
+    WHERE id = :id""")
 _LAST_STARTED = Sql("""
     SELECT state, finished_at > :since FROM jobs WHERE coalesce_key = :key AND state != 'queued'
     ORDER BY id DESC LIMIT 1""")
@@ -63,9 +73,9 @@ class JobStore:
 
         Returns the job and whether it is new.
         """
-        with self.db.tx(write=True) as conn:
+        with self.db.writes() as conn:  # the insert stands alone: a twin found is only read
             job_id, new = self.join_or_add(conn, repo, kind, trigger, params, coalesce_key)
-            job = self.get(job_id)  # in the same transaction: one round trip fewer before the send
+            job = _GET.row(conn, jobs, id=job_id)
         assert job is not None
         return job, new
 
@@ -91,8 +101,7 @@ class JobStore:
 
     def get(self, job_id: int) -> Row | None:
         with self.db.tx() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-            return dict(row) if row else None
+            return _GET.row(conn, jobs, id=job_id)
 
     def states(self, job_ids: list[int]) -> dict[int, str]:
         with self.db.tx() as conn:
@@ -118,23 +127,8 @@ class JobStore:
     def claim(self, job_id: int, lease: float) -> Row | None:
         """Take a queued job (or one whose worker's lease ran out) for running; None if taken."""
         now = utcnow()
-        with self.db.tx(write=True) as conn:
-            claimed = conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.id == job_id,
-                    or_(
-                        jobs.c.state == JobState.QUEUED.value,
-                        and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now),
-                    ),
-                )
-                .values(
-                    state=JobState.RUNNING.value, lease_until=now + timedelta(seconds=lease),
-                    started_at=now, attempts=jobs.c.attempts + 1,
-                )
-                .returning(*jobs.c)
-            ).mappings().first()
-        return dict(claimed) if claimed else None
+        with self.db.writes() as conn:
+            return _CLAIM.row(conn, jobs, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
 
     def renew(self, job_id: int, lease: float) -> None:
         with self.db.tx(write=True) as conn:
@@ -157,14 +151,11 @@ class JobStore:
              progress: dict[str, Any] | None = None) -> None:
         self._end(job_id, JobState.FAILED, progress, result=result, error_code=code, error_message=message)
 
-    def _end(self, job_id: int, state: JobState, progress: dict[str, Any] | None, **values: Any) -> None:
-        if progress is not None:
-            values["progress"] = progress
-        with self.db.tx(write=True) as conn:
-            conn.execute(
-                update(jobs).where(jobs.c.id == job_id)
-                .values(state=state.value, finished_at=utcnow(), lease_until=None, **values)
-            )
+    def _end(self, job_id: int, state: JobState, progress: dict[str, Any] | None, *,
+             result: dict[str, Any] | None, error_code: str | None = None, error_message: str | None = None) -> None:
+        with self.db.writes() as conn:
+            _END.run(conn, id=job_id, state=state.value, now=utcnow(), result=result, error_code=error_code,
+                     error_message=error_message, progress=progress)
 
     def fail_queued(self, repo_id: int, code: str, message: str) -> list[int]:
         """End every queued job of a repo as failed (the repo was deleted)."""

@@ -12,9 +12,22 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.matching import url_key
 from service.domain.types import RepoState
 from service.store.db import Database
+from service.store.sql import Sql
 from service.store.tables import remotes, repo_refs, repos, utcnow
 
 Row = dict[str, Any]
+
+
+# What every API call on a repo and every job reads (service.store.sql says why hand-written).
+_BY_ID = Sql("SELECT * FROM repos WHERE id = :id")
+_BY_NAME = Sql("SELECT * FROM repos WHERE name = :name")
+_REMOTES = Sql("SELECT * FROM remotes WHERE repo_id = :repo_id ORDER BY name")
+_FETCHED = Sql("UPDATE repos SET last_fetch_at = :at WHERE id = :id")
+# A repo deleted meanwhile gets no refs (and no foreign-key error).
+_SAVE_REFS = Sql("""
+    INSERT INTO repo_refs (repo_id, snapshot, updated_at) SELECT :repo_id, :snapshot, :now
+    WHERE EXISTS (SELECT 1 FROM repos WHERE id = :repo_id)
+    ON CONFLICT (repo_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at""")
 
 
 class NameTaken(Exception):
@@ -47,17 +60,20 @@ class RepoStore:
 
     def get(self, repo_id: int) -> Row | None:
         with self.db.tx() as conn:
-            row = conn.execute(select(repos).where(repos.c.id == repo_id)).mappings().first()
-            return dict(row) if row else None
+            return _BY_ID.row(conn, repos, id=repo_id)
 
     def by_name(self, name: str) -> Row | None:
         with self.db.tx() as conn:
-            row = conn.execute(select(repos).where(repos.c.name == name)).mappings().first()
-            return dict(row) if row else None
+            return _BY_NAME.row(conn, repos, name=name)
 
     def all(self) -> list[Row]:
         with self.db.tx() as conn:
             return [dict(r) for r in conn.execute(select(repos).order_by(repos.c.name)).mappings()]
+
+    def fetched(self, repo_id: int, at: datetime) -> None:
+        """Record when the repo's remotes were last fetched."""
+        with self.db.writes() as conn:
+            _FETCHED.run(conn, id=repo_id, at=at)
 
     def update(self, repo_id: int, **fields: Any) -> None:
         with self.db.tx(write=True) as conn:
@@ -73,10 +89,7 @@ class RepoStore:
 
     def remotes(self, repo_id: int) -> list[Row]:
         with self.db.tx() as conn:
-            rows = conn.execute(
-                select(remotes).where(remotes.c.repo_id == repo_id).order_by(remotes.c.name)
-            ).mappings()
-            return [dict(r) for r in rows]
+            return _REMOTES.rows(conn, remotes, repo_id=repo_id)
 
     def remotes_of(self, repo_ids: list[int]) -> dict[int, list[Row]]:
         """Remotes of many repos in one query, for listings."""
@@ -115,14 +128,8 @@ class RepoStore:
     # what the clone looked like after the last job
 
     def save_refs(self, repo_id: int, snapshot: dict[str, Any]) -> None:
-        now = utcnow()
-        with self.db.tx(write=True) as conn:
-            done = conn.execute(
-                update(repo_refs).where(repo_refs.c.repo_id == repo_id)
-                .values(snapshot=snapshot, updated_at=now)
-            ).rowcount
-            if not done and conn.execute(select(repos.c.id).where(repos.c.id == repo_id)).first():
-                conn.execute(insert(repo_refs).values(repo_id=repo_id, snapshot=snapshot, updated_at=now))
+        with self.db.writes() as conn:
+            _SAVE_REFS.run(conn, repo_id=repo_id, snapshot=snapshot, now=utcnow())
 
     def refs(self, repo_id: int) -> dict[str, Any]:
         with self.db.tx() as conn:

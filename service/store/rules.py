@@ -9,9 +9,11 @@ from sqlalchemy.exc import IntegrityError
 
 from service.store.db import Database
 from service.store.repos import NameTaken
+from service.store.sql import Sql
 from service.store.tables import rules, utcnow
 
 Row = dict[str, Any]
+_OF_REPO = Sql("SELECT * FROM rules WHERE repo_id = :repo_id ORDER BY name")  # every job reads them
 
 
 class RuleStore:
@@ -35,8 +37,7 @@ class RuleStore:
 
     def of_repo(self, repo_id: int) -> list[Row]:
         with self.db.tx() as conn:
-            rows = conn.execute(select(rules).where(rules.c.repo_id == repo_id).order_by(rules.c.name)).mappings()
-            return [dict(r) for r in rows]
+            return _OF_REPO.rows(conn, rules, repo_id=repo_id)
 
     def delete(self, repo_id: int, name: str) -> bool:
         with self.db.tx(write=True) as conn:
