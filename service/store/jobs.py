@@ -38,13 +38,15 @@ def job_view(row: Row) -> dict[str, Any]:
 
 
 # The statements every webhook delivery runs (service.store.sql says why they are hand-written).
-_QUEUED_TWIN = Sql("SELECT id FROM jobs WHERE coalesce_key = :key AND state = 'queued'")
-_ADD_JOB = Sql("""
+_QUEUED_TWIN = "SELECT {} FROM jobs WHERE coalesce_key = :key AND state = 'queued'"
+_ADD_JOB = """
     INSERT INTO jobs (repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at)
     VALUES (:repo_id, :repo, :kind, 'queued', :trigger, :params, :key, 0, :now)
     ON CONFLICT (coalesce_key) WHERE state = 'queued' AND coalesce_key IS NOT NULL DO NOTHING
-    RETURNING id""")
-# ...and every job's claim, end and the waits for it.
+    RETURNING {}"""
+_TWIN_ID, _ADD_ID = Sql(_QUEUED_TWIN.format("id")), Sql(_ADD_JOB.format("id"))
+# ...and every API call's job, and every job's claim and end.
+_TWIN, _ADD = Sql(_QUEUED_TWIN.format("*")), Sql(_ADD_JOB.format("*"))
 _GET = Sql("SELECT * FROM jobs WHERE id = :id")
 _CLAIM = Sql("""
     UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
@@ -73,21 +75,29 @@ class JobStore:
 
         Returns the job and whether it is new.
         """
-        with self.db.writes() as conn:  # the insert stands alone: a twin found is only read
-            job_id, new = self.join_or_add(conn, repo, kind, trigger, params, coalesce_key)
-            job = _GET.row(conn, jobs, id=job_id)
-        assert job is not None
-        return job, new
+        # The insert first, returning the row: a new job is one round trip. Each statement
+        # stands alone (a twin is only read), so on PostgreSQL none needs a transaction.
+        with self.db.writes() as conn:
+            for _ in range(3):
+                added = _ADD.row(conn, jobs, repo_id=repo["id"], repo=repo["name"], kind=kind, trigger=trigger,
+                                 params=params, key=coalesce_key, now=utcnow())
+                if added is not None:
+                    return added, True
+                twin = _TWIN.row(conn, jobs, key=coalesce_key)
+                if twin is not None:
+                    return twin, False
+                # the twin was claimed in between: add again
+        raise RuntimeError("could not record job")
 
     def join_or_add(self, conn: Connection, repo: Row, kind: str, trigger: str, params: dict[str, Any],
                     coalesce_key: str | None) -> tuple[int, bool]:
         """Inside a write transaction: the id of the queued twin to join, or of a new job."""
         for _ in range(3):
             if coalesce_key:
-                twin = _QUEUED_TWIN.run(conn, key=coalesce_key).fetchone()
+                twin = _TWIN_ID.run(conn, key=coalesce_key).fetchone()
                 if twin:
                     return twin[0], False
-            added = _ADD_JOB.run(conn, repo_id=repo["id"], repo=repo["name"], kind=kind, trigger=trigger,
+            added = _ADD_ID.run(conn, repo_id=repo["id"], repo=repo["name"], kind=kind, trigger=trigger,
                                  params=params, key=coalesce_key, now=utcnow()).fetchone()
             if added:
                 return added[0], True

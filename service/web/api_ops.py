@@ -13,7 +13,7 @@ from service.store.jobs import job_view
 from service.web.api_branches import known_remote
 from service.web.auth import require, requires
 from service.web.context import checked, field, json_body, services, wait_seconds
-from service.web.enqueue import answer_job, enqueue, find_repo
+from service.web.enqueue import answer_op, find_repo
 from service.web.errors import ApiError
 
 bp = Blueprint("ops", __name__)
@@ -42,8 +42,7 @@ def fetch(name: str) -> ResponseReturnValue:
     prune = field(body, "prune", bool, True)
     # Every queued fetch of this remote is the same work: join it rather than repeat it.
     key = fetch_coalesce_key(repo["id"], remote) if prune else None
-    job = enqueue(repo, JobKind.FETCH, {"remote": remote, "prune": prune}, coalesce_key=key)
-    return answer_job(job)
+    return answer_op(repo, JobKind.FETCH, {"remote": remote, "prune": prune}, coalesce_key=key)
 
 
 @bp.post("/api/v1/repos/<path:name>/pull")
@@ -59,7 +58,7 @@ def pull(name: str) -> ResponseReturnValue:
     known = _snapshot_branch(repo, branch)
     if known is not None and not known.get("upstream"):
         raise ApiError(409, "no_upstream", f"branch {branch!r} has no upstream; set one first")
-    return answer_job(enqueue(repo, JobKind.PULL, {"branch": branch, "strategy": strategy}))
+    return answer_op(repo, JobKind.PULL, {"branch": branch, "strategy": strategy})
 
 
 @bp.post("/api/v1/repos/<path:name>/push")
@@ -82,7 +81,7 @@ def push(name: str) -> ResponseReturnValue:
     _snapshot_branch(repo, branch)
     params = {"branch": branch, "remote": remote, "remote_branch": remote_branch,
               "set_upstream": set_upstream, "force": force}
-    return answer_job(enqueue(repo, JobKind.PUSH, params))
+    return answer_op(repo, JobKind.PUSH, params)
 
 
 @bp.get("/api/v1/jobs/<job_id>")

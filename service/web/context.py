@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -82,11 +83,17 @@ def wait_seconds() -> float | None:
     return seconds
 
 
-def wait_for_job(job_id: int, seconds: float) -> dict[str, Any]:
-    """The job's row once it ended, or after `seconds`; woken by the worker's signal."""
+def wait_for_job(job_id: int, seconds: float, send: Callable[[], object] | None = None) -> dict[str, Any]:
+    """The job's row once it ended, or after `seconds`; woken by the worker's signal.
+
+    `send` is the new job's first send, made once listening: the job cannot end before it, so
+    there is nothing to look at until the signal (or the next slow look)."""
     svc = services()
     deadline = time.monotonic() + seconds
     with svc.dispatcher.signals.listening(job_id) as wait:
+        if send is not None:
+            send()
+            wait(min(seconds, 0.25))
         while True:
             job = svc.store.jobs.get(job_id)
             assert job is not None

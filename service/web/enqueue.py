@@ -36,27 +36,33 @@ def find_repo(name: str) -> Row:
 
 
 def enqueue(repo: Row, kind: str, params: dict[str, Any], *, trigger: str = Trigger.API,
-            coalesce_key: str | None = None) -> Row:
-    """Record a job (joining a queued twin when coalescing) and send it; the row is committed first."""
+            coalesce_key: str | None = None, wait: float | None = None) -> Row:
+    """Record a job (joining a queued twin when coalescing) and send it; the row is committed
+    first. With `wait` seconds, the row once the job ended (or the wait ran out)."""
     svc = services()
     job, new = svc.store.jobs.create(repo, kind, trigger, params, coalesce_key=coalesce_key)
-    if new:
-        svc.dispatcher.send(job["id"], job["repo_id"])
-    return job
+
+    def send() -> None:
+        if new:
+            svc.dispatcher.send(job["id"], job["repo_id"])
+
+    if not wait:
+        send()
+        return job
+    return wait_for_job(job["id"], wait, send=send if new else None)
 
 
-def answer_job(job: Row) -> ResponseReturnValue:
-    """202 with the job; with ?wait=N, 200 once it ended (202 if N ran out first)."""
-    seconds = wait_seconds()
-    if seconds:
-        job = wait_for_job(job["id"], seconds)
+def answer_op(repo: Row, kind: str, params: dict[str, Any], coalesce_key: str | None = None) -> ResponseReturnValue:
+    """Record and send an operation's job: 202 with it; with ?wait=N, 200 once it ended (202
+    if N ran out first)."""
+    job = enqueue(repo, kind, params, coalesce_key=coalesce_key, wait=wait_seconds())
     status = 200 if JobState(job["state"]).finished else 202
     return jsonify({"job": job_view(job)}), status
 
 
 def run_now(repo: Row, kind: str, params: dict[str, Any], timeout: float = 30.0) -> Row:
     """Run a change to the clone on its worker and wait for the result; errors become answers."""
-    job = wait_for_job(enqueue(repo, kind, params)["id"], timeout)
+    job = enqueue(repo, kind, params, wait=timeout)
     if job["state"] == JobState.DONE:
         return job["result"]  # type: ignore[no-any-return]
     if job["state"] == JobState.FAILED:
