@@ -62,11 +62,16 @@ class Database:
             event.listen(self.engine, "checkout", self._ping_if_idle)
 
     @contextmanager
-    def tx(self, write: bool = False) -> Iterator[Connection]:
+    def tx(self, write: bool = False, pipelined: bool = False) -> Iterator[Connection]:
         """A transaction; on SQLite `write=True` takes the write lock up front.
 
         Inside another tx() of the same thread this joins it, so that a caller can make several
         store calls one transaction: one round trip to the database instead of one each.
+
+        `pipelined` (PostgreSQL): the statements go out without waiting for each answer, and
+        BEGIN, they and COMMIT make one round trip; a result read on the way waits for what
+        was sent before it. Only for hand-written statements (service.store.sql): SQLAlchemy's
+        own look at each result before it is there.
         """
         outer: tuple[Connection, bool] | None = getattr(self._local, "open", None)
         if outer is not None:
@@ -83,6 +88,10 @@ class Database:
                         # Under READ COMMITTED each statement reads its own snapshot anyway, so a
                         # read-only transaction adds nothing but BEGIN and COMMIT round trips.
                         yield conn.execution_options(isolation_level="AUTOCOMMIT")
+                        return
+                    if pipelined:
+                        with conn.connection.driver_connection.pipeline(), conn.begin():  # type: ignore[union-attr]
+                            yield conn
                         return
                     with conn.begin():
                         yield conn
@@ -123,6 +132,18 @@ class Database:
             raise RuntimeError("autocommit() is for PostgreSQL")
         with self.engine.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
+    def together(self) -> Iterator[Connection]:
+        """A connection for statements that each stand alone, sent without waiting for each
+        answer (Sql.later): on PostgreSQL they make one round trip, each committing as it runs;
+        on SQLite, and inside an open tx(), they run in a write transaction."""
+        if self.sqlite or self.in_tx:
+            with self.tx(write=True) as conn:
+                yield conn
+            return
+        with self.autocommit() as conn, conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+            yield conn
 
     def writes(self) -> AbstractContextManager[Connection]:
         """A connection for writes that each stand alone (a claim, a job's end): on PostgreSQL

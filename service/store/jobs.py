@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 from service.domain.types import JobState
 from service.store.db import Database
 from service.store.sql import Sql
-from service.store.tables import jobs, utcnow
+from service.store.tables import jobs, remotes, repos, rules, utcnow
 
 Row = dict[str, Any]
 
@@ -52,6 +52,11 @@ _CLAIM = Sql("""
     UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
     WHERE id = :id AND (state = 'queued' OR (state = 'running' AND lease_until < :now))
     RETURNING *""")
+# What running a job needs, read as it is claimed (JobStore.start).
+_REPO_OF = "SELECT * FROM {} WHERE {} = (SELECT repo_id FROM jobs WHERE id = :id)"
+_JOBS_REPO = Sql(_REPO_OF.format("repos", "id"))
+_JOBS_REMOTES = Sql(_REPO_OF.format("remotes", "repo_id") + " ORDER BY name")
+_JOBS_RULES = Sql(_REPO_OF.format("rules", "repo_id") + " ORDER BY name")
 _END = Sql("""
     UPDATE jobs SET state = :state, finished_at = :now, lease_until = NULL, result = :result,
         error_code = :error_code, error_message = :error_message, progress = COALESCE(:progress, progress)
@@ -139,6 +144,24 @@ class JobStore:
         now = utcnow()
         with self.db.writes() as conn:
             return _CLAIM.row(conn, jobs, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
+
+    def start(self, job_id: int, lease: float) -> tuple[Row, Row | None] | None:
+        """claim() the job (None if taken or ended) and read what running it needs: its repo
+        (None if deleted) with the repo's "remotes" and "rules". On PostgreSQL the four
+        statements go out together: one round trip instead of four."""
+        now = utcnow()
+        with self.db.together() as conn:
+            claimed = _CLAIM.later(conn, jobs, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
+            repo = _JOBS_REPO.later(conn, repos, id=job_id)
+            its_remotes = _JOBS_REMOTES.later(conn, remotes, id=job_id)
+            its_rules = _JOBS_RULES.later(conn, rules, id=job_id)
+        job = claimed()
+        if not job:
+            return None
+        found = repo()
+        if not found:
+            return job[0], None
+        return job[0], {**found[0], "remotes": its_remotes(), "rules": its_rules()}
 
     def renew(self, job_id: int, lease: float) -> None:
         with self.db.tx(write=True) as conn:

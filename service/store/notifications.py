@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from service.store.db import Database
+from service.store.sql import Sql
 from service.store.tables import notifications, utcnow
 
 Row = dict[str, Any]
+_CREATE = Sql("""
+    INSERT INTO notifications (job_id, url, state, attempts, created_at) VALUES (:job_id, :url, 'pending', 0, :now)
+    RETURNING id""")
 
 
 class NotificationStore:
@@ -17,10 +21,8 @@ class NotificationStore:
         self.db = db
 
     def create(self, job_id: int, url: str) -> int:
-        with self.db.tx(write=True) as conn:
-            return int(conn.execute(insert(notifications).values(
-                job_id=job_id, url=url, state="pending", attempts=0, created_at=utcnow()
-            )).inserted_primary_key[0])  # type: ignore[index]
+        with self.db.writes() as conn:  # hand-written: it goes in the pipelined transaction of a job's end
+            return int(_CREATE.run(conn, job_id=job_id, url=url, now=utcnow()).fetchone()[0])
 
     def get(self, notification_id: int) -> Row | None:
         with self.db.tx() as conn:

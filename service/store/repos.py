@@ -23,6 +23,7 @@ _BY_ID = Sql("SELECT * FROM repos WHERE id = :id")
 _BY_NAME = Sql("SELECT * FROM repos WHERE name = :name")
 _REMOTES = Sql("SELECT * FROM remotes WHERE repo_id = :repo_id ORDER BY name")
 _FETCHED = Sql("UPDATE repos SET last_fetch_at = :at WHERE id = :id")
+_READY = Sql("UPDATE repos SET state = 'ready', error = NULL WHERE id = :id")
 # A repo deleted meanwhile gets no refs (and no foreign-key error).
 _SAVE_REFS = Sql("""
     INSERT INTO repo_refs (repo_id, snapshot, updated_at) SELECT :repo_id, :snapshot, :now
@@ -74,6 +75,11 @@ class RepoStore:
         """Record when the repo's remotes were last fetched."""
         with self.db.writes() as conn:
             _FETCHED.run(conn, id=repo_id, at=at)
+
+    def ready(self, repo_id: int) -> None:
+        """The repo's clone is there, its branches recorded: it can be used."""
+        with self.db.writes() as conn:
+            _READY.run(conn, id=repo_id)
 
     def update(self, repo_id: int, **fields: Any) -> None:
         with self.db.tx(write=True) as conn:

@@ -46,14 +46,26 @@ class Sql:
 
     def rows(self, conn: Connection, table: Table, **params: Any) -> list[dict[str, Any]]:
         """The statement's rows as dicts of `table`'s columns, typed as SQLAlchemy reads them."""
+        return self.later(conn, table, **params)()
+
+    def later(self, conn: Connection, table: Table, **params: Any) -> Callable[[], list[dict[str, Any]]]:
+        """Send the statement now, read its rows (as rows() gives them) when called: statements
+        sent together (Database.together) are answered together."""
         cursor = self.run(conn, **params)
-        found = cursor.fetchall()
-        if not found:
-            return []
-        names = tuple(d[0] for d in cursor.description)
-        readers = _readers(table, names, conn.dialect.name == "sqlite")
-        return [{name: read(value) for name, read, value in zip(names, readers, row, strict=True)}
-                for row in found]
+        sqlite = conn.dialect.name == "sqlite"
+        # SQLite answers at once, and cannot commit while a statement is left unread.
+        fetched = cursor.fetchall() if sqlite else None
+
+        def read() -> list[dict[str, Any]]:
+            found = fetched if fetched is not None else cursor.fetchall()
+            if not found:
+                return []
+            names = tuple(d[0] for d in cursor.description)
+            readers = _readers(table, names, sqlite)
+            return [{name: read(value) for name, read, value in zip(names, readers, row, strict=True)}
+                    for row in found]
+
+        return read
 
     def row(self, conn: Connection, table: Table, **params: Any) -> dict[str, Any] | None:
         found = self.rows(conn, table, **params)

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 
 from service.domain.types import fetch_coalesce_key
 from service.store import NameTaken, Store
+from service.store.sql import Sql
 from service.store.tables import jobs, metadata, utcnow
 from tests.support.services import postgres_database
 
@@ -240,6 +241,57 @@ def test_a_fetch_queued_by_another_request_mid_delivery_is_joined_and_ours_is_st
             assert len(store.jobs.list()) == 2
         finally:
             store.close()
+
+
+def test_starting_a_job_claims_it_once_and_reads_its_repo_remotes_and_rules(store: Store) -> None:
+    repo = new_repo(store)
+    store.repos.add_remote(repo["id"], "fork", "https://example.com/fork/widgets.git")
+    store.rules.create(repo["id"], name="follow", remote="origin", branch="main", local_branch="main",
+                       strategy="rebase", push_to=None, allow_force=False)
+    job, _ = store.jobs.create(repo, "fetch", "api", {})
+    started = store.jobs.start(job["id"], lease=30)
+    assert started is not None
+    claimed, found = started
+    assert (claimed["id"], claimed["state"], claimed["attempts"]) == (job["id"], "running", 1)
+    assert claimed["started_at"].tzinfo is not None and found is not None
+    assert (found["name"], found["created_at"], found["protected_branches"]) == (
+        repo["name"], repo["created_at"], [])
+    assert [r["name"] for r in found["remotes"]] == ["fork", "origin"]
+    assert [(r["name"], r["allow_force"], r["strategy"]) for r in found["rules"]] == [("follow", False, "rebase")]
+    assert store.jobs.start(job["id"], lease=30) is None  # taken
+
+    orphan, _ = store.jobs.create(repo, "fetch", "api", {})
+    store.repos.delete(repo["id"])
+    assert store.jobs.start(orphan["id"], lease=30) == (store.jobs.get(orphan["id"]), None)
+
+
+def test_a_pipelined_transaction_is_all_or_nothing(store: Store) -> None:
+    """A job's end goes out as one pipelined transaction on PostgreSQL: a result read on the
+    way (the notification's id) still arrives, and a statement that fails undoes the rest."""
+    repo = new_repo(store)
+    job, _ = store.jobs.create(repo, "fetch", "api", {})
+    duplicate = Sql("INSERT INTO deliveries (forge, delivery_id, event, job_ids, received_at) "
+                    "VALUES ('github', 'same', 'push', '[]', :now)")
+    # (the driver's own error on SQLite, SQLAlchemy's at the commit on PostgreSQL)
+    with pytest.raises(Exception, match="(?i)unique"), store.db.tx(write=True, pipelined=True) as conn:
+        store.repos.save_refs(repo["id"], {"branches": [{"name": "main"}]})
+        store.jobs.finish(job["id"], {"fetched": 1})
+        assert store.notifications.create(job["id"], "https://example.com/hook") > 0
+        duplicate.run(conn, now=utcnow())
+        duplicate.run(conn, now=utcnow())
+    assert store.jobs.get(job["id"])["state"] == "queued"
+    assert store.repos.refs(repo["id"])["branches"] == [] and store.notifications.for_job(job["id"]) == []
+
+    with store.db.tx(write=True, pipelined=True):
+        store.repos.save_refs(repo["id"], {"branches": [{"name": "main"}]})
+        store.jobs.finish(job["id"], {"fetched": 1})
+        notification = store.notifications.create(job["id"], "https://example.com/hook")
+        store.repos.ready(repo["id"])
+    done = store.jobs.get(job["id"])
+    assert (done["state"], done["result"], done["finished_at"] is not None) == ("done", {"fetched": 1}, True)
+    assert store.repos.refs(repo["id"])["branches"] == [{"name": "main"}]
+    assert [n["id"] for n in store.notifications.for_job(job["id"])] == [notification]
+    assert store.repos.get(repo["id"])["state"] == "ready"
 
 
 def test_work_committed_together_fails_alone(store: Store) -> None:

@@ -78,17 +78,13 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
 
 
 def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig] | None:
-    """Claim the job, then read all it needs: the repo with its remotes and rules, and the git
-    settings (forge credentials). Not one transaction: on PostgreSQL, BEGIN and COMMIT were
-    round trips that bought nothing (each read sees what is committed anyway)."""
-    store = ctx.store
-    job = store.jobs.claim(job_id, ctx.lease_seconds)
-    if job is None:
+    """Claim the job and read all it needs: the repo with its remotes and rules, and the git
+    settings (forge credentials)."""
+    started = ctx.store.jobs.start(job_id, ctx.lease_seconds)
+    if started is None:
         return None
-    repo = store.repos.get(job["repo_id"])
+    job, repo = started
     if repo is not None:
-        repo["remotes"] = store.repos.remotes(repo["id"])
-        repo["rules"] = store.rules.of_repo(repo["id"])
         repo["fetched_at"] = None  # set by a job that fetched
     return job, repo, ctx.git_config
 
@@ -133,14 +129,14 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             log.warning("refs_not_read job=%s code=%s", job["id"], exc.code)
     store = ctx.store
     notification = None
-    with store.db.tx(write=True):
+    with store.db.tx(write=True, pipelined=True):  # one round trip on PostgreSQL
         if snapshot is not None:
             store.repos.save_refs(repo["id"], snapshot)
         if repo.get("fetched_at"):
             store.repos.fetched(repo["id"], repo["fetched_at"])
         if error is None and job["kind"] != JobKind.REMOVE and repo["state"] != RepoState.READY:
             # Only now, with its branches recorded, is a new clone ready to be used.
-            store.repos.update(repo["id"], state=RepoState.READY.value, error=None)
+            store.repos.ready(repo["id"])
         if error is None:
             store.jobs.finish(job["id"], result or {}, progress=progress)
         else:
