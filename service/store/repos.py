@@ -26,9 +26,11 @@ _FETCHED = Sql("UPDATE repos SET last_fetch_at = :at WHERE id = :id")
 _READY = Sql("UPDATE repos SET state = 'ready', error = NULL WHERE id = :id")
 # A repo deleted meanwhile gets no refs (and no foreign-key error).
 _SAVE_REFS = Sql("""
-    INSERT INTO repo_refs (repo_id, snapshot, updated_at) SELECT :repo_id, :snapshot, :now
+    INSERT INTO repo_refs (repo_id, snapshot, updated_at, pending) SELECT :repo_id, :snapshot, :now, false
     WHERE EXISTS (SELECT 1 FROM repos WHERE id = :repo_id)
-    ON CONFLICT (repo_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at""")
+    ON CONFLICT (repo_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at,
+        pending = false""")
+_REFS_PENDING = Sql("UPDATE repo_refs SET pending = true WHERE repo_id = :repo_id")
 
 
 class NameTaken(Exception):
@@ -137,12 +139,20 @@ class RepoStore:
         with self.db.writes() as conn:
             _SAVE_REFS.run(conn, repo_id=repo_id, snapshot=snapshot, now=utcnow())
 
+    def refs_pending(self, repo_id: int) -> None:
+        """Mark the recorded refs (if any) out of date until the next save_refs()."""
+        with self.db.writes() as conn:
+            _REFS_PENDING.run(conn, repo_id=repo_id)
+
     def refs(self, repo_id: int) -> dict[str, Any]:
+        """The refs as last recorded; "pending" while a job is recording newer ones."""
         with self.db.tx() as conn:
             row = conn.execute(
-                select(repo_refs.c.snapshot).where(repo_refs.c.repo_id == repo_id)
+                select(repo_refs.c.snapshot, repo_refs.c.pending).where(repo_refs.c.repo_id == repo_id)
             ).first()
-        return row[0] if row else {"branches": [], "remote_branches": [], "tags": []}
+        if row is None:
+            return {"branches": [], "remote_branches": [], "tags": []}
+        return {**row[0], "pending": True} if row[1] else row[0]  # type: ignore[no-any-return]
 
     # auto-fetch schedule
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -79,6 +80,9 @@ repo_refs = Table(
     Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
     Column("snapshot", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A job moved refs and records them again once it has their ahead/behind; till then a
+    # branch listing waits (an update of a flag costs far less than writing the snapshot twice).
+    Column("pending", Boolean, nullable=False, server_default=false()),
 )
 
 jobs = Table(

@@ -37,6 +37,21 @@ def test_listing_waits_for_the_ahead_behind_a_fetch_left_pending(app: Flask, cli
     assert "pending" not in listed
 
 
+def test_listing_waits_while_a_job_has_marked_the_recorded_refs_out_of_date(
+        app: Flask, client: FlaskClient, admin: dict[str, str], repo_id: int) -> None:
+    """A fetch that moved upstreams marks the refs it found pending and records them whole
+    once it knows their ahead/behind: the listing shows those, not the ones before the fetch."""
+    repos = app.extensions["gitferry"].store.repos
+    repos.save_refs(repo_id, snapshot(0, 0, pending=False))
+    repos.refs_pending(repo_id)
+    assert repos.refs(repo_id)["pending"] is True
+    settle = threading.Timer(0.2, lambda: repos.save_refs(repo_id, snapshot(0, 3, pending=False)))
+    settle.start()
+    listed = client.get("/api/v1/repos/acme/widgets/branches", headers=admin).json
+    settle.join()
+    assert listed["branches"][0]["behind"] == 3 and not repos.refs(repo_id)["pending"]
+
+
 def test_listing_gives_up_waiting_on_refs_nobody_settles(app: Flask, client: FlaskClient, admin: dict[str, str],
                                                          repo_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api_branches, "PENDING_WAIT", 0.1)

@@ -65,12 +65,12 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     clone = Clone(ctx.clone_path(job["repo_id"]), git_config)
     with heartbeat(renew, ctx.lease_seconds / 3):
         with clone_lock(clone.path):
-            outcome, notification, refs_pending = _run_op(ctx, repo, job, clone)
+            outcome, notification, pending_refs = _run_op(ctx, repo, job, clone)
             ctx.dispatcher.signals.ended(job_id)
             if notification is not None:
                 ctx.dispatcher.notify(notification, repo["id"])
-            if refs_pending:
-                _record_distances(ctx, repo, clone)
+            if pending_refs is not None:
+                _record_distances(ctx, repo, clone, pending_refs)
             if job["kind"] != JobKind.REMOVE:
                 _housekeeping(repo, clone)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
@@ -89,9 +89,9 @@ def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig]
     return job, repo, ctx.git_config
 
 
-def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str, int | None, bool]:
+def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str, int | None, Row | None]:
     """Run the op and record its outcome; returns ("done" or "failed", notification to send,
-    whether the recorded refs still lack some ahead/behind)."""
+    the refs still to record with their ahead/behind)."""
     progress = ProgressRecorder(ctx, job["id"])
     end: dict[str, Any]
     try:
@@ -115,11 +115,12 @@ def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str,
 
 def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dict[str, Any] | None, *,
             refs: bool, result: dict[str, Any] | None = None,
-            error: GitError | None = None) -> tuple[str, int | None, bool]:
+            error: GitError | None = None) -> tuple[str, int | None, Row | None]:
     """Write the job's end, the clone's refs and the notification in one transaction.
 
     Ahead/behind that would need git to walk history (after a fetch moved upstreams) are not
-    waited for: the refs are recorded `pending` and completed once the answer is out.
+    waited for: the refs recorded are marked `pending`, and the refs that lack them are given
+    back, to be recorded whole once the answer is out (_record_distances).
     """
     snapshot = None
     if refs:  # git runs before the write lock is taken
@@ -130,7 +131,9 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
     store = ctx.store
     notification = None
     with store.db.tx(write=True, pipelined=True):  # one round trip on PostgreSQL
-        if snapshot is not None:
+        if snapshot is not None and snapshot.get("pending") and repo["state"] == RepoState.READY:
+            store.repos.refs_pending(repo["id"])  # a flag, not the whole snapshot twice
+        elif snapshot is not None:
             store.repos.save_refs(repo["id"], snapshot)
         if repo.get("fetched_at"):
             store.repos.fetched(repo["id"], repo["fetched_at"])
@@ -143,18 +146,18 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             store.jobs.fail(job["id"], error.code, error.message, result=result, progress=progress)
         if job["kind"] != JobKind.REMOVE and repo.get("notify_url"):
             notification = store.notifications.create(job["id"], repo["notify_url"])
-    pending = snapshot is not None and snapshot.get("pending", False)
+    pending = snapshot if snapshot is not None and snapshot.get("pending") else None
     return ("done" if error is None else "failed"), notification, pending
 
 
-def _record_distances(ctx: WorkerContext, repo: Row, clone: Clone) -> None:
-    """Work out the ahead/behind the job's answer did not wait for, and record the refs again
-    (the API's branch listing waits for them while they are pending)."""
+def _record_distances(ctx: WorkerContext, repo: Row, clone: Clone, pending: Row) -> None:
+    """Work out the ahead/behind the job's answer did not wait for, and record the refs (the
+    API's branch listing waits for them while they are pending)."""
     try:
         snapshot = clone.refs().to_dict()
-    except GitError as exc:  # the pending refs stay; the next job records them whole
+    except GitError as exc:  # the refs without them, then; the next job records them whole
         log.warning("refs_not_read repo=%s code=%s", repo["name"], exc.code)
-        return
+        snapshot = pending
     ctx.store.repos.save_refs(repo["id"], snapshot)
 
 
