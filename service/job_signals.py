@@ -23,7 +23,7 @@ from service.embedded_broker import Doorbell, bell_dir, ring
 from service.settings import Settings
 
 log = logging.getLogger("gitferry.signals")
-Wait = Callable[[float], None]
+Wait = Callable[[float], bytes | None]  # returns what the signal carried, if anything
 
 
 class JobSignals:
@@ -38,11 +38,12 @@ class JobSignals:
             self.bells = bell_dir(settings.broker_url.removeprefix("sqla+"), suffix=".ended")
         self._listener: _RedisListener | None = None
 
-    def ended(self, job_id: int) -> None:
-        """Signal that job `job_id` ended (its row is committed); never raises."""
+    def ended(self, job_id: int, row: str | None = None) -> None:
+        """Signal that job `job_id` ended (its row is committed); never raises. Over Redis the
+        signal carries the ended `row` (JSON), so that a waiter need not read it back."""
         try:
             if self.redis is not None:
-                self.redis.publish(f"{self.prefix}{job_id}", b"1")
+                self.redis.publish(f"{self.prefix}{job_id}", row or b"1")
             elif self.bells is not None:
                 ring(self.bells, prefix=f"{job_id}-")
         except Exception as exc:  # waiters fall back to looking now and then
@@ -81,7 +82,7 @@ class _RedisListener:
 
     def __init__(self, client: redis.Redis, prefix: str):
         self.client, self.prefix, self.pid = client, prefix, os.getpid()
-        self._waiters: dict[int, set[threading.Event]] = {}
+        self._waiters: dict[int, set[_Waiter]] = {}
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         threading.Thread(target=self._listen, name="gitferry-job-signals", daemon=True).start()
@@ -91,20 +92,22 @@ class _RedisListener:
         # The first waiter of a process gives the thread a moment to subscribe; signals sent
         # before a waiter registers are not needed: it reads the job after registering.
         self._subscribed.wait(0.5)
-        event = threading.Event()
+        waiter = _Waiter()
         with self._lock:
-            self._waiters.setdefault(job_id, set()).add(event)
+            self._waiters.setdefault(job_id, set()).add(waiter)
 
-        def wait(seconds: float) -> None:
-            event.wait(seconds if self._subscribed.is_set() else min(seconds, 0.005))
-            event.clear()  # the caller reads the job again either way
+        def wait(seconds: float) -> bytes | None:
+            waiter.event.wait(seconds if self._subscribed.is_set() else min(seconds, 0.005))
+            waiter.event.clear()  # the caller reads the job again either way
+            carried, waiter.carried = waiter.carried, None
+            return carried
 
         try:
             yield wait
         finally:
             with self._lock:
                 found = self._waiters.get(job_id, set())
-                found.discard(event)
+                found.discard(waiter)
                 if not found:
                     self._waiters.pop(job_id, None)
 
@@ -118,7 +121,7 @@ class _RedisListener:
                 while True:
                     message = pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message and message.get("type") == "pmessage":
-                        self._wake(message["channel"])
+                        self._wake(message["channel"], message["data"])
             except Exception as exc:  # Redis went away: waiters look now and then until it is back
                 self._subscribed.clear()
                 log.debug("job_signal_listener_down error=%s", type(exc).__name__)
@@ -126,14 +129,21 @@ class _RedisListener:
                     pubsub.close()
                 time.sleep(1.0)
 
-    def _wake(self, channel: bytes) -> None:
+    def _wake(self, channel: bytes, data: bytes) -> None:
         try:
             job_id = int(channel.decode()[len(self.prefix):])
         except ValueError:
             return
         with self._lock:
-            for event in self._waiters.get(job_id, ()):
-                event.set()
+            for waiter in self._waiters.get(job_id, ()):
+                waiter.carried = data if data != b"1" else None
+                waiter.event.set()
+
+
+class _Waiter:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.carried: bytes | None = None
 
 
 def _sleep(seconds: float) -> None:

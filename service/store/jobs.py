@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,10 +10,11 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from service.domain.types import JobState
 from service.store.db import Database
-from service.store.sql import Sql
+from service.store.sql import Sql, row_from_json
 from service.store.tables import jobs, remotes, repos, rules, utcnow
 
 Row = dict[str, Any]
+Ended = Callable[[], Row | None]
 
 
 def job_view(row: Row) -> dict[str, Any]:
@@ -60,7 +62,7 @@ _JOBS_RULES = Sql(_REPO_OF.format("rules", "repo_id") + " ORDER BY name")
 _END = Sql("""
     UPDATE jobs SET state = :state, finished_at = :now, lease_until = NULL, result = :result,
         error_code = :error_code, error_message = :error_message, progress = COALESCE(:progress, progress)
-    WHERE id = :id""")
+    WHERE id = :id RETURNING *""")
 _LAST_STARTED = Sql("""
     SELECT state, finished_at > :since FROM jobs WHERE coalesce_key = :key AND state != 'queued'
     ORDER BY id DESC LIMIT 1""")
@@ -117,6 +119,14 @@ class JobStore:
     def get(self, job_id: int) -> Row | None:
         with self.db.tx() as conn:
             return _GET.row(conn, jobs, id=job_id)
+
+    def from_signal(self, carried: bytes) -> Row | None:
+        """The job row a worker's end signal carried (JobSignals.ended); None if unreadable."""
+        try:
+            row = row_from_json(jobs, carried)
+        except (ValueError, AttributeError):  # not JSON, or not an object
+            return None
+        return row if {"id", "state"} <= row.keys() else None
 
     def states(self, job_ids: list[int]) -> dict[int, str]:
         with self.db.tx() as conn:
@@ -177,18 +187,21 @@ class JobStore:
                 .values(progress={"phase": phase, "percent": percent})
             )
 
-    def finish(self, job_id: int, result: dict[str, Any], progress: dict[str, Any] | None = None) -> None:
-        self._end(job_id, JobState.DONE, progress, result=result)
+    def finish(self, job_id: int, result: dict[str, Any], progress: dict[str, Any] | None = None) -> Ended:
+        return self._end(job_id, JobState.DONE, progress, result=result)
 
     def fail(self, job_id: int, code: str, message: str, result: dict[str, Any] | None = None,
-             progress: dict[str, Any] | None = None) -> None:
-        self._end(job_id, JobState.FAILED, progress, result=result, error_code=code, error_message=message)
+             progress: dict[str, Any] | None = None) -> Ended:
+        return self._end(job_id, JobState.FAILED, progress, result=result, error_code=code, error_message=message)
 
     def _end(self, job_id: int, state: JobState, progress: dict[str, Any] | None, *,
-             result: dict[str, Any] | None, error_code: str | None = None, error_message: str | None = None) -> None:
+             result: dict[str, Any] | None, error_code: str | None = None, error_message: str | None = None) -> Ended:
+        """Record the job's end; gives the ended row, to read once the transaction is committed
+        (inside a pipelined one, reading it at once would wait for everything sent before)."""
         with self.db.writes() as conn:
-            _END.run(conn, id=job_id, state=state.value, now=utcnow(), result=result, error_code=error_code,
-                     error_message=error_message, progress=progress)
+            ended = _END.later(conn, jobs, id=job_id, state=state.value, now=utcnow(), result=result,
+                               error_code=error_code, error_message=error_message, progress=progress)
+        return lambda: next(iter(ended()), None)
 
     def fail_queued(self, repo_id: int, code: str, message: str) -> list[int]:
         """End every queued job of a repo as failed (the repo was deleted)."""

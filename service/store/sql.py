@@ -72,6 +72,20 @@ class Sql:
         return found[0] if found else None
 
 
+def row_to_json(row: dict[str, Any]) -> str:
+    """A row as JSON text (times in ISO format), to hand to another process: row_from_json."""
+    return json.dumps(row, default=lambda value: value.isoformat())
+
+
+def row_from_json(table: Table, text: str | bytes) -> dict[str, Any]:
+    """A row of `table` from row_to_json(), typed as rows() gives it."""
+    row: dict[str, Any] = json.loads(text)
+    for name, value in row.items():
+        if name in table.c and isinstance(table.c[name].type, UTCDateTime):
+            row[name] = _utc(value)
+    return row
+
+
 def _as_is(value: Any) -> Any:
     return value
 

@@ -91,13 +91,15 @@ def wait_for_job(job_id: int, seconds: float, send: Callable[[], object] | None 
     svc = services()
     deadline = time.monotonic() + seconds
     with svc.dispatcher.signals.listening(job_id) as wait:
+        carried = None
         if send is not None:
             send()
-            wait(min(seconds, 0.25))
+            carried = wait(min(seconds, 0.25))
         while True:
-            job = svc.store.jobs.get(job_id)
+            # The worker's signal may carry the ended row (committed before it was sent).
+            job = (svc.store.jobs.from_signal(carried) if carried else None) or svc.store.jobs.get(job_id)
             assert job is not None
             left = deadline - time.monotonic()
             if JobState(job["state"]).finished or left <= 0:
                 return job
-            wait(min(left, 0.25))  # a signal lost on the way costs at most this
+            carried = wait(min(left, 0.25))  # a signal lost on the way costs at most this

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 
 from service.domain.types import fetch_coalesce_key
 from service.store import NameTaken, Store
-from service.store.sql import Sql
+from service.store.sql import Sql, row_to_json
 from service.store.tables import jobs, metadata, utcnow
 from tests.support.services import postgres_database
 
@@ -263,6 +263,16 @@ def test_starting_a_job_claims_it_once_and_reads_its_repo_remotes_and_rules(stor
     orphan, _ = store.jobs.create(repo, "fetch", "api", {})
     store.repos.delete(repo["id"])
     assert store.jobs.start(orphan["id"], lease=30) == (store.jobs.get(orphan["id"]), None)
+
+
+def test_a_job_row_handed_over_as_json_reads_back_as_stored(store: Store) -> None:
+    repo = new_repo(store)
+    job, _ = store.jobs.create(repo, "fetch", "api", {"remote": "origin"})
+    store.jobs.claim(job["id"], lease=30)
+    ended = store.jobs.finish(job["id"], {"origin": {"updated": ["refs/heads/main"]}}, progress={"percent": 100})()
+    assert ended == store.jobs.get(job["id"])
+    assert store.jobs.from_signal(row_to_json(ended).encode()) == ended
+    assert store.jobs.from_signal(b"not json") is None and store.jobs.from_signal(b"[1]") is None
 
 
 def test_a_pipelined_transaction_is_all_or_nothing(store: Store) -> None:

@@ -82,3 +82,12 @@ def test_many_waiters_are_each_woken_by_their_own_job(signals: JobSignals) -> No
     assert sorted(woke) == ["21-0", "21-1", "22-0", "23-0", "24-0"]
     assert all(seconds < 5 for seconds in woke.values()), woke
     assert woke["21-0"] < woke["22-0"] < woke["23-0"] < woke["24-0"]  # each at its own job's end
+
+
+def test_over_redis_the_end_signal_hands_the_waiter_the_ended_row(signals: JobSignals) -> None:
+    """So that the waiting API call need not read the job back (the row was committed first)."""
+    row = '{"id": 7, "state": "done"}'
+    with signals.listening(7) as wait:
+        threading.Timer(0.1, signals.ended, args=(7, row)).start()
+        carried = wait(3)
+    assert carried == (row.encode() if signals.redis is not None else None)

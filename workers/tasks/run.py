@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from celery import Celery
 
 from service.dispatch import NOTIFY, RUN_JOB, Dispatcher
 from service.domain.types import JobKind, RepoState
 from service.store import Store
+from service.store.sql import row_to_json
 from workers.git import Clone, GitConfig, GitError
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, heartbeat
@@ -56,8 +57,8 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
         return  # done already, or another worker holds it
     job, repo, git_config = started
     if repo is None and job["kind"] != JobKind.REMOVE:
-        jobs.fail(job_id, "repo_deleted", "the repo was deleted")
-        ctx.dispatcher.signals.ended(job_id)
+        ended = jobs.fail(job_id, "repo_deleted", "the repo was deleted")
+        _signal_end(ctx, job_id, ended())
         return
     repo = repo or {"id": job["repo_id"], "name": job["repo"], "state": None, "notify_url": None}
     renew = lambda: jobs.renew(job_id, ctx.lease_seconds)  # noqa: E731
@@ -65,16 +66,31 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     clone = Clone(ctx.clone_path(job["repo_id"]), git_config)
     with heartbeat(renew, ctx.lease_seconds / 3):
         with clone_lock(clone.path):
-            outcome, notification, pending_refs = _run_op(ctx, repo, job, clone)
-            ctx.dispatcher.signals.ended(job_id)
-            if notification is not None:
-                ctx.dispatcher.notify(notification, repo["id"])
-            if pending_refs is not None:
-                _record_distances(ctx, repo, clone, pending_refs)
+            recorded = _run_op(ctx, repo, job, clone)
+            _signal_end(ctx, job_id, recorded.job)
+            if recorded.notification is not None:
+                ctx.dispatcher.notify(recorded.notification, repo["id"])
+            if recorded.pending_refs is not None:
+                _record_distances(ctx, repo, clone, recorded.pending_refs)
             if job["kind"] != JobKind.REMOVE:
                 _housekeeping(repo, clone)
-    log.info("job_%s job=%s repo=%s kind=%s ms=%d", outcome, job_id, repo["name"], job["kind"],
+    log.info("job_%s job=%s repo=%s kind=%s ms=%d", recorded.outcome, job_id, repo["name"], job["kind"],
              (time.monotonic() - began) * 1000)
+
+
+def _signal_end(ctx: WorkerContext, job_id: int, ended: Row | None) -> None:
+    """Tell whoever waits on the job that it ended, handing them its row."""
+    ctx.dispatcher.signals.ended(job_id, row_to_json(ended) if ended else None)
+
+
+class Recorded(NamedTuple):
+    """What a job's end wrote: its outcome and row, the notification to send, and the refs
+    still to record with their ahead/behind."""
+
+    outcome: str
+    job: Row | None
+    notification: int | None
+    pending_refs: Row | None
 
 
 def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig] | None:
@@ -89,9 +105,8 @@ def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig]
     return job, repo, ctx.git_config
 
 
-def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str, int | None, Row | None]:
-    """Run the op and record its outcome; returns ("done" or "failed", notification to send,
-    the refs still to record with their ahead/behind)."""
+def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> Recorded:
+    """Run the op and record its outcome."""
     progress = ProgressRecorder(ctx, job["id"])
     end: dict[str, Any]
     try:
@@ -115,7 +130,7 @@ def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> tuple[str,
 
 def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dict[str, Any] | None, *,
             refs: bool, result: dict[str, Any] | None = None,
-            error: GitError | None = None) -> tuple[str, int | None, Row | None]:
+            error: GitError | None = None) -> Recorded:
     """Write the job's end, the clone's refs and the notification in one transaction.
 
     Ahead/behind that would need git to walk history (after a fetch moved upstreams) are not
@@ -141,13 +156,13 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             # Only now, with its branches recorded, is a new clone ready to be used.
             store.repos.ready(repo["id"])
         if error is None:
-            store.jobs.finish(job["id"], result or {}, progress=progress)
+            ended = store.jobs.finish(job["id"], result or {}, progress=progress)
         else:
-            store.jobs.fail(job["id"], error.code, error.message, result=result, progress=progress)
+            ended = store.jobs.fail(job["id"], error.code, error.message, result=result, progress=progress)
         if job["kind"] != JobKind.REMOVE and repo.get("notify_url"):
             notification = store.notifications.create(job["id"], repo["notify_url"])
     pending = snapshot if snapshot is not None and snapshot.get("pending") else None
-    return ("done" if error is None else "failed"), notification, pending
+    return Recorded("done" if error is None else "failed", ended(), notification, pending)
 
 
 def _record_distances(ctx: WorkerContext, repo: Row, clone: Clone, pending: Row) -> None:
