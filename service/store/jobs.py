@@ -54,11 +54,14 @@ _CLAIM = Sql("""
     UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
     WHERE id = :id AND (state = 'queued' OR (state = 'running' AND lease_until < :now))
     RETURNING *""")
-# What running a job needs, read as it is claimed (JobStore.start).
-_REPO_OF = "SELECT * FROM {} WHERE {} = (SELECT repo_id FROM jobs WHERE id = :id)"
-_JOBS_REPO = Sql(_REPO_OF.format("repos", "id"))
-_JOBS_REMOTES = Sql(_REPO_OF.format("remotes", "repo_id") + " ORDER BY name")
-_JOBS_RULES = Sql(_REPO_OF.format("rules", "repo_id") + " ORDER BY name")
+# What running a job needs, read as it is claimed (JobStore.start). With the repo comes the
+# version of the forges table (rows are only added and deleted), so that the worker reads the
+# forges' credentials again only when they changed.
+_REPO_OF = "SELECT {} FROM {} WHERE {} = (SELECT repo_id FROM jobs WHERE id = :id)"
+_JOBS_REPO = Sql(_REPO_OF.format(
+    "*, (SELECT count(*) || ':' || coalesce(max(id), 0) FROM forges) AS forges_version", "repos", "id"))
+_JOBS_REMOTES = Sql(_REPO_OF.format("*", "remotes", "repo_id") + " ORDER BY name")
+_JOBS_RULES = Sql(_REPO_OF.format("*", "rules", "repo_id") + " ORDER BY name")
 _END = Sql("""
     UPDATE jobs SET state = :state, finished_at = :now, lease_until = NULL, result = :result,
         error_code = :error_code, error_message = :error_message, progress = COALESCE(:progress, progress)
@@ -157,8 +160,8 @@ class JobStore:
 
     def start(self, job_id: int, lease: float) -> tuple[Row, Row | None] | None:
         """claim() the job (None if taken or ended) and read what running it needs: its repo
-        (None if deleted) with the repo's "remotes" and "rules". On PostgreSQL the four
-        statements go out together: one round trip instead of four."""
+        (None if deleted) with the repo's "remotes" and "rules", and the "forges_version". On
+        PostgreSQL the four statements go out together: one round trip instead of four."""
         now = utcnow()
         with self.db.together() as conn:
             claimed = _CLAIM.later(conn, jobs, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))

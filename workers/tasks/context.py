@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.dispatch import Dispatcher
@@ -17,10 +17,22 @@ class WorkerContext:
     settings: Settings
     store: Store
     dispatcher: Dispatcher
+    _git_configs: dict[str, GitConfig] = field(default_factory=dict)
 
     @property
     def lease_seconds(self) -> float:
         return self.settings.job_lease
+
+    def git_config_for(self, forges_version: str | None) -> GitConfig:
+        """git_config, kept while the forges table stays at `forges_version` (read with the job:
+        reading the forges and opening their secrets cost each job a round trip)."""
+        if forges_version is None:
+            return self.git_config
+        found = self._git_configs.get(forges_version)
+        if found is None:
+            self._git_configs.clear()
+            found = self._git_configs[forges_version] = self.git_config
+        return found
 
     @property
     def git_config(self) -> GitConfig:

@@ -100,9 +100,10 @@ def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig]
     if started is None:
         return None
     job, repo = started
-    if repo is not None:
-        repo["fetched_at"] = None  # set by a job that fetched
-    return job, repo, ctx.git_config
+    if repo is None:
+        return job, None, ctx.git_config
+    repo["fetched_at"] = None  # set by a job that fetched
+    return job, repo, ctx.git_config_for(repo.pop("forges_version"))
 
 
 def _run_op(ctx: WorkerContext, repo: Row, job: Row, clone: Clone) -> Recorded:
