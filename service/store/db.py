@@ -71,7 +71,7 @@ class Database:
         `pipelined` (PostgreSQL): the statements go out without waiting for each answer, and
         BEGIN, they and COMMIT make one round trip; a result read on the way waits for what
         was sent before it. Only for hand-written statements (service.store.sql): SQLAlchemy's
-        own look at each result before it is there.
+        own read each result as soon as they are sent.
         """
         outer: tuple[Connection, bool] | None = getattr(self._local, "open", None)
         if outer is not None:
@@ -193,7 +193,8 @@ class GroupCommit:
     One SQLite write transaction at a time is all there is anyway; under a burst of webhooks,
     each delivery paying its own lock, BEGIN and COMMIT (and each thread waking the next) cost
     more than its statements. On PostgreSQL, sharing the commit cut the server's CPU per
-    delivery by about a third under bench/hooks.py's load. This is the group commit databases do for their own log.
+    delivery by about a third under bench/hooks.py's load. This is the group commit databases
+    do for their own log.
     """
 
     def __init__(self, db: Database):
