@@ -2,9 +2,10 @@
 
 A waiter polling the database every few milliseconds took CPU from the very git it waited
 for (two cores). Workers now signal each job's end: over Redis pub/sub when Redis is the
-broker, and with the embedded broker's doorbells otherwise. A waiter still reads the job
-from the database, which stays the truth; the signal only says when to look, and a slow
-look-up every quarter second covers a lost signal.
+broker, and with the embedded broker's doorbells otherwise. The database stays the truth: a
+doorbell only says when to look, and a Redis signal carries the row the worker committed
+before sending it (so the waiter need not read it back). A slow look-up every quarter second
+covers a lost signal.
 """
 
 from __future__ import annotations
