@@ -90,7 +90,7 @@ class Database:
                         yield conn.execution_options(isolation_level="AUTOCOMMIT")
                         return
                     if pipelined:
-                        with conn.connection.driver_connection.pipeline(), conn.begin():  # type: ignore[union-attr]
+                        with _pipeline(conn), conn.begin():
                             yield conn
                         return
                     with conn.begin():
@@ -142,7 +142,7 @@ class Database:
             with self.tx(write=True) as conn:
                 yield conn
             return
-        with self.autocommit() as conn, conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+        with self.autocommit() as conn, _pipeline(conn):
             yield conn
 
     def writes(self) -> AbstractContextManager[Connection]:
@@ -180,6 +180,16 @@ class Database:
         if held is not None:
             held.close()
         self.engine.dispose()
+
+
+def _pipeline(conn: Connection) -> AbstractContextManager[Any]:
+    """psycopg's pipeline mode on `conn`; where libpq is too old for it (before 14), none: the
+    same statements then go one round trip each."""
+    import psycopg
+
+    if not psycopg.Pipeline.is_supported():
+        return nullcontext()
+    return conn.connection.driver_connection.pipeline()  # type: ignore[union-attr,no-any-return]
 
 
 def _note_checkin(_dbapi_conn: Any, record: Any) -> None:

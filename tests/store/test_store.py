@@ -304,6 +304,21 @@ def test_a_pipelined_transaction_is_all_or_nothing(store: Store) -> None:
     assert store.repos.get(repo["id"])["state"] == "ready"
 
 
+def test_without_pipeline_mode_the_same_statements_go_one_by_one(store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A libpq older than 14 has no pipeline mode: a job's start and end still work."""
+    import psycopg
+
+    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
+    repo = new_repo(store)
+    job, _ = store.jobs.create(repo, "fetch", "api", {})
+    started = store.jobs.start(job["id"], lease=30)
+    assert started is not None and started[1] is not None and started[1]["remotes"][0]["name"] == "origin"
+    with store.db.tx(write=True, pipelined=True):
+        ended = store.jobs.finish(job["id"], {"fetched": 1})
+    assert ended() == store.jobs.get(job["id"]) and store.jobs.get(job["id"])["state"] == "done"
+
+
 def test_work_committed_together_fails_alone(store: Store) -> None:
     """Work queued while another thread commits goes in one transaction; if one of them fails,
     the others are still committed."""
