@@ -203,8 +203,8 @@ class GroupCommit:
     One SQLite write transaction at a time is all there is anyway; under a burst of webhooks,
     each delivery paying its own lock, BEGIN and COMMIT (and each thread waking the next) cost
     more than its statements. On PostgreSQL, sharing the commit cut the server's CPU per
-    delivery by about a third under bench/hooks.py's load. This is the group commit databases
-    do for their own log.
+    delivery by 10-40% in bench/hooks.py's runs (the web's CPU did not measurably change).
+    This is the group commit databases do for their own log.
     """
 
     def __init__(self, db: Database):

@@ -86,7 +86,7 @@ class DeliveryStore:
         recorded, matched = _at_once(len(keys)).run(
             conn, forge=forge, delivery_id=delivery_id, event=event, ignored=ignored, unmatched=UNMATCHED,
             kind=JobKind.FETCH.value, trigger=Trigger.WEBHOOK.value, now=now,
-            since=now - timedelta(seconds=debounce), **{f"k{i}": key for i, key in enumerate(keys)},
+            since=now - timedelta(seconds=debounce), **_key_params(keys),
         ).fetchone()
         matched = matched or []
         added = [(job_id, repo_id, debounce if debounce and busy else None)
@@ -97,7 +97,7 @@ class DeliveryStore:
         return Intake(job_ids=[m[0] for m in matched], ignored=ignored, to_send=added), []
 
     def _fetch_matching(self, conn: Any, keys: list[str], debounce: float, intake: Intake) -> None:
-        matches = _matching(len(keys)).run(conn, **{f"k{i}": key for i, key in enumerate(keys)}).fetchall() \
+        matches = _matching(len(keys)).run(conn, **_key_params(keys)).fetchall() \
             if keys else []
         for repo_id, repo_name, remote in matches:
             key = fetch_coalesce_key(repo_id, remote)
@@ -120,10 +120,19 @@ _ANSWERED = Sql("SELECT job_ids, ignored FROM deliveries WHERE forge = :forge AN
 _DROP_JOB = Sql("DELETE FROM jobs WHERE id = :id")
 
 
+def _key_list(count: int) -> str:
+    """The parameters of a list of `count` match keys, for IN (...): _key_params fills them."""
+    return ", ".join(f":k{i}" for i in range(count))
+
+
+def _key_params(keys: list[str]) -> dict[str, str]:
+    return {f"k{i}": key for i, key in enumerate(keys)}
+
+
 @lru_cache(maxsize=16)
 def _matching(count: int) -> Sql:
     """Every managed remote whose URL has one of `count` match keys, with its repo."""
-    wanted = ", ".join(f":k{i}" for i in range(count))
+    wanted = _key_list(count)
     return Sql(f"""
         SELECT repos.id, repos.name, remotes.name FROM repos JOIN remotes ON remotes.repo_id = repos.id
         WHERE remotes.match_key IN ({wanted}) ORDER BY repos.name, remotes.name""")
@@ -139,7 +148,7 @@ def _at_once(count: int) -> Sql:
     since :since (the debounce); the delivery is recorded only if every remote got a job.
     Gives (recorded, [[job id, repo id, new, busy], ...] in repo and remote order).
     """
-    wanted = ", ".join(f":k{i}" for i in range(count)) if count else "NULL"
+    wanted = _key_list(count) if count else "NULL"
     return Sql(f"""
         WITH m AS (
             SELECT repos.id AS repo_id, repos.name AS repo, remotes.name AS remote,

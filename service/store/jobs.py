@@ -71,6 +71,11 @@ _LAST_STARTED = Sql("""
     ORDER BY id DESC LIMIT 1""")
 
 
+def _claim_params(job_id: int, lease: float) -> dict[str, Any]:
+    now = utcnow()
+    return {"id": job_id, "now": now, "lease_until": now + timedelta(seconds=lease)}
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
@@ -154,17 +159,15 @@ class JobStore:
 
     def claim(self, job_id: int, lease: float) -> Row | None:
         """Take a queued job (or one whose worker's lease ran out) for running; None if taken."""
-        now = utcnow()
         with self.db.writes() as conn:
-            return _CLAIM.row(conn, jobs, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
+            return _CLAIM.row(conn, jobs, **_claim_params(job_id, lease))
 
     def start(self, job_id: int, lease: float) -> tuple[Row, Row | None] | None:
         """claim() the job (None if taken or ended) and read what running it needs: its repo
         (None if deleted) with the repo's "remotes" and "rules", and the "forges_version". On
         PostgreSQL the four statements go out together: one round trip instead of four."""
-        now = utcnow()
         with self.db.together() as conn:
-            claimed = _CLAIM.later(conn, jobs, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
+            claimed = _CLAIM.later(conn, jobs, **_claim_params(job_id, lease))
             repo = _JOBS_REPO.later(conn, repos, id=job_id)
             its_remotes = _JOBS_REMOTES.later(conn, remotes, id=job_id)
             its_rules = _JOBS_RULES.later(conn, rules, id=job_id)

@@ -43,11 +43,11 @@ def enqueue(repo: Row, kind: str, params: dict[str, Any], *, trigger: str = Trig
     job, new = svc.store.jobs.create(repo, kind, trigger, params, coalesce_key=coalesce_key)
 
     def send() -> None:
-        if new:
-            svc.dispatcher.send(job["id"], job["repo_id"])
+        svc.dispatcher.send(job["id"], job["repo_id"])
 
     if not wait:
-        send()
+        if new:
+            send()
         return job
     return wait_for_job(job["id"], wait, send=send if new else None)
 
