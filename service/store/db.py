@@ -22,6 +22,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 IDLE_PING_AFTER = 2.0  # seconds a PostgreSQL connection may sit in the pool before it is pinged
 
 
@@ -35,6 +37,9 @@ class Database:
         self._held_per_thread = False
         self._group: GroupCommit | None = None
         self._writers: WriterQueue | None = None
+        self._kept: Connection | None = None
+        self._kept_used = 0.0
+        self._kept_lock = threading.Lock()
         file = self.sqlite and bool(parsed.database) and parsed.database != ":memory:"
         if self.sqlite:
             options: dict[str, Any] = {}
@@ -108,16 +113,15 @@ class Database:
             finally:
                 self._local.open = None
 
-    def write_batched(self, work: Callable[[Connection], T], one_statement: bool = False) -> T:
+    def write_batched(self, work: Callable[[Connection], T]) -> T:
         """Run `work(conn)` in a write transaction that it may share with other threads' work
         submitted meanwhile (group commit). `work` must only touch the database through `conn`
         and be safe to run again: if any work in a shared transaction fails, each is run again
-        in a transaction of its own. Work that is `one_statement` and finds nobody to share
-        with runs on its own in autocommit (PostgreSQL), without BEGIN and COMMIT round trips."""
+        in a transaction of its own."""
         if self._group is None or self.in_tx:
             with self.tx(write=True) as conn:  # (inside a transaction already: in that one)
                 return work(conn)
-        return self._group.run(work, one_statement and not self.sqlite)
+        return self._group.run(work)
 
     @property
     def in_tx(self) -> bool:
@@ -132,6 +136,38 @@ class Database:
             raise RuntimeError("autocommit() is for PostgreSQL")
         with self.engine.connect() as conn:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
+    def kept(self) -> Iterator[Connection]:
+        """A PostgreSQL connection in autocommit that stays checked out between uses, one user
+        at a time, for work that comes one batch after another (the webhook batches): checking a
+        connection out of the pool and back had cost a batch more CPU than its statement. Like
+        the pool's, it is pinged after sitting idle; it is replaced after any error."""
+        if self.sqlite:
+            raise RuntimeError("kept() is for PostgreSQL")
+        with self._kept_lock:
+            conn = self._kept
+            if conn is not None and time.monotonic() - self._kept_used > IDLE_PING_AFTER:
+                try:
+                    self.engine.dialect.do_ping(conn.connection.dbapi_connection)
+                except Exception:
+                    self._drop_kept()
+            if self._kept is None:
+                self._kept = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                yield self._kept
+            except BaseException:
+                self._drop_kept()
+                raise
+            finally:
+                self._kept_used = time.monotonic()
+
+    def _drop_kept(self) -> None:
+        conn, self._kept = self._kept, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.invalidate()
+                conn.close()
 
     @contextmanager
     def together(self) -> Iterator[Connection]:
@@ -176,6 +212,8 @@ class Database:
                 raise DisconnectionError("the database connection went away") from exc
 
     def dispose(self) -> None:
+        with self._kept_lock:
+            self._drop_kept()
         held: _Held | None = getattr(self._local, "held", None)
         if held is not None:
             held.close()
@@ -196,72 +234,108 @@ def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
     record.info["checked_in"] = time.monotonic()
 
 
+class Batcher(Generic[Item, Result]):
+    """Items from many threads handled in batches: a thread that finds no batch under way hands
+    everything queued so far to `handle`, and the others wait for it.
+
+    `handle(slots)` sets each slot's value or error. Each waiting thread sleeps on its own slot
+    and is woken once: when the batch that carried its item ended, or to lead the next batch
+    (the first thread that queued while one was under way). A shared lock or condition that
+    every waiter had to take again on waking had cost each batch a chain of wake-ups.
+    """
+
+    def __init__(self, handle: Callable[[list[Slot[Item, Result]]], None]):
+        self._handle = handle
+        self._queued: list[Slot[Item, Result]] = []
+        self._lock = threading.Lock()
+        self._busy = False
+
+    def run(self, item: Item) -> Result:
+        mine = Slot[Item, Result](item)
+        with self._lock:
+            self._queued.append(mine)
+            leads = not self._busy
+            self._busy = True
+        if not leads:
+            mine.wake.acquire()  # released by _end(): handled, or this one leads the next batch
+        if not mine.done:
+            with self._lock:
+                batch, self._queued = self._queued, []
+            try:
+                self._handle(batch)
+            except Exception as exc:
+                for slot in batch:
+                    if slot.error is None and not slot.has_value:
+                        slot.error = exc
+            finally:
+                self._end(batch, mine)
+        if mine.error is not None:
+            raise mine.error
+        return mine.value  # type: ignore[return-value]
+
+    def _end(self, batch: list[Slot[Item, Result]], mine: Slot[Item, Result]) -> None:
+        for slot in batch:
+            slot.done = True
+            if slot is not mine:
+                slot.wake.release()
+        with self._lock:
+            if self._queued:
+                self._queued[0].wake.release()  # it leads the next batch (_busy stays set)
+            else:
+                self._busy = False
+
+
+class Slot(Generic[Item, Result]):
+    """One thread's item in a Batcher, and what handling it gave."""
+
+    def __init__(self, item: Item):
+        self.item = item
+        self.value: Result | None = None
+        self.has_value = False
+        self.error: Exception | None = None
+        self.done = False
+        self.wake = threading.Lock()
+        self.wake.acquire()
+
+    def set(self, value: Result) -> None:
+        self.value, self.has_value, self.error = value, True, None
+
+    def fail(self, error: Exception) -> None:
+        self.value, self.has_value, self.error = None, False, error
+
+
 class GroupCommit:
-    """Work from many threads, committed together: whoever finds no commit under way runs
-    everything queued so far in one transaction, and the others wait for it.
+    """Work from many threads committed together (a Batcher of work): each batch runs in one
+    transaction.
 
     One SQLite write transaction at a time is all there is anyway; under a burst of webhooks,
     each delivery paying its own lock, BEGIN and COMMIT (and each thread waking the next) cost
-    more than its statements. On PostgreSQL, sharing the commit cut the server's CPU per
-    delivery by 10-40% in bench/hooks.py's runs (the web's CPU did not measurably change).
-    This is the group commit databases do for their own log.
+    more than its statements. This is the group commit databases do for their own log.
     """
 
     def __init__(self, db: Database):
         self.db = db
-        self._queued: list[_Work[Any]] = []
-        self._queue_lock = threading.Lock()
-        self._committing = threading.Lock()
+        self._batcher: Batcher[Callable[[Connection], Any], Any] = Batcher(self._commit)
 
-    def run(self, work: Callable[[Connection], T], alone_in_autocommit: bool = False) -> T:
-        mine = _Work(work)
-        with self._queue_lock:
-            self._queued.append(mine)
-        with self._committing:
-            if not mine.done:
-                with self._queue_lock:
-                    batch, self._queued = self._queued, []
-                self._commit(batch, alone_in_autocommit)
-        return mine.outcome()
+    def run(self, work: Callable[[Connection], T]) -> T:
+        return self._batcher.run(work)  # type: ignore[no-any-return]
 
-    def _commit(self, batch: list[_Work[Any]], alone_in_autocommit: bool) -> None:
+    def _commit(self, batch: list[Slot[Callable[[Connection], Any], Any]]) -> None:
         try:
-            if len(batch) == 1 and alone_in_autocommit:
-                with self.db.autocommit() as conn:
-                    batch[0].value = batch[0].fn(conn)
+            with self.db.tx(write=True) as conn:
+                for slot in batch:
+                    slot.set(slot.item(conn))
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].fail(exc)
                 return
+        for slot in batch:  # one failed and took the others down: each on its own now
             try:
                 with self.db.tx(write=True) as conn:
-                    for work in batch:
-                        work.value = work.fn(conn)
-                return
-            except Exception:
-                if len(batch) == 1:
-                    raise
-            for work in batch:  # one failed and took the others down: each on its own now
-                try:
-                    with self.db.tx(write=True) as conn:
-                        work.value, work.error = work.fn(conn), None
-                except Exception as exc:
-                    work.error = exc
-        except Exception as exc:
-            batch[0].error = exc
-        finally:
-            for work in batch:
-                work.done = True
-
-
-class _Work(Generic[T]):
-    def __init__(self, fn: Callable[[Connection], T]):
-        self.fn = fn
-        self.value: T | None = None
-        self.error: Exception | None = None
-        self.done = False
-
-    def outcome(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
+                    slot.set(slot.item(conn))
+            except Exception as exc:
+                slot.fail(exc)
 
 
 class _Held:

@@ -354,10 +354,11 @@ def test_a_delivery_recorded_inside_a_transaction_is_part_of_it(store: Store) ->
     assert not store.deliveries.record("github", "d-1", "push", {key}, None).seen_before
 
 
-def test_connections_the_server_dropped_while_idle_are_replaced(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connections_the_server_dropped_while_idle_are_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
     """PostgreSQL restarted (here: every connection to the database terminated) while the pool
-    sat idle: the next transaction gets a new connection instead of failing."""
+    and the connection kept for webhook batches sat idle: the next transaction and the next
+    delivery get a new connection instead of failing."""
     from sqlalchemy import create_engine, text
 
     from service.store import db as db_module
@@ -368,6 +369,8 @@ def test_connections_the_server_dropped_while_idle_are_replaced(tmp_path: Path,
         store = Store(url)
         store.upgrade()
         repo = new_repo(store)
+        (key,) = {r["match_key"] for r in store.repos.remotes(repo["id"])}
+        assert store.deliveries.record("github", "d-1", "push", {key}, None).job_ids
         admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -376,4 +379,6 @@ def test_connections_the_server_dropped_while_idle_are_replaced(tmp_path: Path,
         admin.dispose()
         time.sleep(0.1)
         assert store.repos.get(repo["id"])["name"] == "acme/widgets"
+        assert store.deliveries.record("github", "d-2", "push", {key}, None).job_ids
+        assert "delivery_batch_failed" not in caplog.text  # recorded by the batch statement, not by the fallback
         store.close()
