@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -97,9 +98,26 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    if not _can_listen(args.host, args.port):
+        return 2
     _store(settings).close()
     run_gunicorn(settings, args.host, args.port, args.workers)
     return 0
+
+
+def _can_listen(host: str, port: int) -> bool:
+    """Whether host:port is free to listen on; if not, says why. The web workers each listen on
+    a socket of their own (reuse_port, below), so a server started on a port already taken would
+    not fail: it would quietly share the connections with whatever holds it."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a listener sets it
+            probe.bind(address)
+    except OSError as exc:
+        print(f"gitferry: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -111,6 +129,10 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
+            # Each worker listens on its own socket and the kernel spreads new connections
+            # evenly: on one shared socket, whichever worker woke first took most of a burst's
+            # keep-alive connections, and webhook intake ran at the speed of one process.
+            self.cfg.set("reuse_port", True)
             self.cfg.set("timeout", 90)  # a ?wait answer may take up to 60 s
             self.cfg.set("accesslog", None)
 
@@ -164,6 +186,8 @@ def cmd_beat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if not _can_listen(args.host, args.port):
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _store(settings).close()
     me = [sys.executable, "-m", "service.cli"]

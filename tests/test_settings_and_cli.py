@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,18 @@ def test_cli_refuses_bad_settings_with_a_clear_message(tmp_path: Path) -> None:
     result = gitferry(tmp_path, "db", "upgrade", GITFERRY_FETCH_INTERVAL="often")
     assert result.returncode == 2
     assert "GITFERRY_FETCH_INTERVAL" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["web", "serve"])
+def test_a_port_already_taken_is_refused_with_a_clear_message(tmp_path: Path, command: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = gitferry(tmp_path, command, "--host", "127.0.0.1", "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()  # nothing was started or made
 
 
 def test_token_create_prints_a_token_the_api_accepts(tmp_path: Path) -> None:
