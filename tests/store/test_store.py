@@ -146,6 +146,36 @@ def test_store_calls_inside_one_transaction_commit_or_roll_back_together(store: 
     assert store.repos.get(repo["id"])["error"] is None
 
 
+def test_a_threads_kept_connection_serves_reads_writes_and_autocommit_alike() -> None:
+    """Each thread keeps one PostgreSQL connection: a read, then a write transaction that fails
+    (rolled back whole), then statements in autocommit (committed at once), then a transaction
+    opened inside that autocommit (on a connection of its own)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    with postgres_database() as url:
+        store = Store(url)
+        store.upgrade()
+        try:
+            repo = new_repo(store)
+            assert store.repos.by_name("acme/widgets")["id"] == repo["id"]
+            with pytest.raises(RuntimeError, match="boom"), store.db.tx(write=True):
+                store.jobs.create(repo, "fetch", "api", {})
+                raise RuntimeError("boom")
+            assert store.jobs.list() == []
+            with store.db.autocommit() as conn:
+                conn.execute(text("UPDATE repos SET error = 'seen at once'"))
+                assert store.repos.get(repo["id"])["error"] == "seen at once"  # committed already
+                with store.db.tx(write=True):
+                    store.jobs.create(repo, "fetch", "api", {})
+            assert len(store.jobs.list()) == 1
+            with pytest.raises(ProgrammingError), store.db.tx(write=True) as conn:
+                conn.execute(text("SELECT * FROM no_such_table"))
+            assert len(store.jobs.list()) == 1  # the failed connection was let go; the next works
+        finally:
+            store.close()
+
+
 def test_claim_returns_the_running_job_once(store: Store) -> None:
     job, _ = store.jobs.create(new_repo(store), "fetch", "api", {"remote": None})
     claimed = store.jobs.claim(job["id"], lease=60)
