@@ -32,6 +32,24 @@ def test_packed_loose_symbolic_and_annotated_refs_read_as_git_lists_them(clone: 
     assert "refs/remotes/origin/HEAD" not in found
 
 
+def test_refs_read_again_after_git_rewrote_packed_refs_are_git_s_new_listing(clone: Clone, forge: Forge) -> None:
+    """packed-refs is parsed once per version of the file: each read after git rewrote it (a
+    pack, a packed ref deleted) lists what git lists, and what a caller does to one answer does
+    not reach the next."""
+    main = clone.branch("main").sha
+    git(clone.path, "update-ref", "refs/heads/old", main)
+    git(clone.path, "pack-refs", "--all")
+    first = read_refs(clone.path)
+    assert first == git_listing(clone.path) and "refs/heads/old" in first
+    first.clear()
+    assert read_refs(clone.path) == git_listing(clone.path)
+    git(clone.path, "update-ref", "-d", "refs/heads/old")  # rewrites packed-refs without it
+    git(clone.path, "update-ref", "refs/heads/new", main)
+    git(clone.path, "pack-refs", "--all")
+    again = read_refs(clone.path)
+    assert again == git_listing(clone.path) and "refs/heads/old" not in again and "refs/heads/new" in again
+
+
 def test_a_ref_file_it_cannot_read_leaves_the_answer_to_git(clone: Clone) -> None:
     (clone.path / "refs" / "heads" / "odd").write_text("not a sha\n")
     assert read_refs(clone.path) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
@@ -21,20 +22,10 @@ def read_refs(git_dir: Path) -> dict[str, str] | None:
     """refname -> object name for every ref under refs/ (symbolic refs left out), or None."""
     if (git_dir / "reftable").exists():
         return None
-    refs: dict[str, str] = {}
-    try:
-        packed = (git_dir / "packed-refs").read_text("utf-8")
-    except FileNotFoundError:
-        packed = ""
-    except (OSError, UnicodeDecodeError):
+    packed = _packed_refs(git_dir)
+    if packed is None:
         return None
-    for line in packed.splitlines():
-        if not line or line[0] in "#^":
-            continue  # header, or the peeled object of the annotated tag above
-        sha, _, name = line.partition(" ")
-        if not _SHA.match(sha) or not name.startswith("refs/"):
-            return None
-        refs[name] = sha
+    refs = dict(packed)
     # Loose refs override packed ones: a ref updated since the last pack-refs is loose.
     base = str(git_dir)
     for root, _dirs, files in os.walk(os.path.join(base, "refs")):
@@ -56,6 +47,43 @@ def read_refs(git_dir: Path) -> dict[str, str] | None:
                 refs[name] = content
             else:
                 return None
+    return refs
+
+
+# packed-refs as last parsed, per clone (the most recently read ones): a fetch reads the refs
+# before and after, and its job once more, and packed-refs rarely changes in between (git
+# writes updated refs loose). Parsing it was most of each read.
+_PACKED: OrderedDict[str, tuple[tuple[int, int, int], dict[str, str]]] = OrderedDict()
+_PACKED_KEPT = 64
+
+
+def _packed_refs(git_dir: Path) -> dict[str, str] | None:
+    """The refs in packed-refs (do not modify), or None if it cannot be parsed."""
+    path = git_dir / "packed-refs"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            st = os.fstat(fh.fileno())  # git replaces the file (a new inode) to change it
+            identity = (st.st_ino, st.st_mtime_ns, st.st_size)
+            seen = _PACKED.get(str(path))
+            if seen is not None and seen[0] == identity:
+                _PACKED.move_to_end(str(path))
+                return seen[1]
+            text = fh.read()
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError):
+        return None
+    refs: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line[0] in "#^":
+            continue  # header, or the peeled object of the annotated tag above
+        sha, _, name = line.partition(" ")
+        if not _SHA.match(sha) or not name.startswith("refs/"):
+            return None
+        refs[name] = sha
+    _PACKED[str(path)] = (identity, refs)
+    while len(_PACKED) > _PACKED_KEPT:
+        _PACKED.popitem(last=False)
     return refs
 
 
