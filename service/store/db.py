@@ -147,6 +147,21 @@ class Database:
         with self.autocommit() as conn, _pipeline(conn):
             yield conn
 
+    @contextmanager
+    def not_waiting_for_disk(self, conn: Connection) -> Iterator[None]:
+        """Inside together(): on PostgreSQL the statements run within commits as one
+        transaction that does not wait for its WAL to reach the disk (synchronous_commit off,
+        0.35 ms a commit here). Only for writes whose loss in a crash of the database is
+        harmless; the next commit that does wait makes them durable too."""
+        if self.sqlite or self.in_tx:  # in a transaction already: that one decides
+            yield
+            return
+        driver: Any = conn.connection.driver_connection
+        driver.execute("BEGIN")
+        driver.execute("SET LOCAL synchronous_commit TO off")
+        yield
+        driver.execute("COMMIT")
+
     def writes(self) -> AbstractContextManager[Connection]:
         """A connection for writes that each stand alone (a claim, a job's end): on PostgreSQL
         each commits as it runs, without BEGIN and COMMIT round trips; on SQLite, and inside

@@ -167,7 +167,10 @@ class JobStore:
         (None if deleted) with the repo's "remotes" and "rules", and the "forges_version". On
         PostgreSQL the four statements go out together: one round trip instead of four."""
         with self.db.together() as conn:
-            claimed = _CLAIM.later(conn, jobs, **_claim_params(job_id, lease))
+            # A claim lost in a crash of the database is the job running again, as when a
+            # worker dies: it need not wait for the disk (the job's end does, for both).
+            with self.db.not_waiting_for_disk(conn):
+                claimed = _CLAIM.later(conn, jobs, **_claim_params(job_id, lease))
             repo = _JOBS_REPO.later(conn, repos, id=job_id)
             its_remotes = _JOBS_REMOTES.later(conn, remotes, id=job_id)
             its_rules = _JOBS_RULES.later(conn, rules, id=job_id)

@@ -295,6 +295,25 @@ def test_starting_a_job_claims_it_once_and_reads_its_repo_remotes_and_rules(stor
     assert store.jobs.start(orphan["id"], lease=30) == (store.jobs.get(orphan["id"]), None)
 
 
+def test_a_claim_that_does_not_wait_for_the_disk_is_committed_and_changes_nothing_after_it() -> None:
+    from sqlalchemy import text
+
+    with postgres_database() as url:
+        store = Store(url)
+        store.upgrade()
+        try:
+            job, _ = store.jobs.create(new_repo(store), "fetch", "api", {})
+            assert store.jobs.start(job["id"], lease=30) is not None
+            with store.db.engine.connect() as other:  # another session sees it committed
+                assert other.execute(text("SELECT state FROM jobs")).scalar() == "running"
+            with store.db.autocommit() as conn:  # the thread's own connection is back to waiting
+                assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+            with store.db.tx(write=True) as conn:
+                assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+        finally:
+            store.close()
+
+
 def test_a_job_row_handed_over_as_json_reads_back_as_stored(store: Store) -> None:
     repo = new_repo(store)
     job, _ = store.jobs.create(repo, "fetch", "api", {"remote": "origin"})
