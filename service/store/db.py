@@ -149,9 +149,9 @@ class Database:
 
     @contextmanager
     def not_waiting_for_disk(self, conn: Connection) -> Iterator[None]:
-        """Inside together(): on PostgreSQL the statements run within commits as one
-        transaction that does not wait for its WAL to reach the disk (synchronous_commit off,
-        0.35 ms a commit here). Only for writes whose loss in a crash of the database is
+        """Inside together(): on PostgreSQL the statements sent within make one transaction
+        whose commit does not wait for its WAL to reach the disk (synchronous_commit off; the
+        wait was 0.35 ms here). Only for writes whose loss in a crash of the database is
         harmless; the next commit that does wait makes them durable too."""
         if self.sqlite or self.in_tx:  # in a transaction already: that one decides
             yield
@@ -210,7 +210,7 @@ class Database:
         if held is not None and not held.busy and not self.sqlite \
                 and time.monotonic() - held.used > IDLE_PING_AFTER:
             try:
-                self.engine.dialect.do_ping(held.conn.connection.dbapi_connection)
+                self.engine.dialect.do_ping(held.conn.connection.dbapi_connection)  # type: ignore[arg-type]
             except Exception:
                 held.close()
                 held = None
@@ -291,6 +291,8 @@ class Batcher(Generic[Item, Result]):
 
     def _end(self, batch: list[Slot[Item, Result]], mine: Slot[Item, Result]) -> None:
         for slot in batch:
+            if slot.error is None and not slot.has_value:  # the batch was cut short
+                slot.error = RuntimeError("the batch ended without handling this item")
             slot.done = True
             if slot is not mine:
                 slot.wake.release()
