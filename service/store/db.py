@@ -85,15 +85,15 @@ class Database:
         queue: Any = self._writers if write and self._writers is not None else nullcontext()
         # On PostgreSQL a read runs in autocommit: under READ COMMITTED each statement reads its
         # own snapshot anyway, so a read-only transaction adds nothing but BEGIN and COMMIT.
-        with queue, self._connection(autocommit=not write) as conn:
+        with queue, self._connection(autocommit=not write or pipelined) as conn:
             self._local.open = (conn, write)
             try:
                 if not self.sqlite:
                     if not write:
                         yield conn
                         return
-                    if pipelined:
-                        with _pipeline(conn), conn.begin():
+                    if pipelined:  # BEGIN and COMMIT sent as statements: they go out with the rest
+                        with _pipeline(conn), _begun(conn.connection.driver_connection):
                             yield conn
                         return
                     with conn.begin():
@@ -157,10 +157,9 @@ class Database:
             yield
             return
         driver: Any = conn.connection.driver_connection
-        driver.execute("BEGIN")
-        driver.execute("SET LOCAL synchronous_commit TO off")
-        yield
-        driver.execute("COMMIT")
+        with _begun(driver):
+            driver.execute("SET LOCAL synchronous_commit TO off")
+            yield
 
     def writes(self) -> AbstractContextManager[Connection]:
         """A connection for writes that each stand alone (a claim, a job's end): on PostgreSQL
@@ -244,6 +243,19 @@ def _pipeline(conn: Connection) -> AbstractContextManager[Any]:
     if not psycopg.Pipeline.is_supported():
         return nullcontext()
     return conn.connection.driver_connection.pipeline()  # type: ignore[union-attr,no-any-return]
+
+
+@contextmanager
+def _begun(driver: Any) -> Iterator[None]:
+    """A transaction opened and closed by statements, on a driver connection in autocommit."""
+    driver.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):
+            driver.execute("ROLLBACK")
+        raise
+    driver.execute("COMMIT")
 
 
 def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
