@@ -295,6 +295,33 @@ def test_starting_a_job_claims_it_once_and_reads_its_repo_remotes_and_rules(stor
     assert store.jobs.start(orphan["id"], lease=30) == (store.jobs.get(orphan["id"]), None)
 
 
+def test_a_kept_connection_pinged_after_a_pause_serves_whatever_comes_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ping after a pause finds the connection as the last call left it (in a transaction
+    or in autocommit); the next call, read or write, still works on it."""
+    from service.store import db as db_module
+
+    monkeypatch.setattr(db_module, "IDLE_PING_AFTER", 0.05)
+    with postgres_database() as url:
+        store = Store(url)
+        store.upgrade()
+        try:
+            repo = new_repo(store)
+            for kind in ("fetch", "pull"):
+                with store.db.tx(write=True):
+                    store.jobs.create(repo, kind, "api", {})
+                time.sleep(0.1)
+                assert store.repos.get(repo["id"])["name"] == "acme/widgets"
+                time.sleep(0.1)
+            with store.db.tx(write=True):
+                store.jobs.create(repo, "push", "api", {})
+            time.sleep(0.1)
+            with store.db.tx(write=True):
+                store.jobs.create(repo, "sync", "api", {})
+            assert sorted(j["kind"] for j in store.jobs.list()) == ["fetch", "pull", "push", "sync"]
+        finally:
+            store.close()
+
+
 def test_a_claim_that_does_not_wait_for_the_disk_is_committed_and_changes_nothing_after_it() -> None:
     from sqlalchemy import text
 
