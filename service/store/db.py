@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 T = TypeVar("T")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-IDLE_PING_AFTER = 2.0  # seconds a PostgreSQL connection may sit in the pool before it is pinged
+IDLE_PING_AFTER = 2.0  # seconds a PostgreSQL connection may sit unused before it is pinged
 
 
 class Database:

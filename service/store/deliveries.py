@@ -130,7 +130,7 @@ class DeliveryStore:
             batch[n].set((Intake(job_ids=[m[0] for m in matched or []], ignored=why, to_send=added), []))
 
     def _fetch_matching(self, conn: Any, keys: list[str], debounce: float, intake: Intake) -> None:
-        matches = _matching(len(keys)).run(conn, **_key_params(keys)).fetchall() \
+        matches = _matching(len(keys)).run(conn, **{f"k{i}": key for i, key in enumerate(keys)}).fetchall() \
             if keys else []
         for repo_id, repo_name, remote in matches:
             key = fetch_coalesce_key(repo_id, remote)
@@ -153,19 +153,10 @@ _ANSWERED = Sql("SELECT job_ids, ignored FROM deliveries WHERE forge = :forge AN
 _DROP_JOB = Sql("DELETE FROM jobs WHERE id = :id")
 
 
-def _key_list(count: int) -> str:
-    """The parameters of a list of `count` match keys, for IN (...): _key_params fills them."""
-    return ", ".join(f":k{i}" for i in range(count))
-
-
-def _key_params(keys: list[str]) -> dict[str, str]:
-    return {f"k{i}": key for i, key in enumerate(keys)}
-
-
 @lru_cache(maxsize=16)
 def _matching(count: int) -> Sql:
-    """Every managed remote whose URL has one of `count` match keys, with its repo."""
-    wanted = _key_list(count)
+    """Every managed remote whose URL has one of `count` match keys (:k0, :k1, ...), with its repo."""
+    wanted = ", ".join(f":k{i}" for i in range(count))
     return Sql(f"""
         SELECT repos.id, repos.name, remotes.name FROM repos JOIN remotes ON remotes.repo_id = repos.id
         WHERE remotes.match_key IN ({wanted}) ORDER BY repos.name, remotes.name""")
