@@ -38,5 +38,6 @@ def create_app(settings: Settings, *, store: Store | None = None,
     errors.install(app)
     for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)
+    app.wsgi_app = hooks.HookIntake(app)  # type: ignore[method-assign]
     logging.getLogger("gitferry").setLevel(settings.log_level)
     return app

@@ -41,35 +41,31 @@ def error_response(status: int, code: str, message: str) -> Response:
     return response
 
 
-def install(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        response = error_response(exc.status, exc.code, exc.message)
-        response.headers.update(exc.headers)
-        return response
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
+def error_answer(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
+    """How a failure is answered: status, code, message and headers."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code, exc.message, exc.headers
+    if isinstance(exc, HTTPException):
         status = exc.code or 500
         message = {
             413: "request body too large",
             404: "no such endpoint",
             405: "method not allowed here",
         }.get(status, exc.description or exc.name)
-        response = error_response(status, _HTTP_CODES.get(status, "error"), message)
-        if status == 405 and exc.get_response().headers.get("Allow"):
-            response.headers["Allow"] = exc.get_response().headers["Allow"]
-        return response
-
-    @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError) -> Response:
+        allow = exc.get_response().headers.get("Allow") if status == 405 else None
+        return status, _HTTP_CODES.get(status, "error"), message, {"Allow": allow} if allow else {}
+    if isinstance(exc, OperationalError):
         # e.g. the server restarted in the middle of this request; the pool reconnects for the next
         log.warning("database_unavailable error=%s", type(exc.orig).__name__)
-        response = error_response(503, "database_unavailable", "the database is not reachable; try again")
-        response.headers["Retry-After"] = "1"
-        return response
+        return 503, "database_unavailable", "the database is not reachable; try again", {"Retry-After": "1"}
+    log.exception("request_crashed")
+    return 500, "internal", "internal error", {}
 
+
+def install(app: Flask) -> None:
     @app.errorhandler(Exception)
-    def crash(exc: Exception) -> Response:
-        log.exception("request_crashed")
-        return error_response(500, "internal", "internal error")
+    def answer(exc: Exception) -> Response:
+        status, code, message, headers = error_answer(exc)
+        response = error_response(status, code, message)
+        response.headers.update(headers)
+        return response

@@ -1,13 +1,23 @@
-"""Webhook intake: verify, parse to a ForgeEvent, record the delivery and its fetch jobs, answer."""
+"""Webhook intake: verify, parse to a ForgeEvent, record the delivery and its fetch jobs, answer.
+
+Every push on every watched forge comes through here, so a delivery is answered straight from
+WSGI (HookIntake, in front of Flask): Flask's dispatch around a request (request context, URL
+matching, response object, teardown) cost as much CPU as verifying and recording a delivery.
+The Flask rule stays, so that the app's URL map, its 405s and the OpenAPI document know the path.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Flask, request
 from flask.typing import ResponseReturnValue
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
 
 from service.domain.forge import ForgeConfig
 from service.domain.matching import event_keys
@@ -15,8 +25,8 @@ from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
-from service.web.context import services
-from service.web.errors import ApiError
+from service.web.context import Services, services
+from service.web.errors import ApiError, error_answer
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("gitferry.hooks")
@@ -25,36 +35,72 @@ log = logging.getLogger("gitferry.hooks")
 DEBOUNCE_SECONDS = 0.5
 
 
-@bp.post("/hooks/<endpoint>")
-def receive(endpoint: str) -> ResponseReturnValue:
-    driver = _driver(endpoint)
-    if not driver.has_credentials(request.headers):
+Answer = tuple[int, str, dict[str, str]]  # status, JSON body, headers
+_PREFIX = "/hooks/"
+
+
+@bp.post(f"{_PREFIX}<endpoint>")
+def hook(endpoint: str) -> ResponseReturnValue:
+    """Reached only where HookIntake is not in front of the app."""
+    status, body, headers = receive(services(), endpoint, request)
+    return body, status, {**_JSON, **headers}
+
+
+class HookIntake:
+    """The WSGI app in front of Flask: POST /hooks/<endpoint> is answered here, all else by Flask."""
+
+    def __init__(self, app: Flask):
+        self.flask = app.wsgi_app
+        self.svc: Services = app.extensions["gitferry"]
+        self.limit: int | None = app.config["MAX_CONTENT_LENGTH"]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        endpoint = path[len(_PREFIX):]
+        if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(_PREFIX) or not endpoint \
+                or "/" in endpoint:
+            return self.flask(environ, start_response)
+        req = Request(environ)
+        req.max_content_length = self.limit
+        try:
+            status, body, headers = receive(self.svc, endpoint, req)
+        except Exception as exc:  # noqa: BLE001 - each failure is answered as Flask's handlers answer it
+            status, code, message, headers = error_answer(exc)
+            body = _json({"error": {"code": code, "message": message}})
+        data = body.encode()
+        start_response(f"{status} {HTTP_STATUS_CODES.get(status, '')}",
+                       [*_JSON.items(), ("Content-Length", str(len(data))), *headers.items()])
+        return [data]
+
+
+def receive(svc: Services, endpoint: str, req: Request) -> Answer:
+    driver = _driver(endpoint, req)
+    if not driver.has_credentials(req.headers):
         raise ApiError(401, "unsigned", f"{driver.forge} delivery without signature or token")
-    raw = request.get_data(cache=True)
+    raw = req.get_data(cache=True)
     try:
         payload = json.loads(raw)
-        event: ForgeEvent = driver.parse(request.headers, payload)
+        event: ForgeEvent = driver.parse(req.headers, payload)
     except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..."
         raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
     except WebhookError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
-    forges = _forges()
-    secret = _secret_for(event, forges)
+    forges = _forges(svc)
+    secret = _secret_for(svc, event, forges)
     if not secret:
         raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
-    if not driver.verify(request.headers, raw, secret):
+    if not driver.verify(req.headers, raw, secret):
         raise ApiError(401, "bad_signature", f"{driver.forge} signature or token does not match")
     if event.kind == "ping":
-        return jsonify({"ok": True, "forge": driver.forge}), 200
-    return _accept(event, forges)
+        return 200, _json({"ok": True, "forge": driver.forge}), {}
+    return _accept(svc, event, forges)
 
 
 _FORGES_TTL = 2.0
 
 
-def _forges() -> tuple[ForgeConfig, ...]:
+def _forges(svc: Services) -> tuple[ForgeConfig, ...]:
     """The forges in effect, read at most every couple of seconds: every delivery needs them."""
-    svc = services()
     seen = svc.cache.get("forges")
     if seen is None or time.monotonic() - seen[0] > _FORGES_TTL:
         seen = svc.cache["forges"] = (time.monotonic(), effective_forges(svc.settings, svc.store))
@@ -66,12 +112,12 @@ def forget_forges() -> None:
     services().cache.pop("forges", None)
 
 
-def _driver(endpoint: str) -> WebhookDriver:
+def _driver(endpoint: str, req: Request) -> WebhookDriver:
     drivers = drivers_for(endpoint)
     if not drivers:
         raise ApiError(404, "not_found", f"no webhook endpoint for {endpoint[:40]!r}")
     for driver in drivers:
-        if driver.accepts(request.headers):
+        if driver.accepts(req.headers):
             return driver
     raise ApiError(400, "unknown_sender", f"the headers are not those of a {endpoint} webhook")
 
@@ -86,17 +132,16 @@ def _hosts(event: ForgeEvent) -> list[str]:
     return hosts
 
 
-def _secret_for(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> str:
+def _secret_for(svc: Services, event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> str:
     """The webhook secret of the forge the event's repository lives on, else the global one."""
     for host in _hosts(event):
         forge = forge_for_host(forges, host)
         if forge and forge.webhook_secret:
             return forge.webhook_secret
-    return services().settings.webhook_secret
+    return svc.settings.webhook_secret
 
 
-def _accept(event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> ResponseReturnValue:
-    svc = services()
+def _accept(svc: Services, event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -> Answer:
     ignored = _why_ignored(event)
     keys: set[str] = set()
     if ignored is None:
@@ -125,7 +170,9 @@ def _why_ignored(event: ForgeEvent) -> str | None:
 _JSON = {"Content-Type": "application/json"}
 
 
-def _answer(job_ids: list[int], ignored: str | None) -> ResponseReturnValue:
-    # json.dumps rather than jsonify: every delivery is answered, and jsonify costs several times more
-    body = {"jobs": job_ids} if job_ids else {"ignored": ignored or "nothing to do"}
-    return json.dumps(body, separators=(",", ":")), 202, _JSON
+def _answer(job_ids: list[int], ignored: str | None) -> Answer:
+    return 202, _json({"jobs": job_ids} if job_ids else {"ignored": ignored or "nothing to do"}), {}
+
+
+def _json(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"))

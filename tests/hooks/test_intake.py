@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
 
 from service.settings import load_settings
 from service.web import create_app
@@ -225,3 +226,41 @@ def test_webhook_secret_of_a_forge_added_through_the_api(tmp_path: Path) -> None
     assert post(client, "gitea", signing.gitea(push, "another-secret")).status_code == 401
     r = post(client, "gitea", signing.gitea(push, "stored-secret"))
     assert r.status_code == 202 and "ignored" in r.json
+
+
+def test_flask_route_answers_as_the_intake_in_front_of_it(hook_app: Flask) -> None:
+    """The intake answers POST /hooks/* before Flask; Flask's own rule must answer alike wherever
+    the app is served without it."""
+    delivery = signing.github(signing.github_push(GH_URL), SECRET, delivery="d-flask")
+    bad = signing.github(signing.github_push(GH_URL), "wrong", delivery="d-bad")
+    fronted = hook_app.test_client()
+    answers = [post(fronted, "github", delivery), post(fronted, "github", bad)]
+    hook_app.wsgi_app = hook_app.wsgi_app.flask  # type: ignore[attr-defined]
+    plain = hook_app.test_client()
+    for first, again in zip(answers, [post(plain, "github", delivery), post(plain, "github", bad)], strict=True):
+        assert (again.status_code, again.json, again.content_type) == (first.status_code, first.json,
+                                                                      "application/json")
+    assert [a.status_code for a in answers] == [202, 401]
+
+
+def test_other_methods_on_a_hook_are_405_json(hooks: FlaskClient) -> None:
+    r = hooks.get("/hooks/github")
+    assert r.status_code == 405 and r.json["error"]["code"] == "method_not_allowed"
+    assert "POST" in r.headers["Allow"]
+
+
+@pytest.mark.parametrize(("failure", "status", "code"), [
+    (OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly")), 503,
+     "database_unavailable"),
+    (KeyError("a bug"), 500, "internal"),
+])
+def test_a_delivery_that_fails_on_our_side_is_answered_in_json(hook_app: Flask, monkeypatch: pytest.MonkeyPatch,
+                                                               failure: Exception, status: int, code: str) -> None:
+    def fails(*_args: object, **_kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(hook_app.extensions["gitferry"].store.deliveries, "record", fails)
+    r = post(hook_app.test_client(), "github", signing.github(signing.github_push(GH_URL), SECRET))
+    assert (r.status_code, r.json["error"]["code"], r.content_type) == (status, code, "application/json")
+    assert "a bug" not in r.text and "Traceback" not in r.text
+    assert r.headers.get("Retry-After") == ("1" if status == 503 else None)
