@@ -111,7 +111,7 @@ class DeliveryStore:
                          "ignored": d.ignored, "keys": d.keys,
                          "since": d.since.astimezone(UTC).replace(tzinfo=None).isoformat()})
         try:
-            with self.db.autocommit() as conn:
+            with self.db.autocommit(serial=True) as conn:  # one batch at a time
                 answers = _TOGETHER.run(conn, batch=rows, unmatched=UNMATCHED, kind=JobKind.FETCH.value,
                                         trigger=Trigger.WEBHOOK.value, now=utcnow()).fetchall()
         except Exception as exc:  # one statement: it recorded nothing, so each goes on its own

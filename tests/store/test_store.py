@@ -176,6 +176,52 @@ def test_a_threads_kept_connection_serves_reads_writes_and_autocommit_alike() ->
             store.close()
 
 
+def test_serial_work_from_any_thread_reaches_one_server_process() -> None:
+    """autocommit(serial=True) is the process's one connection whichever thread asks (a
+    Batcher's batches, led by any thread); autocommit() is the thread's own. A serial
+    connection that saw an error is let go and the next serial work gets a new one."""
+    import threading
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    with postgres_database() as url:
+        store = Store(url)
+        try:
+            def backend(serial: bool) -> int:
+                with store.db.autocommit(serial=serial) as conn:
+                    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+            def in_two_threads(serial: bool) -> list[int]:
+                """Each thread asks in turn, and is still there when the other asks."""
+                got: list[int] = []
+                done, finish = threading.Event(), threading.Event()
+
+                def ask() -> None:
+                    got.append(backend(serial))
+                    done.set()
+                    finish.wait(5)
+
+                threads = [threading.Thread(target=ask) for _ in range(2)]
+                for thread in threads:
+                    done.clear()
+                    thread.start()
+                    assert done.wait(5)
+                finish.set()
+                for thread in threads:
+                    thread.join()
+                return got
+
+            own, serial = in_two_threads(False), in_two_threads(True)
+            assert own[0] != own[1]
+            assert serial[0] == serial[1]
+            with pytest.raises(ProgrammingError), store.db.autocommit(serial=True) as conn:
+                conn.execute(text("SELECT * FROM no_such_table"))
+            assert backend(True) not in serial
+        finally:
+            store.close()
+
+
 def test_claim_returns_the_running_job_once(store: Store) -> None:
     job, _ = store.jobs.create(new_repo(store), "fetch", "api", {"remote": None})
     claimed = store.jobs.claim(job["id"], lease=60)
