@@ -35,8 +35,12 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
 def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+    response = jsonify(error_body(code, message))
     response.status_code = status
     return response
 

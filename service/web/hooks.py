@@ -26,7 +26,7 @@ from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
 from service.web.context import Services, services
-from service.web.errors import ApiError, error_answer
+from service.web.errors import ApiError, error_answer, error_body
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("gitferry.hooks")
@@ -66,7 +66,7 @@ class HookIntake:
             status, body, headers = receive(self.svc, endpoint, req)
         except Exception as exc:  # noqa: BLE001 - each failure is answered as Flask's handlers answer it
             status, code, message, headers = error_answer(exc)
-            body = _json({"error": {"code": code, "message": message}})
+            body = _json(error_body(code, message))
         data = body.encode()
         start_response(f"{status} {HTTP_STATUS_CODES.get(status, '')}",
                        [*_JSON.items(), ("Content-Length", str(len(data))), *headers.items()])
