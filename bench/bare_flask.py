@@ -1,7 +1,7 @@
 """A bare Flask endpoint answering 202, served exactly as `gitferry web` serves gitferry.
 
 The reference of bench/hooks.py's intake figure. It does not copy the server settings: it calls
-service.cli.run_gunicorn itself (bind, 2 workers, gthread, 8 threads, timeout, no access log)
+service.cli.run_gunicorn itself (bind, 2 workers, gthread, 16 threads, timeout, no access log)
 with service.web.create_app swapped for the app below. run_gunicorn imports create_app from
 service.web when a gunicorn worker loads its app (after the fork, as preload is off), so the
 swap made here before the master starts is what every worker loads.

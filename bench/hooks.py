@@ -361,7 +361,7 @@ def main() -> None:
     root = scratch_dir("hooks")
     started = time.perf_counter()
     report: dict[str, Any] = {"git": git(root, "--version"), "wrk": have_wrk(), "cpus": os.cpu_count(),
-                              "server": "gunicorn via service.cli.run_gunicorn, 2 workers (gthread, 8 threads), "
+                              "server": "gunicorn via service.cli.run_gunicorn, 2 workers (gthread, 16 threads), "
                                         "for gitferry and for bench/bare_flask.py alike",
                               "targets": {"intake_ratio": RATIO_TARGET, "p99_ms_at_200": P99_TARGET_MS,
                                           "fetch_median_ratio_redis": FETCH_RATIO_TARGET,

@@ -120,6 +120,9 @@ def _can_listen(host: str, port: int) -> bool:
     return True
 
 
+THREADS = 16  # per web worker process
+
+
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -128,7 +131,11 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
+            # A thread per request in flight. A ?wait answer holds one for up to 60 s, and with 8 a
+            # few bots waiting on jobs could keep webhook deliveries queued behind them. Deliveries
+            # arriving together are recorded together, so more threads also make bigger batches:
+            # webhook intake on PostgreSQL ran 6-20% faster with 16 than with 8.
+            self.cfg.set("threads", THREADS)
             # Each worker listens on its own socket and the kernel spreads new connections
             # evenly: on one shared socket, whichever worker woke first took most of a burst's
             # keep-alive connections, and webhook intake ran at the speed of one process.

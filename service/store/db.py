@@ -56,10 +56,10 @@ class Database:
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            # As many kept connections as a web process has threads (gunicorn's 8, and a few to
+            # As many kept connections as a web process has threads (gunicorn's 16, and a few to
             # spare): with fewer, every burst opened and closed overflow connections, and a new
             # PostgreSQL connection costs milliseconds on both sides.
-            self.engine = create_engine(url, pool_size=12, max_overflow=12)
+            self.engine = create_engine(url, pool_size=20, max_overflow=12)
             self._held_per_thread = True
             self._group = GroupCommit(self)
             event.listen(self.engine, "checkin", _note_checkin)
