@@ -10,6 +10,8 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from service.dispatch import Dispatcher
 from service.domain.types import JobState
@@ -33,9 +35,19 @@ def services() -> Services:
     return current_app.extensions["gitferry"]  # type: ignore[no-any-return]
 
 
+def body_bytes(req: Request, limit: int) -> bytes:
+    """The request body; 413 past `limit` bytes. A chunked body has no length to check up
+    front, and a read capped at the limit stops there without a word: one byte more tells."""
+    req.max_content_length = limit + 1
+    raw = req.get_data(cache=True)
+    if len(raw) > limit:
+        raise RequestEntityTooLarge()
+    return raw
+
+
 def json_body() -> dict[str, Any]:
     """The request body as a JSON object, whatever the Content-Type says."""
-    raw = request.get_data(cache=True)
+    raw = body_bytes(request, services().settings.max_body_bytes)
     if not raw.strip():
         return {}
     try:

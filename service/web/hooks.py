@@ -25,7 +25,7 @@ from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
-from service.web.context import Services, services
+from service.web.context import Services, body_bytes, services
 from service.web.errors import ApiError, error_answer, error_body
 
 bp = Blueprint("hooks", __name__)
@@ -52,7 +52,6 @@ class HookIntake:
     def __init__(self, app: Flask):
         self.flask = app.wsgi_app
         self.svc: Services = app.extensions["gitferry"]
-        self.limit: int | None = app.config["MAX_CONTENT_LENGTH"]
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
@@ -60,10 +59,8 @@ class HookIntake:
         if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(_PREFIX) or not endpoint \
                 or "/" in endpoint:
             return self.flask(environ, start_response)
-        req = Request(environ)
-        req.max_content_length = self.limit
         try:
-            status, body, headers = receive(self.svc, endpoint, req)
+            status, body, headers = receive(self.svc, endpoint, Request(environ))
         except Exception as exc:  # noqa: BLE001 - each failure is answered as Flask's handlers answer it
             status, code, message, headers = error_answer(exc)
             body = _json(error_body(code, message))
@@ -77,7 +74,7 @@ def receive(svc: Services, endpoint: str, req: Request) -> Answer:
     driver = _driver(endpoint, req)
     if not driver.has_credentials(req.headers):
         raise ApiError(401, "unsigned", f"{driver.forge} delivery without signature or token")
-    raw = req.get_data(cache=True)
+    raw = body_bytes(req, svc.settings.max_body_bytes)
     try:
         payload = json.loads(raw)
         event: ForgeEvent = driver.parse(req.headers, payload)

@@ -9,6 +9,7 @@ limit.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,6 +109,7 @@ class Case:
     token: str = "admin"  # admin, write, read, none, unknown, basic, empty
     app: str = "local"  # local, strict (no local remotes), small (2 KiB bodies)
     headers: tuple[tuple[str, str], ...] = ()
+    chunked: bool = False  # the body sent without a length, as gunicorn hands on a chunked one
 
 
 def case(label: str, method: str, path: str, body: Any = NO_BODY, status: int = 400, code: str | None = None,
@@ -132,6 +134,8 @@ def body_cases() -> Iterator[Any]:
         for label, body in [("array", [good]), ("string", "name"), ("number", 42), ("null", None), ("true", True)]:
             yield case(label, method, path, body, code="bad_json")
         yield case("oversized", method, path, {**good, "pad": "x" * SMALL_LIMIT}, 413, "too_large", app="small")
+        yield case("oversized-chunked", method, path, {**good, "pad": "x" * SMALL_LIMIT}, 413, "too_large",
+                   app="small", chunked=True)
 
 
 def field_cases() -> Iterator[Any]:
@@ -404,6 +408,10 @@ def test_bad_input_is_a_json_4xx_and_changes_nothing(world: World, c: Case) -> N
     if c.body is not NO_BODY:
         kwargs["data"] = c.body if isinstance(c.body, bytes) else json.dumps(c.body)
         headers.setdefault("Content-Type", "application/json")
+    if c.chunked:
+        kwargs = {"input_stream": io.BytesIO(kwargs["data"].encode()),
+                  "environ_overrides": {"wsgi.input_terminated": True}}
+        headers["Transfer-Encoding"] = "chunked"
     response = world.clients[c.app].open(c.path, method=c.method, headers=headers, **kwargs)
     assert_json_error(response, c.status, c.code)
     if c.status == 401:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,22 @@ def test_a_delivery_that_fails_on_our_side_is_answered_in_json(hook_app: Flask, 
     assert (r.status_code, r.json["error"]["code"], r.content_type) == (status, code, "application/json")
     assert "a bug" not in r.text and "Traceback" not in r.text
     assert r.headers.get("Retry-After") == ("1" if status == 503 else None)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_past_the_limit_is_413_whether_or_not_its_length_is_sent(tmp_path: Path, chunked: bool) -> None:
+    settings = load_settings(
+        {"GITFERRY_DATA_DIR": str(tmp_path), "GITFERRY_WEBHOOK_SECRET": SECRET, "GITFERRY_MAX_BODY_BYTES": "2048"}
+    )
+    client = create_app(settings).test_client()
+    for size, status in ((2048, 400), (2049, 413), (50_000, 413)):  # at the limit: read whole (and refused as JSON)
+        body = b"[" * size
+        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": f"d-{size}",
+                   "X-Hub-Signature-256": "sha256=" + signing.hmac_hex(SECRET, body)}
+        if chunked:  # as gunicorn hands on a chunked body: no length, the stream ends where the body does
+            r = client.post("/hooks/github", input_stream=io.BytesIO(body),
+                            headers={**headers, "Transfer-Encoding": "chunked"},
+                            environ_overrides={"wsgi.input_terminated": True})
+        else:
+            r = client.post("/hooks/github", data=body, headers=headers)
+        assert (r.status_code, r.json["error"]["code"]) == (status, "too_large" if status == 413 else "bad_json")
