@@ -289,7 +289,7 @@ class Batcher(Generic[Item, Result]):
         self._busy = False
 
     def run(self, item: Item) -> Result:
-        mine = Slot[Item, Result](item)
+        mine: Slot[Item, Result] = Slot(item)  # (subscripting the class at run time costs a call per item)
         with self._lock:
             self._queued.append(mine)
             leads = not self._busy
