@@ -1,4 +1,5 @@
-"""The per-clone lock: one job at a time on a clone, released when its holder dies."""
+"""The per-clone lock: one job at a time on a clone, released when its holder dies; and the
+heartbeat that keeps a running job's lease."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from workers.tasks.lock import clone_lock
+from workers.tasks.lock import Heartbeat, clone_lock
 
 
 def _hold(path: str, ready, seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -54,3 +55,42 @@ def test_lock_of_a_killed_worker_is_released(tmp_path: Path) -> None:
 def test_other_clones_are_not_blocked(tmp_path: Path) -> None:
     with clone_lock(tmp_path / "repos" / "1.git"), clone_lock(tmp_path / "repos" / "2.git"):
         pass
+
+
+def test_a_long_job_is_renewed_while_it_runs_and_not_after() -> None:
+    beats = Heartbeat()
+    renewed: list[float] = []
+    started = time.monotonic()
+    with beats.beating(lambda: renewed.append(time.monotonic() - started), every=0.1):
+        time.sleep(0.55)
+    ended = len(renewed)
+    time.sleep(0.3)
+    assert 2 <= ended <= 5, renewed
+    gaps = [b - a for a, b in zip([0.0, *renewed], renewed, strict=False)]
+    assert max(gaps) < 0.3, renewed  # each within the lease (3 x every) of the last
+    assert len(renewed) == ended  # nothing once the job is over
+
+
+def test_jobs_are_renewed_side_by_side_and_one_failing_renewal_stops_nothing() -> None:
+    beats = Heartbeat()
+    calls = {"failing": 0, "other": 0}
+
+    def failing() -> None:
+        calls["failing"] += 1
+        raise ConnectionError("database away")
+
+    def other() -> None:
+        calls["other"] += 1
+
+    with beats.beating(failing, every=0.1), beats.beating(other, every=0.1):
+        time.sleep(0.45)
+    assert calls["failing"] >= 2 and calls["other"] >= 2, calls
+
+
+def test_one_thread_renews_every_job_of_the_process() -> None:
+    beats = Heartbeat()
+    with beats.beating(lambda: None, every=60):
+        pass
+    running = threading.active_count()  # the process's heartbeat thread is among them now
+    with beats.beating(lambda: None, every=60), beats.beating(lambda: None, every=60):
+        assert threading.active_count() == running  # no thread of its own for a job
