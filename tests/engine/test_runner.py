@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,80 @@ def test_timeout_with_progress_reader(tmp_path: Path) -> None:
         runner.run(["fetch"], progress=lambda p, n: seen.append((p, n)))
     assert err.value.code == "timeout"
     assert seen == [("Receiving objects", 10)]
+
+
+def _fake_git(tmp_path: Path, script: str) -> str:
+    fake = tmp_path / "fake-git"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_a_short_call_still_reports_its_progress_in_order(tmp_path: Path) -> None:
+    fake = _fake_git(tmp_path, "printf 'Counting objects:  50%% (1/2)\\rCounting objects: 100%% (2/2)\\n"
+                               "remote: Compressing objects: 100%% (2/2), done.\\n' >&2\necho out\n")
+    seen: list[tuple[str, int]] = []
+    out = Runner(GitConfig(git_binary=fake)).run(["fetch"], progress=lambda p, n: seen.append((p, n)))
+    assert out.stdout == "out\n"
+    assert seen == [("Counting objects", 50), ("Counting objects", 100), ("Compressing objects", 100)]
+
+
+def test_a_long_call_reports_progress_while_it_runs(tmp_path: Path) -> None:
+    fake = _fake_git(tmp_path, "printf 'Receiving objects:  10%% (1/10)\\r' >&2\nsleep 1\n"
+                               "printf 'Receiving objects: 100%% (10/10)\\n' >&2\n")
+    started = time.monotonic()
+    seen: list[tuple[int, float]] = []
+    heard = lambda phase, n: seen.append((n, time.monotonic() - started))  # noqa: E731
+    Runner(GitConfig(git_binary=fake)).run(["fetch"], progress=heard)
+    assert [n for n, _ in seen] == [10, 100]
+    assert seen[0][1] < 0.8  # heard before git was done, not read at the end
+
+
+def test_much_output_on_both_streams_is_read_whole(tmp_path: Path) -> None:
+    # More than a pipe holds, on stderr before any stdout: git must not block on either.
+    fake = _fake_git(tmp_path, "i=0; while [ $i -lt 3000 ]; do "
+                               "printf 'remote: Counting objects: %3d%%\\r' $((i % 100)) >&2; i=$((i+1)); done\n"
+                               "seq 1 30000\n")
+    seen: list[tuple[str, int]] = []
+    out = Runner(GitConfig(git_binary=fake, timeout=30)).run(["fetch"], progress=lambda p, n: seen.append((p, n)))
+    assert out.stdout.split() == [str(n) for n in range(1, 30001)]
+    assert len(out.stderr.split("\r")) == 3001 and len(seen) == 3000
+
+
+def test_each_call_is_stopped_at_its_own_deadline(tmp_path: Path) -> None:
+    slow = _fake_git(tmp_path, "sleep 1.5\necho finished\n")
+    results: dict[str, object] = {}
+
+    def patient() -> None:
+        results["patient"] = Runner(GitConfig(git_binary=slow, timeout=30)).run(["fetch"]).stdout
+
+    thread = threading.Thread(target=patient)
+    thread.start()
+    started = time.monotonic()
+    with pytest.raises(GitError) as err:  # watched after the patient call, due before it
+        Runner(GitConfig(git_binary=slow, timeout=0.3)).run(["fetch"])
+    assert err.value.code == "timeout" and time.monotonic() - started < 1.2
+    thread.join()
+    assert results["patient"] == "finished\n"
+
+
+def test_git_calls_start_no_thread_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread started per call (a timer, a reader) cost each call the wait for it to run."""
+    fake = _fake_git(tmp_path, "printf 'Receiving objects: 100%% (1/1)\\n' >&2\n")
+    runner = Runner(GitConfig(git_binary=fake))
+    runner.run(["fetch"])  # the process's one watchdog thread is running from here on
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        original(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    for _ in range(5):
+        runner.run(["fetch"])
+        runner.run(["fetch"], progress=lambda p, n: None)
+    assert started == []
 
 
 def test_environment_is_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,6 +231,62 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
+class _Watchdog:
+    """Kills the process group of each git call that runs past its time; one thread for all.
+
+    A timer thread of its own for each call cost a thread start (and the wait for it to run)
+    before every git call. This thread sleeps until the earliest deadline, and when nothing is
+    watched, a minute at a time: a call due later than its next look does not wake it.
+    """
+
+    _IDLE_LOOK = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._watched: dict[object, tuple[float, subprocess.Popen[bytes]]] = {}
+        self._expired: set[object] = set()
+        self._next_look = math.inf
+        self._pid: int | None = None
+
+    def watch(self, proc: subprocess.Popen[bytes], seconds: float) -> object:
+        token = object()
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            self._watched[token] = (deadline, proc)
+            if self._pid != os.getpid():  # the first call in this process (or since a fork)
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="git-watchdog", daemon=True).start()
+            if deadline < self._next_look:
+                self._next_look = deadline
+                self._lock.notify()
+        return token
+
+    def done(self, token: object) -> bool:
+        """Stop watching; True if the call ran out of time and was killed."""
+        with self._lock:
+            self._watched.pop(token, None)
+            if token in self._expired:
+                self._expired.discard(token)
+                return True
+            return False
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, proc) in list(self._watched.items()):
+                    if deadline <= now:
+                        del self._watched[token]
+                        self._expired.add(token)
+                        _kill_group(proc)
+                deadlines = [deadline for deadline, _proc in self._watched.values()]
+                self._next_look = min(deadlines, default=now + self._IDLE_LOOK)
+                self._lock.wait(self._next_look - now)
+
+
+_WATCHDOG = _Watchdog()
+
+
 def _communicate(
     proc: subprocess.Popen[bytes],
     timeout: float,
@@ -235,50 +294,57 @@ def _communicate(
     progress: ProgressCallback | None,
 ) -> tuple[bool, bytes, bytes]:
     """Collect output, feeding progress lines as they come; kill the group on timeout."""
-    # A timer, not communicate(timeout=...): waiting with a timeout polls with sleeps, which
-    # added milliseconds to every git call.
-    expired = threading.Event()
-
-    def expire() -> None:
-        expired.set()
-        _kill_group(proc)
-
-    timer = threading.Timer(timeout, expire)
-    timer.daemon = True
-    timer.start()
+    watched = _WATCHDOG.watch(proc, timeout)
     try:
         if progress is None:
             out, err = proc.communicate(input.encode() if input is not None else None)
         else:
             out, err = _read_with_progress(proc, progress)
     finally:
-        timer.cancel()
-    return expired.is_set(), out or b"", err or b""
+        expired = _WATCHDOG.done(watched)
+    return expired, out or b"", err or b""
+
+
+# Progress is not read during a call's first quarter second: the job does not record it that
+# early, and git redraws it for every percent, each redraw waking the worker while git runs.
+# A call over by then still reports its last progress, read at the end.
+_PROGRESS_QUIET = 0.25
 
 
 def _read_with_progress(proc: subprocess.Popen[bytes], progress: ProgressCallback) -> tuple[bytes, bytes]:
-    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
-
-    def read_out() -> None:
-        assert proc.stdout is not None
-        chunks["out"].append(proc.stdout.read())
-
-    reader = threading.Thread(target=read_out, daemon=True)
-    reader.start()
-    assert proc.stderr is not None
+    """stdout as it comes, and stderr, with progress fed from it, once the quiet time is over
+    or stdout has ended. One thread: a reader thread for stdout cost a thread start per call."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.fileno(), proc.stderr.fileno()
+    chunks: dict[int, list[bytes]] = {out: [], err: []}
     pending = b""
-    while data := os.read(proc.stderr.fileno(), 65536):
-        chunks["err"].append(data)
-        pending += data
-        # git redraws progress with \r; each \r or \n ends one update.
-        *lines, pending = re.split(rb"[\r\n]", pending)
-        for line in lines:
-            _report(line, progress)
+    quiet_until = time.monotonic() + _PROGRESS_QUIET
+    with selectors.PollSelector() as selector:
+        selector.register(out, selectors.EVENT_READ)
+        reading_err = False
+        while True:
+            if not reading_err and (out not in selector.get_map() or time.monotonic() >= quiet_until):
+                selector.register(err, selectors.EVENT_READ)
+                reading_err = True
+            if not selector.get_map():
+                break
+            wait = None if reading_err else max(0.0, quiet_until - time.monotonic())
+            for key, _events in selector.select(wait):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    selector.unregister(key.fd)
+                    continue
+                chunks[key.fd].append(data)
+                if key.fd == err:
+                    pending += data
+                    # git redraws progress with \r; each \r or \n ends one update.
+                    *lines, pending = re.split(rb"[\r\n]", pending)
+                    for line in lines:
+                        _report(line, progress)
     if pending:
         _report(pending, progress)
-    reader.join()
     proc.wait()
-    return b"".join(chunks["out"]), b"".join(chunks["err"])
+    return b"".join(chunks[out]), b"".join(chunks[err])
 
 
 def _report(line: bytes, progress: ProgressCallback) -> None:
