@@ -8,7 +8,7 @@ The service and the plain clone each get their own copy of one forge, and every 
 change is fed to both as the same fast-import stream, so both see identical histories (until
 the push rounds, which move each forge's main their own way).
 
-    .venv/bin/python -m bench.ops [--mode embedded|redis|both] [--rounds 15]
+    .venv/bin/python -m bench.ops [--mode embedded|redis|both] [--rounds 15] [--ops fetch,push]
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class OpsBench:
         return result
 
 
-def run_mode(mode: str, root: Path, template: Path, clock: int, rounds: int) -> dict[str, Any]:
+def run_mode(mode: str, root: Path, template: Path, clock: int, rounds: int, ops: tuple[str, ...]) -> dict[str, Any]:
     forges = (copy_repo(template, root / "forge-svc.git"), copy_repo(template, root / "forge-plain.git"))
     t_plain_clone, plain = timed(plain_clone, forges[1], root / "plain")
     with gitferry(mode, root / "data") as procs:
@@ -171,7 +171,7 @@ def run_mode(mode: str, root: Path, template: Path, clock: int, rounds: int) -> 
         (svc_clone,) = (root / "data" / "repos").glob("*.git")
         bench = OpsBench(api, forges, plain, clock, svc_clone)
         results: dict[str, Any] = {"clone": {"api_ms": round(t_clone * 1000), "plain_ms": round(t_plain_clone * 1000)}}
-        for op in OPS:
+        for op in ops:
             started = time.perf_counter()
             results[op] = bench.run(op, rounds)
             results[op]["bench_seconds"] = round(time.perf_counter() - started, 1)
@@ -187,9 +187,13 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--ops", default=",".join(OPS), help=f"comma-separated, from: {', '.join(OPS)}")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     rounds = max(1, min(args.rounds, 59))
+    ops = tuple(op.strip() for op in args.ops.split(","))
+    if unknown := [op for op in ops if op not in OPS]:
+        parser.error(f"unknown op(s): {', '.join(unknown)}")
     if args.branches < 180:
         parser.error("--branches must be at least 180 (each op round uses its own side branch)")
 
@@ -209,7 +213,7 @@ def main() -> None:
     }
     try:
         for mode in modes(args.mode):
-            report["modes"][mode] = run_mode(mode, root / mode, root / "template.git", clock, rounds)
+            report["modes"][mode] = run_mode(mode, root / mode, root / "template.git", clock, rounds, ops)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -217,7 +221,7 @@ def main() -> None:
 
     rows = []
     for mode, res in report["modes"].items():
-        for op in OPS:
+        for op in ops:
             r = res[op]
             rows.append(
                 [
