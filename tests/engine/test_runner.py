@@ -216,3 +216,28 @@ def test_git_dies_with_the_worker_that_started_it(tmp_path: Path) -> None:
     while not _gone(git_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(git_pid)
+
+
+def test_gits_die_with_a_worker_killed_with_its_whole_process_group(tmp_path: Path) -> None:
+    """Two gits running side by side, and the worker's process group killed at once (as a
+    service manager stops it): neither git is left."""
+    fake = tmp_path / "fake-git"
+    fake.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/git-$$.pid\nexec sleep 30\n")
+    fake.chmod(0o755)
+    worker = subprocess.Popen([sys.executable, "-c", (
+        "import threading; from workers.git import GitConfig; from workers.git.runner import Runner; "
+        f"runner = Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)); "
+        "threads = [threading.Thread(target=runner.run, args=([n],)) for n in ('a', 'b')]; "
+        "[t.start() for t in threads]; [t.join() for t in threads]"
+    )], cwd=Path(__file__).resolve().parents[2], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while len(pid_files := list(tmp_path.glob("git-*.pid"))) < 2 or not all(p.read_text().strip() for p in pid_files):
+        assert time.monotonic() < deadline and worker.poll() is None, "git never started"
+        time.sleep(0.02)
+    git_pids = [int(p.read_text()) for p in pid_files]
+    os.killpg(worker.pid, 9)
+    worker.wait()
+    deadline = time.monotonic() + 5
+    while not all(_gone(pid) for pid in git_pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in git_pids)

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import re
 import selectors
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import validate
 from .errors import GitError, classify, redact, summarize
 from .models import Credential, GitConfig, ProgressCallback
+from .reaper import REAPER
 
 # Receives exactly (credential.helper "get") and answers from this process's env only.
 CREDENTIAL_HELPER = (
@@ -113,7 +111,7 @@ class Runner:
         """
         if not _reads_only(args):
             self.cache.clear()
-        cmd = [*_DIE_WITH_PARENT, self.config.git_binary]
+        cmd = [self.config.git_binary]
         if self.git_dir is not None and use_git_dir:
             cmd.append(f"--git-dir={self.git_dir}")
         # Hooks in a clone are never ours to run. Maintenance waits until the job has answered
@@ -137,7 +135,7 @@ class Runner:
             full_env["GIT_PROGRESS_DELAY"] = "0"
         if env:
             full_env.update(env)
-        shown = [redact(part, secrets) for part in cmd[len(_DIE_WITH_PARENT):]]
+        shown = [redact(part, secrets) for part in cmd]
 
         try:
             proc = subprocess.Popen(
@@ -147,11 +145,11 @@ class Runner:
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                start_new_session=True,
-                preexec_fn=None if _DIE_WITH_PARENT else _die_with_parent,
+                start_new_session=True,  # its own process group, killed whole
             )
         except OSError as exc:
             raise GitError("git", f"could not start git: {exc}", command=shown) from exc
+        REAPER.started(proc.pid)  # git dies with this process, whatever kills it
         try:
             timed_out, out_b, err_b = _communicate(proc, self.config.timeout, input, progress)
         except BaseException:
@@ -159,6 +157,8 @@ class Runner:
             _kill_group(proc)
             proc.wait()
             raise
+        finally:
+            REAPER.ended(proc.pid)
         stdout = redact(out_b.decode("utf-8", "replace"), secrets)
         stderr = redact(err_b.decode("utf-8", "replace"), secrets)
         if timed_out:
@@ -187,41 +187,6 @@ def _reads_only(args: Sequence[str]) -> bool:
     if args[0] == "config":
         return any(a in ("--get", "--get-all", "--get-regexp", "-l", "--list") for a in args[1:])
     return args[0] in _READ_ONLY
-
-
-# A git left running by a killed worker would race the job's next attempt on the same clone:
-# the kernel kills git when the thread that started it dies (PR_SET_PDEATHSIG). setpriv sets
-# that between fork and exec; a preexec_fn would do it too, but makes every spawn a full fork
-# of the worker instead of a vfork, which costs milliseconds per git call.
-def _setpriv_prefix() -> list[str]:
-    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-    if setpriv is None:
-        return []
-    try:
-        ok = subprocess.run([setpriv, "--pdeathsig", "KILL", "true"], capture_output=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [setpriv, "--pdeathsig", "KILL"] if ok.returncode == 0 else []
-
-
-_DIE_WITH_PARENT = _setpriv_prefix()
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl() if sys.platform.startswith("linux") and not _DIE_WITH_PARENT else None
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """The same as setpriv --pdeathsig, where setpriv is missing."""
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
