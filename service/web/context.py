@@ -109,7 +109,9 @@ def wait_for_job(job_id: int, seconds: float, send: Callable[[], object] | None 
             carried = wait(min(seconds, 0.25))
         while True:
             # The worker's signal may carry the ended row (committed before it was sent).
-            job = (svc.store.jobs.from_signal(carried) if carried else None) or svc.store.jobs.get(job_id)
+            job = svc.store.jobs.from_signal(carried) if carried else None
+            if job is None or job["id"] != job_id:  # no row carried (or not this job's): look
+                job = svc.store.jobs.get(job_id)
             assert job is not None
             left = deadline - time.monotonic()
             if JobState(job["state"]).finished or left <= 0:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.job_signals import JobSignals
+from service.job_signals import SIGNAL_KEPT, JobSignals
 from service.settings import load_settings
 from tests.support.services import redis_database
 
@@ -91,3 +91,26 @@ def test_over_redis_the_end_signal_hands_the_waiter_the_ended_row(signals: JobSi
         threading.Timer(0.1, signals.ended, args=(7, row)).start()
         carried = wait(3)
     assert carried == (row.encode() if signals.redis is not None else None)
+
+
+def test_over_redis_a_waiter_just_after_the_end_hears_it_and_the_signal_does_not_linger() -> None:
+    """A ?wait call reads the job, then waits: a job that ended in between must still wake it.
+    Every waiter of the job hears the end, and the signal is gone from Redis soon after."""
+    with redis_database(13) as url:
+        _waiters_after_the_end(JobSignals(load_settings({"GITFERRY_BROKER_URL": url})))
+
+
+def _waiters_after_the_end(signals: JobSignals) -> None:
+    assert signals.redis is not None
+    row = '{"id": 9, "state": "done"}'
+    signals.ended(9, row)
+    for _ in range(2):  # two waiters, one after the other
+        with signals.listening(9) as wait:
+            started = time.monotonic()
+            assert wait(5) == row.encode()
+            assert time.monotonic() - started < 1
+            started = time.monotonic()
+            assert wait(0.3) is None  # heard already: a second wait waits, rather than spin
+            assert time.monotonic() - started >= 0.25
+    key = f"{signals.prefix}9"
+    assert 0 < signals.redis.ttl(key) <= SIGNAL_KEPT
