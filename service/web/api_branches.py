@@ -31,15 +31,15 @@ def known_remote(repo: Row, name: str) -> str:
 @requires(Scope.READ)
 def list_branches(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    snapshot = _settled_refs(repo["id"])
+    snapshot = settled_refs(repo["id"])
     return jsonify({"branches": snapshot.get("branches", []),
                     "remote_branches": snapshot.get("remote_branches", [])})
 
 
-def _settled_refs(repo_id: int) -> Row:
-    """The refs as last recorded. A fetch answers before it has worked out the ahead/behind
-    of branches whose upstream moved (the refs are `pending` for those few milliseconds):
-    wait for them, so that a listing after a fetch shows what the fetch did."""
+def settled_refs(repo_id: int) -> Row:
+    """The refs as last recorded. A job answers before it has recorded the refs it changed,
+    with their ahead/behind (the refs are `pending` for those few milliseconds): wait for them,
+    so that a listing after a fetch shows what the fetch did."""
     store = services().store.repos
     deadline = time.monotonic() + PENDING_WAIT
     snapshot = store.refs(repo_id)
@@ -53,7 +53,7 @@ def _settled_refs(repo_id: int) -> Row:
 @requires(Scope.READ)
 def list_tags(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    return jsonify({"tags": services().store.repos.refs(repo["id"]).get("tags", [])})
+    return jsonify({"tags": settled_refs(repo["id"]).get("tags", [])})
 
 
 @bp.post("/api/v1/repos/<path:name>/branches")

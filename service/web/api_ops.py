@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from service.domain.types import JobKind, JobState, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import check_ref_name
 from service.store.jobs import job_view
-from service.web.api_branches import known_remote
+from service.web.api_branches import known_remote, settled_refs
 from service.web.auth import require, requires
 from service.web.context import checked, field, json_body, services, wait_seconds
 from service.web.enqueue import answer_op, find_repo
@@ -24,10 +24,17 @@ def _snapshot_branch(repo: Row, branch: str) -> Row | None:
     """The branch as last seen in the clone; None while the clone is not ready yet."""
     if repo["state"] != "ready":
         return None
-    for b in services().store.repos.refs(repo["id"]).get("branches", []):
-        if b["name"] == branch:
-            return b  # type: ignore[no-any-return]
-    raise ApiError(404, "branch_not_found", f"no branch named {branch!r}")
+    refs = services().store.repos.refs(repo["id"])
+    found = _named(refs, branch)
+    if (found is None or not found.get("upstream")) and refs.get("pending"):
+        found = _named(settled_refs(repo["id"]), branch)  # a job that just ended may have made it so
+    if found is None:
+        raise ApiError(404, "branch_not_found", f"no branch named {branch!r}")
+    return found
+
+
+def _named(refs: Row, branch: str) -> Row | None:
+    return next((b for b in refs.get("branches", []) if b["name"] == branch), None)
 
 
 @bp.post("/api/v1/repos/<path:name>/fetch")

@@ -59,3 +59,38 @@ def test_listing_gives_up_waiting_on_refs_nobody_settles(app: Flask, client: Fla
     listed = client.get("/api/v1/repos/acme/widgets/branches", headers=admin)
     assert listed.status_code == 200
     assert (listed.json["branches"][0]["ahead"], listed.json["branches"][0]["behind"]) == (None, None)
+
+
+def test_a_pull_of_the_branch_the_last_job_made_waits_for_its_refs(app: Flask, client: FlaskClient,
+                                                                  admin: dict[str, str], repo_id: int) -> None:
+    """A job answers before it records the refs it changed: a pull of the branch it just made
+    is not refused as unknown meanwhile."""
+    repos = app.extensions["gitferry"].store.repos
+    repos.save_refs(repo_id, snapshot(0, 0, pending=False))
+    repos.ready(repo_id)
+    repos.refs_pending(repo_id)  # a branch job has ended; its refs are being recorded
+    made = snapshot(0, 0, pending=False)
+    made["branches"].append({"name": "topic", "sha": SHA_A, "upstream": "origin/main", "ahead": 0, "behind": 0})
+    settle = threading.Timer(0.2, lambda: repos.save_refs(repo_id, made))
+    settle.start()
+    queued = client.post("/api/v1/repos/acme/widgets/pull?wait=0", json={"branch": "topic"}, headers=admin)
+    settle.join()
+    assert queued.status_code == 202, queued.json
+    assert queued.json["job"]["params"]["branch"] == "topic"
+    # and one that is not there once the refs are recorded is still unknown
+    missing = client.post("/api/v1/repos/acme/widgets/pull?wait=0", json={"branch": "nope"}, headers=admin)
+    assert (missing.status_code, missing.json["error"]["code"]) == (404, "branch_not_found")
+
+
+def test_tags_listed_after_a_fetch_are_the_fetch_s(app: Flask, client: FlaskClient, admin: dict[str, str],
+                                                  repo_id: int) -> None:
+    repos = app.extensions["gitferry"].store.repos
+    repos.save_refs(repo_id, snapshot(0, 0, pending=False))
+    repos.refs_pending(repo_id)
+    fetched = snapshot(0, 0, pending=False)
+    fetched["tags"] = [{"remote": "origin", "name": "v2", "sha": SHA_B}]
+    settle = threading.Timer(0.2, lambda: repos.save_refs(repo_id, fetched))
+    settle.start()
+    listed = client.get("/api/v1/repos/acme/widgets/tags", headers=admin).json
+    settle.join()
+    assert listed["tags"] == [{"remote": "origin", "name": "v2", "sha": SHA_B}]

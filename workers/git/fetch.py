@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .models import FetchResult, ProgressCallback
-from .refs import HEADS, REMOTE_TAGS, REMOTES, list_refs, require_remote, snapshot
+from .refs import HEADS, REMOTE_TAGS, REMOTES, list_refs, require_remote
 from .runner import Runner
 
 
@@ -33,11 +33,8 @@ def fetch(runner: Runner, remote: str, *, prune: bool = True, progress: Progress
     if progress is not None:
         args.append("--progress")
     runner.run([*args, "--end-of-options", remote, *refspecs(remote)], url=url, progress=progress)
-    # The snapshot of every ref is wanted after a fetch anyway; read this remote's refs from it.
-    # Ahead/behind can wait: the job answers first and works them out after (tasks.run).
-    snap = snapshot(runner, distances=False)
-    after = {HEADS + b.name: b.sha for b in snap.remote_branches if b.remote == remote}
-    after.update({"refs/tags/" + t.name: t.sha for t in snap.tags if t.remote == remote})
+    # The refs read here stay with the runner for the snapshot the job records after answering.
+    after = _as_remote_names(remote, list_refs(runner, *patterns))
     updated = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
     deleted = sorted(ref for ref in before if ref not in after)
     return FetchResult(updated=updated, deleted=deleted)

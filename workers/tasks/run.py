@@ -70,8 +70,8 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
             _signal_end(ctx, job_id, recorded.job)
             if recorded.notification is not None:
                 ctx.dispatcher.notify(recorded.notification, repo["id"])
-            if recorded.pending_refs is not None:
-                _record_distances(ctx, repo, clone, recorded.pending_refs)
+            if recorded.refs_later:
+                _record_refs(ctx, repo, clone)
             if job["kind"] != JobKind.REMOVE:
                 _housekeeping(repo, clone)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", recorded.outcome, job_id, repo["name"], job["kind"],
@@ -84,13 +84,13 @@ def _signal_end(ctx: WorkerContext, job_id: int, ended: Row | None) -> None:
 
 
 class Recorded(NamedTuple):
-    """What a job's end wrote: its outcome and row, the notification to send, and the refs
-    still to record with their ahead/behind."""
+    """What a job's end wrote: its outcome and row, the notification to send, and whether the
+    refs are still to be recorded."""
 
     outcome: str
     job: Row | None
     notification: int | None
-    pending_refs: Row | None
+    refs_later: bool
 
 
 def _start(ctx: WorkerContext, job_id: int) -> tuple[Row, Row | None, GitConfig] | None:
@@ -134,12 +134,14 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             error: GitError | None = None) -> Recorded:
     """Write the job's end, the clone's refs and the notification in one transaction.
 
-    Ahead/behind that would need git to walk history (after a fetch moved upstreams) are not
-    waited for: the refs recorded are marked `pending`, and the refs that lack them are given
-    back, to be recorded whole once the answer is out (_record_distances).
+    The refs of a ready repo are not waited for: they are marked `pending`, and recorded whole,
+    with the ahead/behind that may need git to walk history, once the answer is out
+    (_record_refs). Reading them all and building the snapshot was a millisecond of every
+    answer. A new clone's are recorded here: it is ready only with its branches recorded.
     """
+    later = refs and repo["state"] == RepoState.READY
     snapshot = None
-    if refs:  # git runs before the write lock is taken
+    if refs and not later:  # git runs before the write lock is taken
         try:
             snapshot = clone.refs(distances=False).to_dict()
         except GitError as exc:  # the outcome is still recorded; the refs wait for the next job
@@ -147,7 +149,7 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
     store = ctx.store
     notification = None
     with store.db.tx(write=True, pipelined=True):  # one round trip on PostgreSQL
-        if snapshot is not None and snapshot.get("pending") and repo["state"] == RepoState.READY:
+        if later:
             store.repos.refs_pending(repo["id"])  # a flag, not the whole snapshot twice
         elif snapshot is not None:
             store.repos.save_refs(repo["id"], snapshot)
@@ -162,18 +164,18 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
             ended = store.jobs.fail(job["id"], error.code, error.message, result=result, progress=progress)
         if job["kind"] != JobKind.REMOVE and repo.get("notify_url"):
             notification = store.notifications.create(job["id"], repo["notify_url"])
-    pending = snapshot if snapshot is not None and snapshot.get("pending") else None
-    return Recorded("done" if error is None else "failed", ended(), notification, pending)
+    later = later or bool(snapshot and snapshot.get("pending"))
+    return Recorded("done" if error is None else "failed", ended(), notification, later)
 
 
-def _record_distances(ctx: WorkerContext, repo: Row, clone: Clone, pending: Row) -> None:
-    """Work out the ahead/behind the job's answer did not wait for, and record the refs (the
-    API's branch listing waits for them while they are pending)."""
+def _record_refs(ctx: WorkerContext, repo: Row, clone: Clone) -> None:
+    """Record the refs whole, with ahead/behind, once the job's answer is out (the API's
+    listings wait for them while they are pending)."""
     try:
         snapshot = clone.refs().to_dict()
-    except GitError as exc:  # the refs without them, then; the next job records them whole
+    except GitError as exc:  # the next job records them
         log.warning("refs_not_read repo=%s code=%s", repo["name"], exc.code)
-        snapshot = pending
+        return
     ctx.store.repos.save_refs(repo["id"], snapshot)
 
 
