@@ -63,9 +63,12 @@ PROVIDERS = ("github", "gitlab", "bitbucket", "azure-devops", "gitea", "other")
 FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")
 
 
+FETCH_KEY = "fetch:{repo_id}:{remote}"
+
+
 def fetch_coalesce_key(repo_id: int, remote: str | None) -> str:
     """Queued fetches of the same remote (or of all remotes) share this key and so one job."""
-    return f"fetch:{repo_id}:{remote or '*'}"
+    return FETCH_KEY.format(repo_id=repo_id, remote=remote or "*")
 
 
 def sync_coalesce_key(repo_id: int, rule: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from service.domain.types import JobState
+from service.domain.types import FETCH_KEY, JobKind, JobState
 from service.store.db import Database
 from service.store.sql import Sql, row_from_json
 from service.store.tables import jobs, remotes, repos, rules, utcnow
@@ -49,6 +49,15 @@ _ADD_JOB = """
 _TWIN_ID, _ADD_ID = Sql(_QUEUED_TWIN.format("id")), Sql(_ADD_JOB.format("id"))
 # ...and every API call's job, and every job's claim and end.
 _TWIN, _ADD = Sql(_QUEUED_TWIN.format("*")), Sql(_ADD_JOB.format("*"))
+# ...and an API fetch's job, added in the round trip that reads its repo (JobStore.fetch_of).
+_REPO_NAMED = Sql("SELECT * FROM repos WHERE name = :name")
+_ADD_FETCH_OF = Sql("""
+    INSERT INTO jobs (repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at)
+    SELECT id, name, :kind, 'queued', :trigger, :params,
+        CAST(:key_head AS TEXT) || CAST(id AS TEXT) || CAST(:key_tail AS TEXT), 0, :now
+    FROM repos WHERE name = :name
+    ON CONFLICT (coalesce_key) WHERE state = 'queued' AND coalesce_key IS NOT NULL DO NOTHING
+    RETURNING *""")
 _GET = Sql("SELECT * FROM jobs WHERE id = :id")
 _CLAIM = Sql("""
     UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
@@ -103,6 +112,26 @@ class JobStore:
                     return twin, False
                 # the twin was claimed in between: add again
         raise RuntimeError("could not record job")
+
+    def fetch_of(self, name: str, trigger: str, params: dict[str, Any],
+                 coalesce: bool) -> tuple[Row, Row, bool] | None:
+        """create() a fetch of the repo named `name`, read in the same round trip: (repo, job,
+        whether it is new), or None if there is no such repo. With `coalesce`, keyed as
+        fetch_coalesce_key() keys a fetch of every remote."""
+        key_head, _, key_tail = FETCH_KEY.partition("{repo_id}")  # the key is made around the repo's id
+        key_tail = key_tail.format(remote="*")
+        with self.db.together() as conn:
+            repo = _REPO_NAMED.later(conn, repos, name=name)
+            added = _ADD_FETCH_OF.later(conn, jobs, name=name, kind=JobKind.FETCH.value, trigger=trigger,
+                                        params=params, key_head=key_head if coalesce else None,
+                                        key_tail=key_tail, now=utcnow())
+        found, job = repo(), added()
+        if not found:
+            return None
+        if job:
+            return found[0], job[0], True
+        key = key_head + str(found[0]["id"]) + key_tail  # a queued twin took the key: join it
+        return found[0], *self.create(found[0], JobKind.FETCH, trigger, params, coalesce_key=key)
 
     def join_or_add(self, conn: Connection, repo: Row, kind: str, trigger: str, params: dict[str, Any],
                     coalesce_key: str | None) -> tuple[int, bool]:

@@ -7,13 +7,13 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import JobKind, JobState, PullStrategy, Scope, fetch_coalesce_key
+from service.domain.types import JobKind, JobState, PullStrategy, Scope, Trigger, fetch_coalesce_key
 from service.domain.validation import check_ref_name
 from service.store.jobs import job_view
 from service.web.api_branches import known_remote, settled_refs
 from service.web.auth import require, requires
 from service.web.context import checked, field, json_body, services, wait_seconds
-from service.web.enqueue import answer_op, find_repo
+from service.web.enqueue import answer, answer_op, find_repo, repo_not_found, send_recorded
 from service.web.errors import ApiError
 
 bp = Blueprint("ops", __name__)
@@ -40,16 +40,22 @@ def _named(refs: Row, branch: str) -> Row | None:
 @bp.post("/api/v1/repos/<path:name>/fetch")
 @requires(Scope.WRITE)
 def fetch(name: str) -> ResponseReturnValue:
-    repo = find_repo(name)
-    wait_seconds()  # a bad ?wait is refused before any job is recorded
+    wait = wait_seconds()  # a bad ?wait is refused before any job is recorded
     body = json_body()
     remote = field(body, "remote", str, None)
-    if remote is not None:
-        known_remote(repo, remote)
     prune = field(body, "prune", bool, True)
+    params = {"remote": remote, "prune": prune}
     # Every queued fetch of this remote is the same work: join it rather than repeat it.
+    if remote is None:  # of every remote, as bots and forges ask: the repo and the job in one round trip
+        recorded = services().store.jobs.fetch_of(name, Trigger.API, params, coalesce=prune)
+        if recorded is None:
+            raise repo_not_found(name)
+        _repo, job, new = recorded
+        return answer(send_recorded(job, new, wait))
+    repo = find_repo(name)
+    known_remote(repo, remote)
     key = fetch_coalesce_key(repo["id"], remote) if prune else None
-    return answer_op(repo, JobKind.FETCH, {"remote": remote, "prune": prune}, coalesce_key=key)
+    return answer_op(repo, JobKind.FETCH, params, coalesce_key=key)
 
 
 @bp.post("/api/v1/repos/<path:name>/pull")

@@ -31,16 +31,26 @@ _ERROR_STATUS = {
 def find_repo(name: str) -> Row:
     repo = services().store.repos.by_name(name)
     if repo is None:
-        raise ApiError(404, "repo_not_found", f"no repo named {name[:200]!r}")
+        raise repo_not_found(name)
     return repo
+
+
+def repo_not_found(name: str) -> ApiError:
+    return ApiError(404, "repo_not_found", f"no repo named {name[:200]!r}")
 
 
 def enqueue(repo: Row, kind: str, params: dict[str, Any], *, trigger: str = Trigger.API,
             coalesce_key: str | None = None, wait: float | None = None) -> Row:
     """Record a job (joining a queued twin when coalescing) and send it; the row is committed
     first. With `wait` seconds, the row once the job ended (or the wait ran out)."""
+    job, new = services().store.jobs.create(repo, kind, trigger, params, coalesce_key=coalesce_key)
+    return send_recorded(job, new, wait)
+
+
+def send_recorded(job: Row, new: bool, wait: float | None) -> Row:
+    """Send a recorded job (unless it joined a queued twin, which is sent already); with `wait`
+    seconds, the row once the job ended (or the wait ran out)."""
     svc = services()
-    job, new = svc.store.jobs.create(repo, kind, trigger, params, coalesce_key=coalesce_key)
 
     def send() -> None:
         svc.dispatcher.send(job["id"], job["repo_id"])
@@ -55,7 +65,11 @@ def enqueue(repo: Row, kind: str, params: dict[str, Any], *, trigger: str = Trig
 def answer_op(repo: Row, kind: str, params: dict[str, Any], coalesce_key: str | None = None) -> ResponseReturnValue:
     """Record and send an operation's job: 202 with it; with ?wait=N, 200 once it ended (202
     if N ran out first)."""
-    job = enqueue(repo, kind, params, coalesce_key=coalesce_key, wait=wait_seconds())
+    return answer(enqueue(repo, kind, params, coalesce_key=coalesce_key, wait=wait_seconds()))
+
+
+def answer(job: Row) -> ResponseReturnValue:
+    """202 with the job; 200 if it has ended."""
     status = 200 if JobState(job["state"]).finished else 202
     return jsonify({"job": job_view(job)}), status
 

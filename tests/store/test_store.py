@@ -66,6 +66,33 @@ def test_queued_fetches_coalesce_until_claimed(store: Store) -> None:
     assert new and later["id"] != first["id"]
 
 
+def test_a_fetch_of_a_repo_named_is_recorded_with_it_and_joins_the_same_queued_fetches(store: Store) -> None:
+    """JobStore.fetch_of reads the repo and adds its job in one go: the job is keyed as every
+    other fetch of every remote (webhooks, the schedule), so they join each other."""
+    repo = new_repo(store)
+    new_repo(store, "acme/other")
+    key = fetch_coalesce_key(repo["id"], None)
+
+    def fetch_of(name: str, prune: bool = True) -> tuple[dict, dict, bool]:
+        recorded = store.jobs.fetch_of(name, "api", {"remote": None, "prune": prune}, coalesce=prune)
+        assert recorded is not None
+        return recorded
+
+    found, job, new = fetch_of("acme/widgets")
+    assert new and found == store.repos.by_name("acme/widgets")
+    assert (job["repo_id"], job["repo"], job["kind"], job["state"], job["trigger"], job["coalesce_key"]) == \
+        (repo["id"], "acme/widgets", "fetch", "queued", "api", key)
+    assert job["params"] == {"remote": None, "prune": True}
+    hook, joined = store.jobs.create(repo, "fetch", "webhook", {"remote": None}, coalesce_key=key)
+    assert not joined and hook["id"] == job["id"]
+    _, again, new = fetch_of("acme/widgets")
+    assert not new and again["id"] == job["id"]
+    _, unkeyed, new = fetch_of("acme/widgets", prune=False)
+    assert new and unkeyed["id"] != job["id"] and unkeyed["coalesce_key"] is None
+    assert store.jobs.fetch_of("acme/nothing", "api", {"remote": None, "prune": True}, coalesce=True) is None
+    assert [j["repo"] for j in store.jobs.list(limit=10)] == ["acme/widgets", "acme/widgets"]
+
+
 def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
     repo = new_repo(store)
     job, _ = store.jobs.create(repo, "fetch", "api", {})
