@@ -241,3 +241,29 @@ def test_gits_die_with_a_worker_killed_with_its_whole_process_group(tmp_path: Pa
     while not all(_gone(pid) for pid in git_pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(_gone(pid) for pid in git_pids)
+
+
+def test_gits_die_with_the_worker_even_after_its_reaper_was_killed(tmp_path: Path) -> None:
+    """The small process that kills a dead worker's gits is started again if something killed it."""
+    fake = tmp_path / "fake-git"
+    fake.write_text(f"#!/bin/sh\n[ \"$5\" = long ] || exit 0\necho $$ > {tmp_path}/git.pid\nexec sleep 30\n")
+    fake.chmod(0o755)
+    worker = subprocess.Popen([sys.executable, "-c", (
+        "import os; from workers.git import GitConfig; from workers.git.runner import Runner; "
+        "from workers.git.reaper import REAPER; "
+        f"runner = Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)); "
+        "runner.run(['quick']); os.kill(REAPER._process.pid, 9); REAPER._process.wait(); "
+        "runner.run(['long'])"
+    )], cwd=Path(__file__).resolve().parents[2])
+    pid_file = tmp_path / "git.pid"
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline and worker.poll() is None, "git never started"
+        time.sleep(0.02)
+    git_pid = int(pid_file.read_text())
+    worker.kill()
+    worker.wait()
+    deadline = time.monotonic() + 5
+    while not _gone(git_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(git_pid)

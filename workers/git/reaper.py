@@ -11,10 +11,13 @@ killed, the reaper kills every group still registered and exits.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import threading
+
+log = logging.getLogger("gitferry.git")
 
 # Run with `python -S -c`: only the standard library, and not much of it.
 _REAPER = """
@@ -51,16 +54,18 @@ class Reaper:
         self._tell(b"-%d\n" % group)
 
     def _tell(self, line: bytes) -> None:
+        """Never raises: without a reaper, git still runs (it only may outlive a killed worker)."""
         for _attempt in range(2):
             pipe = self._pipe if self._pid == os.getpid() else None
-            if pipe is None:
-                pipe = self._start()
             try:
+                if pipe is None:
+                    pipe = self._start()
                 os.write(pipe, line)  # one line is less than PIPE_BUF: written whole, among threads too
                 return
-            except OSError:  # the reaper was killed: start another
+            except OSError as exc:  # the reaper was killed (or could not start): start another
+                log.warning("git_reaper_unreachable error=%s", type(exc).__name__)
                 with self._lock:
-                    if self._pipe == pipe:
+                    if pipe is not None and self._pipe == pipe:
                         self._pipe = None
                         os.close(pipe)
 

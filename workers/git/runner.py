@@ -149,8 +149,8 @@ class Runner:
             )
         except OSError as exc:
             raise GitError("git", f"could not start git: {exc}", command=shown) from exc
-        REAPER.started(proc.pid)  # git dies with this process, whatever kills it
         try:
+            REAPER.started(proc.pid)  # git dies with this process, whatever kills it
             timed_out, out_b, err_b = _communicate(proc, self.config.timeout, input, progress)
         except BaseException:
             # e.g. the worker is being shut down: leave no git behind
