@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,76 +195,63 @@ def test_pid_helper_sees_live_process() -> None:
     assert not _gone(os.getpid())
 
 
-def test_git_dies_with_the_worker_that_started_it(tmp_path: Path) -> None:
-    """A worker killed mid-job leaves no git behind to race the job's next attempt."""
+def _worker_running_git(tmp_path: Path, code: str, only_for: str = "", **popen: Any) -> subprocess.Popen[bytes]:
+    """A Python process running `code` with `runner`, a Runner of a fake git that records its
+    pid in git-<pid>.pid and sleeps (when `only_for` is given, only when called with it)."""
     fake = tmp_path / "fake-git"
-    fake.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/git.pid\nexec sleep 30\n")
+    skip = f'[ "$5" = {only_for} ] || exit 0\n' if only_for else ""
+    fake.write_text(f"#!/bin/sh\n{skip}echo $$ > {tmp_path}/git-$$.pid\nexec sleep 30\n")
     fake.chmod(0o755)
-    worker = subprocess.Popen([sys.executable, "-c", (
-        "import sys; from workers.git import GitConfig; from workers.git.runner import Runner; "
-        f"Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)).run(['fetch'])"
-    )], cwd=Path(__file__).resolve().parents[2])
-    pid_file = tmp_path / "git.pid"
+    setup = ("import os, threading; from workers.git import GitConfig; from workers.git.runner import Runner; "
+             "from workers.git.reaper import REAPER; "
+             f"runner = Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)); ")
+    return subprocess.Popen([sys.executable, "-c", setup + code], cwd=Path(__file__).resolve().parents[2], **popen)
+
+
+def _gits_started(tmp_path: Path, worker: subprocess.Popen[bytes], count: int = 1) -> list[int]:
     deadline = time.monotonic() + 10
-    while not pid_file.exists() or not pid_file.read_text().strip():
+    while len(found := list(tmp_path.glob("git-*.pid"))) < count or not all(p.read_text().strip() for p in found):
         assert time.monotonic() < deadline and worker.poll() is None, "git never started"
         time.sleep(0.02)
-    git_pid = int(pid_file.read_text())
-    assert not _gone(git_pid)
+    pids = [int(p.read_text()) for p in found]
+    assert not any(_gone(pid) for pid in pids)
+    return pids
+
+
+def _all_gone_soon(pids: list[int]) -> bool:
+    deadline = time.monotonic() + 5
+    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return all(_gone(pid) for pid in pids)
+
+
+def test_git_dies_with_the_worker_that_started_it(tmp_path: Path) -> None:
+    """A worker killed mid-job leaves no git behind to race the job's next attempt."""
+    worker = _worker_running_git(tmp_path, "runner.run(['fetch'])")
+    gits = _gits_started(tmp_path, worker)
     worker.kill()
     worker.wait()
-    deadline = time.monotonic() + 5
-    while not _gone(git_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _gone(git_pid)
+    assert _all_gone_soon(gits)
 
 
 def test_gits_die_with_a_worker_killed_with_its_whole_process_group(tmp_path: Path) -> None:
     """Two gits running side by side, and the worker's process group killed at once (as a
     service manager stops it): neither git is left."""
-    fake = tmp_path / "fake-git"
-    fake.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/git-$$.pid\nexec sleep 30\n")
-    fake.chmod(0o755)
-    worker = subprocess.Popen([sys.executable, "-c", (
-        "import threading; from workers.git import GitConfig; from workers.git.runner import Runner; "
-        f"runner = Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)); "
+    worker = _worker_running_git(tmp_path, (
         "threads = [threading.Thread(target=runner.run, args=([n],)) for n in ('a', 'b')]; "
-        "[t.start() for t in threads]; [t.join() for t in threads]"
-    )], cwd=Path(__file__).resolve().parents[2], start_new_session=True)
-    deadline = time.monotonic() + 10
-    while len(pid_files := list(tmp_path.glob("git-*.pid"))) < 2 or not all(p.read_text().strip() for p in pid_files):
-        assert time.monotonic() < deadline and worker.poll() is None, "git never started"
-        time.sleep(0.02)
-    git_pids = [int(p.read_text()) for p in pid_files]
+        "[t.start() for t in threads]; [t.join() for t in threads]"), start_new_session=True)
+    gits = _gits_started(tmp_path, worker, count=2)
     os.killpg(worker.pid, 9)
     worker.wait()
-    deadline = time.monotonic() + 5
-    while not all(_gone(pid) for pid in git_pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert all(_gone(pid) for pid in git_pids)
+    assert _all_gone_soon(gits)
 
 
 def test_gits_die_with_the_worker_even_after_its_reaper_was_killed(tmp_path: Path) -> None:
     """The small process that kills a dead worker's gits is started again if something killed it."""
-    fake = tmp_path / "fake-git"
-    fake.write_text(f"#!/bin/sh\n[ \"$5\" = long ] || exit 0\necho $$ > {tmp_path}/git.pid\nexec sleep 30\n")
-    fake.chmod(0o755)
-    worker = subprocess.Popen([sys.executable, "-c", (
-        "import os; from workers.git import GitConfig; from workers.git.runner import Runner; "
-        "from workers.git.reaper import REAPER; "
-        f"runner = Runner(GitConfig(git_binary={str(fake)!r}, timeout=60)); "
-        "runner.run(['quick']); os.kill(REAPER._process.pid, 9); REAPER._process.wait(); "
-        "runner.run(['long'])"
-    )], cwd=Path(__file__).resolve().parents[2])
-    pid_file = tmp_path / "git.pid"
-    deadline = time.monotonic() + 10
-    while not pid_file.exists() or not pid_file.read_text().strip():
-        assert time.monotonic() < deadline and worker.poll() is None, "git never started"
-        time.sleep(0.02)
-    git_pid = int(pid_file.read_text())
+    worker = _worker_running_git(tmp_path, (
+        "runner.run(['quick']); os.kill(REAPER._process.pid, 9); REAPER._process.wait(); runner.run(['long'])"
+    ), only_for="long")
+    gits = _gits_started(tmp_path, worker)
     worker.kill()
     worker.wait()
-    deadline = time.monotonic() + 5
-    while not _gone(git_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _gone(git_pid)
+    assert _all_gone_soon(gits)
