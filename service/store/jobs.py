@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from service.domain.types import FETCH_KEY, JobKind, JobState
 from service.store.db import Database
+from service.store.repos import BY_NAME as REPO_BY_NAME
 from service.store.sql import Sql, row_from_json
 from service.store.tables import jobs, remotes, repos, rules, utcnow
 
@@ -50,7 +51,6 @@ _TWIN_ID, _ADD_ID = Sql(_QUEUED_TWIN.format("id")), Sql(_ADD_JOB.format("id"))
 # ...and every API call's job, and every job's claim and end.
 _TWIN, _ADD = Sql(_QUEUED_TWIN.format("*")), Sql(_ADD_JOB.format("*"))
 # ...and an API fetch's job, added in the round trip that reads its repo (JobStore.fetch_of).
-_REPO_NAMED = Sql("SELECT * FROM repos WHERE name = :name")
 _ADD_FETCH_OF = Sql("""
     INSERT INTO jobs (repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at)
     SELECT id, name, :kind, 'queued', :trigger, :params,
@@ -121,7 +121,7 @@ class JobStore:
         key_head, _, key_tail = FETCH_KEY.partition("{repo_id}")  # the key is made around the repo's id
         key_tail = key_tail.format(remote="*")
         with self.db.together() as conn:
-            repo = _REPO_NAMED.later(conn, repos, name=name)
+            repo = REPO_BY_NAME.later(conn, repos, name=name)
             added = _ADD_FETCH_OF.later(conn, jobs, name=name, kind=JobKind.FETCH.value, trigger=trigger,
                                         params=params, key_head=key_head if coalesce else None,
                                         key_tail=key_tail, now=utcnow())

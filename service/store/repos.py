@@ -20,7 +20,7 @@ Row = dict[str, Any]
 
 # What every API call on a repo and every job reads (service.store.sql says why hand-written).
 _BY_ID = Sql("SELECT * FROM repos WHERE id = :id")
-_BY_NAME = Sql("SELECT * FROM repos WHERE name = :name")
+BY_NAME = Sql("SELECT * FROM repos WHERE name = :name")
 _REMOTES = Sql("SELECT * FROM remotes WHERE repo_id = :repo_id ORDER BY name")
 _FETCHED = Sql("UPDATE repos SET last_fetch_at = :at WHERE id = :id")
 _READY = Sql("UPDATE repos SET state = 'ready', error = NULL WHERE id = :id")
@@ -67,7 +67,7 @@ class RepoStore:
 
     def by_name(self, name: str) -> Row | None:
         with self.db.tx() as conn:
-            return _BY_NAME.row(conn, repos, name=name)
+            return BY_NAME.row(conn, repos, name=name)
 
     def all(self) -> list[Row]:
         with self.db.tx() as conn:
