@@ -150,7 +150,7 @@ def _record(ctx: WorkerContext, repo: Row, job: Row, clone: Clone, progress: dic
     notification = None
     with store.db.tx(write=True, pipelined=True):  # one round trip on PostgreSQL
         if later:
-            store.repos.refs_pending(repo["id"])  # a flag, not the whole snapshot twice
+            store.repos.refs_pending(repo["id"])  # a flag here; the snapshot once the answer is out
         elif snapshot is not None:
             store.repos.save_refs(repo["id"], snapshot)
         if repo.get("fetched_at"):
