@@ -22,7 +22,7 @@ class Rows:
         self.repo = repo
 
     def job(self, job_id: int) -> dict[str, Any] | None:
-        with self.db.tx() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
             return dict(row) if row else None
 
@@ -30,7 +30,7 @@ class Rows:
         """perf_counter() when the row was first seen finished, and the row."""
         deadline = time.perf_counter() + timeout
         while True:
-            with self.db.tx() as conn:  # the state alone, to keep each poll cheap
+            with self.db.read() as conn:  # the state alone, to keep each poll cheap
                 state = conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar()
             if state in ("done", "failed"):
                 seen = time.perf_counter()
@@ -42,22 +42,22 @@ class Rows:
             time.sleep(interval)
 
     def max_job_id(self) -> int:
-        with self.db.tx() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(select(func.max(jobs.c.id))).scalar() or 0)
 
     def idle(self) -> bool:
-        with self.db.tx() as conn:
+        with self.db.read() as conn:
             return not conn.execute(select(func.count()).select_from(jobs).where(
                 jobs.c.repo == self.repo, jobs.c.state.in_(("queued", "running")))).scalar()
 
     def last_finished(self) -> datetime | None:
-        with self.db.tx() as conn:
+        with self.db.read() as conn:
             return conn.execute(select(func.max(jobs.c.finished_at)).where(jobs.c.repo == self.repo)).scalar()
 
     def deliveries(self, ids: list[str]) -> dict[str, list[int]]:
         """Delivery id -> its job ids, for those of `ids` recorded (GitHub deliveries)."""
         out: dict[str, list[int]] = {}
-        with self.db.tx() as conn:
+        with self.db.read() as conn:
             for k in range(0, len(ids), 200):  # keeps the IN list of each query short
                 for row in conn.execute(select(deliveries.c.delivery_id, deliveries.c.job_ids).where(
                         deliveries.c.forge == "github", deliveries.c.delivery_id.in_(ids[k : k + 200]))):

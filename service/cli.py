@@ -11,8 +11,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from service.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from service.store import Store
 
 log = logging.getLogger("gitferry")
 
@@ -66,10 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from service.store import Store
+def _store(settings: Settings) -> Store:
+    from service.jobs import open_store
 
-    store = Store(settings.database_url)
+    store = open_store(settings)
     store.upgrade()
     return store
 
@@ -152,7 +156,7 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from service.dispatch import make_celery
+    from service.jobs import make_celery
     from workers.tasks.run import register
 
     try:
@@ -180,15 +184,14 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_beat(settings: Settings, args: argparse.Namespace) -> int:
-    from service.dispatch import Dispatcher, make_celery
-    from service.scheduler import run_beat
+    from service.jobs import JobQueue, make_celery
+    from service.jobs.scheduler import run_beat
 
     store = _store(settings)
-    dispatcher = Dispatcher(make_celery(settings), store, settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_beat(settings, store, dispatcher, stop)
+    run_beat(JobQueue(make_celery(settings), store, settings), stop)
     return 0
 
 

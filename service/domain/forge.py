@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # The user name each forge expects beside a token for git over HTTPS.
@@ -29,3 +30,10 @@ class ForgeConfig:
     @property
     def git_username(self) -> str:
         return self.username or GIT_USERNAMES.get(self.kind, "git")
+
+
+def forge_for_host(forges: Iterable[ForgeConfig], host: str) -> ForgeConfig | None:
+    """The forge of a remote host ('host' or 'host:port'): an entry for host:port, else for host."""
+    found = tuple(forges)
+    exact = next((f for f in found if f.host == host), None)
+    return exact or next((f for f in found if f.host == host.split(":")[0]), None)

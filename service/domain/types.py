@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -63,14 +64,22 @@ PROVIDERS = ("github", "gitlab", "bitbucket", "azure-devops", "gitea", "other")
 FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")
 
 
-FETCH_KEY = "fetch:{repo_id}:{remote}"
+def fetch_key_parts() -> tuple[str, str]:
+    """A fetch's coalescing key around its repo id: what comes before it, and between it and the
+    remote. Statements that build the key in SQL take these, so that SQL and Python agree."""
+    return "fetch:", ":"
 
 
 def fetch_coalesce_key(repo_id: int, remote: str | None) -> str:
     """Queued fetches of the same remote (or of all remotes) share this key and so one job."""
-    return FETCH_KEY.format(repo_id=repo_id, remote=remote or "*")
+    head, between = fetch_key_parts()
+    return f"{head}{repo_id}{between}{remote or '*'}"
 
 
 def sync_coalesce_key(repo_id: int, rule: str) -> str:
     """Queued syncs of one rule share one job: it takes the remote branch as it is when it runs."""
     return f"sync:{repo_id}:{rule}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,29 +1,44 @@
-"""State: SQLAlchemy tables, Alembic migrations and one store per kind of record."""
+"""State: SQLAlchemy tables, Alembic migrations and one store per kind of record.
+
+Only this package touches the database: it returns typed records (service.domain.records), and
+its callers never open a transaction of their own.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
+from service.domain.forge import ForgeConfig
 from service.store.db import Database
-from service.store.deliveries import DeliveryStore
+from service.store.deliveries import DeliveryStore, Intake
+from service.store.forges import ForgeStore, SecretKeyMissing
 from service.store.jobs import JobStore
 from service.store.notifications import NotificationStore
 from service.store.repos import NameTaken, RepoStore
 from service.store.rules import RuleStore
 from service.store.tokens import TokenStore
 
-__all__ = ["Store", "NameTaken", "Database"]
+__all__ = ["Database", "Intake", "NameTaken", "SecretKeyMissing", "Store"]
 
 
 class Store:
-    """Every store over one database."""
+    """Every store over one database. `secret_key` opens stored forge secrets; `forges` are the
+    configured ones (GITFERRY_CONFIG)."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, *, secret_key: str = "", forges: tuple[ForgeConfig, ...] = ()):
         self.db = Database(database_url)
         self.repos = RepoStore(self.db)
-        self.jobs = JobStore(self.db)
+        self.notifications = NotificationStore(self.db)
+        self.jobs = JobStore(self.db, self.repos, self.notifications)
         self.tokens = TokenStore(self.db)
         self.deliveries = DeliveryStore(self.db, self.jobs)
         self.rules = RuleStore(self.db)
-        self.notifications = NotificationStore(self.db)
+        self.forges = ForgeStore(self.db, secret_key, forges)
+
+    def ping(self) -> None:
+        """Raises unless the database answers."""
+        with self.db.read() as conn:
+            conn.execute(text("SELECT 1"))
 
     def upgrade(self) -> None:
         from service.store.migrate import upgrade

@@ -1,4 +1,11 @@
-"""Webhook deliveries: each recorded once per forge and delivery id, with the jobs it made."""
+"""Webhook deliveries: each recorded once per forge and delivery id, with the fetch jobs it made.
+
+What recording a delivery does, defined once (Delivery.record's docstring) and run two ways:
+statement by statement (_record_one: SQLite, and a delivery the batch could not settle), and on
+PostgreSQL for every delivery that arrived together in one statement (_RECORD_TOGETHER), which
+gets every word of its SQL that names a job or a key from the same definitions as the first.
+tests/store/test_deliveries_agree.py runs both on the same deliveries and compares.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +16,23 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from service.domain.types import JobKind, Trigger, fetch_coalesce_key
-from service.store.db import Batcher, Database, Slot
-from service.store.jobs import JobStore
+from sqlalchemy import Connection
+
+from service.domain.types import JobKind, JobState, Trigger, fetch_coalesce_key, fetch_key_parts, utcnow
+from service.store.db import Database
+from service.store.group_commit import Batcher, Slot
+from service.store.jobs import JOINS_QUEUED_TWIN, NEW_JOB_COLUMNS, JobStore
 from service.store.sql import Sql
-from service.store.tables import utcnow
 
 log = logging.getLogger("gitferry.deliveries")
-Row = dict[str, Any]
 ToSend = tuple[int, int, float | None]  # (job, repo, countdown)
 UNMATCHED = "the repository is not a remote of any managed repo"
 
 
 @dataclass
 class Intake:
-    """What recording a delivery did: its jobs (joined or new), or why it was ignored."""
+    """What recording a delivery did: its jobs (joined or new), or why it was ignored; the new
+    jobs are to be sent, each with its countdown."""
 
     job_ids: list[int] = field(default_factory=list)
     ignored: str | None = None
@@ -55,45 +64,58 @@ class DeliveryStore:
                debounce: float = 0.0) -> Intake:
         """Queue (or join) a fetch of each remote whose URL has one of `keys` and record the
         delivery with those jobs, all or nothing; a delivery seen before gets the first one's
-        answer and makes nothing.
-
-        A new fetch whose twin is running or just ran gets `debounce` seconds of countdown.
-        Deliveries arriving together are recorded together: on PostgreSQL by one statement
-        (_record_together), on SQLite in one transaction (Database.write_batched).
+        answer and makes nothing. A new fetch whose twin is running or ended since `debounce`
+        seconds ago is sent with `debounce` seconds of countdown.
         """
-        wanted = sorted(keys) if ignored is None else []
-        added: list[ToSend] = []
-        if self._together is not None and not self.db.in_tx:
-            intake, added = self._together.run(
-                _Delivery(forge, delivery_id, event, wanted, ignored, utcnow() - timedelta(seconds=debounce), debounce))
-            if intake is not None:
-                return intake
+        delivery = _Delivery(forge, delivery_id, event, sorted(keys) if ignored is None else [], ignored,
+                             utcnow() - timedelta(seconds=debounce), debounce)
+        if self._together is not None and not self.db.in_write:
+            return self._settle(delivery, self._together.run(delivery))
+        return self._alone(delivery)
 
-        def work(conn: Any) -> Intake:
-            intake = Intake(ignored=ignored)
-            if ignored is None:
-                self._fetch_matching(conn, wanted, debounce, intake)
-            recorded = _RECORD.run(conn, forge=forge, delivery_id=delivery_id, event=event,
-                                   job_ids=intake.job_ids, ignored=intake.ignored, now=utcnow()).fetchone()
-            if recorded is not None:
-                return intake
-            # Seen before: undo the jobs this added (none was sent yet) and give the first answer.
-            for job_id, _repo, _wait in intake.to_send:
-                _DROP_JOB.run(conn, id=job_id)
-            job_ids, first_ignored = _ANSWERED.run(conn, forge=forge, delivery_id=delivery_id).fetchone()
-            return Intake(job_ids=list(json.loads(job_ids) if isinstance(job_ids, str) else job_ids),
-                          ignored=first_ignored or "delivery seen before", seen_before=True)
+    def _alone(self, delivery: _Delivery) -> Intake:
+        return self.db.write_batched(lambda conn: self._record_one(conn, delivery))
 
-        intake = self.db.write_batched(work)
-        # Jobs a first attempt added are queued and must go out, whatever the second one found.
+    def _settle(self, delivery: _Delivery, settled: Settled) -> Intake:
+        """The delivery's Intake from its batch, or recorded alone if the batch could not settle it."""
+        intake, added = settled
+        if intake is not None:
+            return intake
+        intake = self._alone(delivery)
+        # Jobs the batch added are queued and must go out, whatever recording alone found.
         intake.to_send += [job for job in added if job[0] not in {sent[0] for sent in intake.to_send}]
         return intake
 
+    def _record_one(self, conn: Connection, d: _Delivery) -> Intake:
+        intake = Intake(ignored=d.ignored)
+        if d.ignored is None:
+            matches = _matching(len(d.keys)).run(conn, **{f"k{i}": k for i, k in enumerate(d.keys)}).fetchall() \
+                if d.keys else []
+            for repo_id, repo_name, remote in matches:
+                key = fetch_coalesce_key(repo_id, remote)
+                job, new = self.jobs.join_or_add(conn, repo_id, repo_name, JobKind.FETCH, Trigger.WEBHOOK,
+                                                 {"remote": remote, "prune": True}, key)
+                intake.job_ids.append(job.id)
+                if new:
+                    busy = d.debounce and _busy_since(conn, key, d.since)
+                    intake.to_send.append((job.id, repo_id, d.debounce if busy else None))
+            if not matches:
+                intake.ignored = UNMATCHED
+        recorded = _RECORD.run(conn, forge=d.forge, delivery_id=d.delivery_id, event=d.event,
+                               job_ids=intake.job_ids, ignored=intake.ignored, now=utcnow()).fetchone()
+        if recorded is not None:
+            return intake
+        # Seen before: undo the jobs this added (none was sent yet) and give the first answer.
+        for job_id, _repo, _wait in intake.to_send:
+            _DROP_JOB.run(conn, id=job_id)
+        job_ids, first_ignored = _ANSWERED.run(conn, forge=d.forge, delivery_id=d.delivery_id).fetchone()
+        return Intake(job_ids=list(json.loads(job_ids) if isinstance(job_ids, str) else job_ids),
+                      ignored=first_ignored or "delivery seen before", seen_before=True)
+
     def _record_together(self, batch: list[Slot[_Delivery, Settled]]) -> None:
-        """Deliveries that arrived together, recorded by one PostgreSQL statement (_TOGETHER)
-        that commits as it runs: one round trip and one commit for the lot. Under a stream of
-        webhooks, a statement and a commit per delivery had been most of the work of both the
-        web and the database.
+        """Deliveries that arrived together, recorded by one PostgreSQL statement: one round trip
+        and one commit for the lot. Under a stream of webhooks, a statement and a commit per
+        delivery had been most of the work of both the web and the database.
 
         A delivery the statement cannot settle gets no Intake, and record() goes on with it alone:
         seen before (or twice in the batch), or a job it meant to add was added by another
@@ -110,10 +132,12 @@ class DeliveryStore:
             rows.append({"n": n, "forge": d.forge, "delivery_id": d.delivery_id, "event": d.event,
                          "ignored": d.ignored, "keys": d.keys,
                          "since": d.since.astimezone(UTC).replace(tzinfo=None).isoformat()})
+        head, between = fetch_key_parts()
         try:
-            with self.db.autocommit(serial=True) as conn:  # one batch at a time
-                answers = _TOGETHER.run(conn, batch=rows, unmatched=UNMATCHED, kind=JobKind.FETCH.value,
-                                        trigger=Trigger.WEBHOOK.value, now=utcnow()).fetchall()
+            with self.db.write_batch() as conn:
+                answers = _RECORD_TOGETHER.run(
+                    conn, batch=rows, unmatched=UNMATCHED, kind=JobKind.FETCH.value, trigger=Trigger.WEBHOOK.value,
+                    key_head=head, key_between=between, now=utcnow()).fetchall()
         except Exception as exc:  # one statement: it recorded nothing, so each goes on its own
             log.warning("delivery_batch_failed deliveries=%d error=%s", len(batch), type(exc).__name__)
             for slot in batch:
@@ -129,32 +153,27 @@ class DeliveryStore:
             why = d.ignored if d.ignored is not None or matched else UNMATCHED
             batch[n].set((Intake(job_ids=[m[0] for m in matched or []], ignored=why, to_send=added), []))
 
-    def _fetch_matching(self, conn: Any, keys: list[str], debounce: float, intake: Intake) -> None:
-        matches = _matching(len(keys)).run(conn, **{f"k{i}": key for i, key in enumerate(keys)}).fetchall() \
-            if keys else []
-        for repo_id, repo_name, remote in matches:
-            key = fetch_coalesce_key(repo_id, remote)
-            job_id, new = self.jobs.join_or_add(conn, {"id": repo_id, "name": repo_name}, JobKind.FETCH,
-                                                Trigger.WEBHOOK, {"remote": remote, "prune": True}, key)
-            intake.job_ids.append(job_id)
-            if new:
-                wait = debounce if debounce and self.jobs.busy_recently(conn, key, debounce) else None
-                intake.to_send.append((job_id, repo_id, wait))
-        if not matches:
-            intake.ignored = UNMATCHED
+
+def _busy_since(conn: Connection, key: str, since: datetime) -> bool:
+    """Whether the last started job with `key` is running or ended after `since`."""
+    last = _LAST_STARTED.run(conn, key=key, since=since).fetchone()
+    return last is not None and (last[0] == JobState.RUNNING or bool(last[1]))
 
 
-# What every delivery runs, hand-written (service.store.sql says why).
+# Statement by statement (service.store.sql says why hand-written).
 _RECORD = Sql("""
     INSERT INTO deliveries (forge, delivery_id, event, job_ids, ignored, received_at)
     VALUES (:forge, :delivery_id, :event, :job_ids, :ignored, :now)
     ON CONFLICT (forge, delivery_id) DO NOTHING RETURNING id""")
 _ANSWERED = Sql("SELECT job_ids, ignored FROM deliveries WHERE forge = :forge AND delivery_id = :delivery_id")
 _DROP_JOB = Sql("DELETE FROM jobs WHERE id = :id")
+_LAST_STARTED = Sql("""
+    SELECT state, finished_at > :since FROM jobs WHERE coalesce_key = :key AND state != 'queued'
+    ORDER BY id DESC LIMIT 1""")
 
 
 @lru_cache(maxsize=16)
-def _matching(count: int) -> Sql:
+def _matching(count: int) -> Sql[Any]:
     """Every managed remote whose URL has one of `count` match keys (:k0, :k1, ...), with its repo."""
     wanted = ", ".join(f":k{i}" for i in range(count))
     return Sql(f"""
@@ -162,23 +181,25 @@ def _matching(count: int) -> Sql:
         WHERE remotes.match_key IN ({wanted}) ORDER BY repos.name, remotes.name""")
 
 
-# DeliveryStore._record_together's statement (PostgreSQL: it writes in WITH), for a batch given
-# as JSON rows (n, forge, delivery_id, event, ignored, keys, since).
-# d: the deliveries, and whether each was recorded before; m: each one's matching remotes, with
-# the fetch's coalesce key; twin: the queued fetches to join; added: a new fetch for each other key a
-# delivery not seen before wants (ON CONFLICT: another request just added one); got: each
-# delivery's job per remote, whether it is the one that added it (the first delivery in the
-# batch with that key), and whether the key's last fetch is running or ended since the
-# delivery's `since` (the debounce); rec: each delivery whose every remote got a job, recorded.
+# All at once (PostgreSQL: it writes in WITH), for a batch given as JSON rows (n, forge,
+# delivery_id, event, ignored, keys, since). Each step is the one of _record_one named beside it.
+# d: the deliveries, and whether each was recorded before (_RECORD's conflict); m: each one's
+# matching remotes (_matching) with the fetch's key (fetch_coalesce_key, from the same parts);
+# twin: the queued fetches to join, added: a new fetch for each other key a delivery not seen
+# before wants (join_or_add, with its columns and conflict clause); got: each delivery's job per
+# remote, whether it added it (the first delivery in the batch with that key), and whether the
+# key's last started fetch is running or ended since the delivery's `since` (_busy_since); rec:
+# each delivery whose every remote got a job, recorded (_RECORD, ignored as _record_one sets it).
 # Gives (n, recorded, [[job id, repo id, new, busy], ...] in repo and remote order) per delivery.
-_TOGETHER = Sql("""
+_RECORD_TOGETHER = Sql(f"""
     WITH d AS (
         SELECT r.*, (SELECT true FROM deliveries WHERE forge = r.forge AND delivery_id = r.delivery_id LIMIT 1)
                     IS NOT NULL AS seen
         FROM json_to_recordset(CAST(:batch AS json))
             AS r(n int, forge text, delivery_id text, event text, ignored text, keys text[], since timestamp)),
     m AS (
-        SELECT d.n, d.seen, r.repo_id, r.repo, r.remote, 'fetch:' || r.repo_id || ':' || r.remote AS key
+        SELECT d.n, d.seen, r.repo_id, r.repo, r.remote,
+               CAST(:key_head AS text) || r.repo_id || CAST(:key_between AS text) || r.remote AS key
         FROM d CROSS JOIN LATERAL (
             SELECT repos.id AS repo_id, repos.name AS repo, remotes.name AS remote
             FROM remotes JOIN repos ON repos.id = remotes.repo_id WHERE remotes.match_key = ANY(d.keys)) AS r),
@@ -186,11 +207,11 @@ _TOGETHER = Sql("""
     twin AS (SELECT coalesce_key AS key, id FROM jobs
              WHERE coalesce_key IN (SELECT key FROM wanted) AND state = 'queued'),
     added AS (
-        INSERT INTO jobs (repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at)
+        INSERT INTO jobs ({NEW_JOB_COLUMNS})
         SELECT repo_id, repo, :kind, 'queued', :trigger, json_build_object('remote', remote, 'prune', true),
                key, 0, :now
         FROM wanted WHERE key NOT IN (SELECT key FROM twin)
-        ON CONFLICT (coalesce_key) WHERE state = 'queued' AND coalesce_key IS NOT NULL DO NOTHING
+        {JOINS_QUEUED_TWIN}
         RETURNING id, coalesce_key AS key),
     got AS (
         SELECT m.n, m.repo, m.remote, m.repo_id, coalesce(twin.id, added.id) AS id,

@@ -1,21 +1,28 @@
-"""Forges added through the API, with their token and webhook secret encrypted at rest."""
+"""Forges: those of the TOML file and those added through the API (secrets encrypted at rest),
+and the one cache of the forges in effect."""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+import logging
+import threading
+import time
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, insert, select
+from sqlalchemy import RowMapping, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from service.domain.forge import ForgeConfig
+from service.domain.types import utcnow
 from service.store.db import Database
+from service.store.jobs import FORGES_VERSION
 from service.store.repos import NameTaken
-from service.store.tables import forges, utcnow
+from service.store.tables import forges
 
-Row = dict[str, Any]
+log = logging.getLogger("gitferry.forges")
+FRESH_FOR = 2.0  # seconds the forges in effect are used without asking whether they changed
 
 
 class SecretKeyMissing(Exception):
@@ -30,9 +37,55 @@ def fernet(secret_key: str) -> Fernet:
 
 
 class ForgeStore:
-    def __init__(self, db: Database, secret_key: str):
+    def __init__(self, db: Database, secret_key: str, configured: tuple[ForgeConfig, ...]):
         self.db = db
         self.secret_key = secret_key
+        self.configured = configured  # from GITFERRY_CONFIG: they win over stored ones of the same host
+        self._lock = threading.Lock()
+        self._in_effect: tuple[str, float, tuple[ForgeConfig, ...]] | None = None  # (version, read at, forges)
+
+    def in_effect(self, version: str | None = None) -> tuple[ForgeConfig, ...]:
+        """Every forge gitferry knows, read again when `version` (the forges' version read with
+        a job) is not the one cached, or without one, when the cached ones are a few seconds old."""
+        cached = self._in_effect
+        if cached is not None and (cached[0] == version if version is not None
+                                   else time.monotonic() - cached[1] < FRESH_FOR):
+            return cached[2]
+        with self.db.read() as conn:
+            seen = str(FORGES_VERSION.run(conn).fetchone()[0])
+            rows = conn.execute(select(forges).order_by(forges.c.host)).mappings().all()
+        stored = tuple(self._opened(row) for row in rows)
+        found = self.configured + tuple(f for f in stored if f.host not in {c.host for c in self.configured})
+        with self._lock:
+            self._in_effect = (seen, time.monotonic(), found)
+        return found
+
+    def forget(self) -> None:
+        """A forge was added or removed through this process: read them again at the next use."""
+        self._in_effect = None
+
+    def stored(self) -> list[tuple[ForgeConfig, bool, bool]]:
+        """Forges added through the API, without secrets: (forge, has token, has webhook secret)."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(forges).order_by(forges.c.host)).mappings().all()
+        return [(_forge(row), bool(row["token_encrypted"]), bool(row["webhook_secret_encrypted"])) for row in rows]
+
+    def add(self, forge: ForgeConfig) -> None:
+        values = dict(kind=forge.kind, host=forge.host, api_url=forge.api_url, token_encrypted=self._seal(forge.token),
+                      webhook_secret_encrypted=self._seal(forge.webhook_secret), git_protocol=forge.git_protocol,
+                      username=forge.username, created_at=utcnow())
+        try:
+            with self.db.write() as conn:
+                conn.execute(insert(forges).values(**values))
+        except IntegrityError as exc:
+            raise NameTaken(forge.host) from exc
+        self.forget()
+
+    def delete(self, host: str) -> bool:
+        with self.db.write() as conn:
+            deleted = bool(conn.execute(delete(forges).where(forges.c.host == host)).rowcount)
+        self.forget()
+        return deleted
 
     def _seal(self, value: str) -> str | None:
         if not value:
@@ -41,38 +94,25 @@ class ForgeStore:
             raise SecretKeyMissing("storing a token or webhook secret needs GITFERRY_SECRET_KEY")
         return fernet(self.secret_key).encrypt(value.encode()).decode()
 
-    def _open(self, value: str | None) -> str:
+    def _opened(self, row: RowMapping) -> ForgeConfig:
+        """A stored forge with its secrets; without the right key, without them (and a warning)."""
+        try:
+            return _forge(row, self._open(row["token_encrypted"]), self._open(row["webhook_secret_encrypted"]))
+        except SecretKeyMissing as exc:
+            log.warning("forge_secrets_unreadable host=%s reason=%s", row["host"], exc)
+            return _forge(row)
+
+    def _open(self, value: object) -> str:
         if not value:
             return ""
         if not self.secret_key:
             raise SecretKeyMissing("reading stored forge secrets needs GITFERRY_SECRET_KEY")
         try:
-            return fernet(self.secret_key).decrypt(value.encode()).decode()
+            return fernet(self.secret_key).decrypt(str(value).encode()).decode()
         except InvalidToken as exc:
             raise SecretKeyMissing("GITFERRY_SECRET_KEY is not the key the forge secrets were stored with") from exc
 
-    def add(self, *, kind: str, host: str, api_url: str, token: str, webhook_secret: str, git_protocol: str,
-            username: str) -> None:
-        values = dict(kind=kind, host=host, api_url=api_url, token_encrypted=self._seal(token),
-                      webhook_secret_encrypted=self._seal(webhook_secret), git_protocol=git_protocol,
-                      username=username, created_at=utcnow())
-        try:
-            with self.db.tx(write=True) as conn:
-                conn.execute(insert(forges).values(**values))
-        except IntegrityError as exc:
-            raise NameTaken(host) from exc
 
-    def all(self, with_secrets: bool = True) -> list[Row]:
-        """Stored entries; with_secrets=False leaves token and webhook_secret as "set or not"."""
-        with self.db.tx() as conn:
-            rows = [dict(r) for r in conn.execute(select(forges).order_by(forges.c.host)).mappings()]
-        for row in rows:
-            sealed_token, sealed_secret = row.pop("token_encrypted"), row.pop("webhook_secret_encrypted")
-            row["has_token"], row["has_webhook_secret"] = bool(sealed_token), bool(sealed_secret)
-            if with_secrets:
-                row["token"], row["webhook_secret"] = self._open(sealed_token), self._open(sealed_secret)
-        return rows
-
-    def delete(self, host: str) -> bool:
-        with self.db.tx(write=True) as conn:
-            return bool(conn.execute(delete(forges).where(forges.c.host == host)).rowcount)
+def _forge(row: RowMapping, token: str = "", webhook_secret: str = "") -> ForgeConfig:
+    return ForgeConfig(kind=row["kind"], host=row["host"], api_url=row["api_url"], token=token,
+                       webhook_secret=webhook_secret, git_protocol=row["git_protocol"], username=row["username"])

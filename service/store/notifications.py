@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 
+from service.domain.records import Notification
+from service.domain.types import utcnow
 from service.store.db import Database
-from service.store.sql import Sql
-from service.store.tables import notifications, utcnow
+from service.store.sql import Sql, records
+from service.store.tables import notifications
 
-Row = dict[str, Any]
-_CREATE = Sql("""
+# Hand-written: it goes out in the one round trip of a job's end.
+_ADD = Sql("""
     INSERT INTO notifications (job_id, url, state, attempts, created_at) VALUES (:job_id, :url, 'pending', 0, :now)
     RETURNING id""")
 
@@ -20,24 +22,25 @@ class NotificationStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, job_id: int, url: str) -> int:
-        with self.db.writes() as conn:  # hand-written: it goes in the pipelined transaction of a job's end
-            return int(_CREATE.run(conn, job_id=job_id, url=url, now=utcnow()).fetchone()[0])
+    def add_later(self, job_id: int, url: str) -> Callable[[], int]:
+        """Inside a write: record a pending notification; its id when called."""
+        with self.db.write() as conn:
+            added = _ADD.later(conn, job_id=job_id, url=url, now=utcnow())
+        return lambda: int(added()[0][0])
 
-    def get(self, notification_id: int) -> Row | None:
-        with self.db.tx() as conn:
-            row = conn.execute(select(notifications).where(notifications.c.id == notification_id)).mappings().first()
-            return dict(row) if row else None
+    def get(self, notification_id: int) -> Notification | None:
+        with self.db.read() as conn:
+            query = select(notifications).where(notifications.c.id == notification_id)
+            return next(iter(records(Notification, conn.execute(query))), None)
 
-    def for_job(self, job_id: int) -> list[Row]:
-        with self.db.tx() as conn:
-            rows = conn.execute(select(notifications).where(notifications.c.job_id == job_id)
-                                .order_by(notifications.c.id)).mappings()
-            return [dict(r) for r in rows]
+    def for_job(self, job_id: int) -> list[Notification]:
+        with self.db.read() as conn:
+            query = select(notifications).where(notifications.c.job_id == job_id).order_by(notifications.c.id)
+            return records(Notification, conn.execute(query))
 
     def attempted(self, notification_id: int, state: str, status: int | None, error: str | None) -> None:
         """Record one delivery attempt; `state` is pending (will retry), delivered or failed."""
-        with self.db.tx(write=True) as conn:
+        with self.db.write() as conn:
             conn.execute(update(notifications).where(notifications.c.id == notification_id).values(
                 state=state, attempts=notifications.c.attempts + 1, last_status=status, last_error=error,
                 finished_at=None if state == "pending" else utcnow()))

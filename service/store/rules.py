@@ -4,41 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
+from service.domain.records import Rule
+from service.domain.types import utcnow
 from service.store.db import Database
 from service.store.repos import NameTaken
 from service.store.sql import Sql
-from service.store.tables import rules, utcnow
+from service.store.tables import rules
 
-Row = dict[str, Any]
-_OF_REPO = Sql("SELECT * FROM rules WHERE repo_id = :repo_id ORDER BY name")  # every job reads them
+_OF_REPO = Sql("SELECT * FROM rules WHERE repo_id = :repo_id ORDER BY name", Rule)
+_NAMED = Sql("SELECT * FROM rules WHERE repo_id = :repo_id AND name = :name", Rule)
 
 
 class RuleStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def create(self, repo_id: int, **fields: Any) -> Row:
+    def create(self, repo_id: int, **fields: Any) -> Rule:
         try:
-            with self.db.tx(write=True) as conn:
+            with self.db.write() as conn:
                 conn.execute(insert(rules).values(repo_id=repo_id, created_at=utcnow(), **fields))
+                created = _NAMED.one(conn, repo_id=repo_id, name=fields["name"])
         except IntegrityError as exc:
             raise NameTaken(fields["name"]) from exc
-        found = self.get(repo_id, fields["name"])
-        assert found is not None
-        return found
+        assert created is not None
+        return created
 
-    def get(self, repo_id: int, name: str) -> Row | None:
-        with self.db.tx() as conn:
-            row = conn.execute(select(rules).where(rules.c.repo_id == repo_id, rules.c.name == name)).mappings().first()
-            return dict(row) if row else None
-
-    def of_repo(self, repo_id: int) -> list[Row]:
-        with self.db.tx() as conn:
-            return _OF_REPO.rows(conn, rules, repo_id=repo_id)
+    def of_repo(self, repo_id: int) -> list[Rule]:
+        with self.db.read() as conn:
+            return _OF_REPO.all(conn, repo_id=repo_id)
 
     def delete(self, repo_id: int, name: str) -> bool:
-        with self.db.tx(write=True) as conn:
+        with self.db.write() as conn:
             return bool(conn.execute(delete(rules).where(rules.c.repo_id == repo_id, rules.c.name == name)).rowcount)

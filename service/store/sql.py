@@ -2,11 +2,9 @@
 every webhook, and every job's claim, end and wait.
 
 Building, caching and compiling a SQLAlchemy statement costs several times what SQLite takes to
-run it; on the intake path that was most of a delivery's CPU, and a job's claim and end cost
-milliseconds of it. The statements are plain SQL that SQLite and PostgreSQL both accept (unless
-their store says otherwise), with `:name` parameters. Values are stored as the tables'
-SQLAlchemy types store them, and read back as they read them (`rows`): times as naive UTC (on
-SQLite, text in SQLAlchemy's format), JSON as its text.
+run it. The statements are plain SQL that SQLite and PostgreSQL both accept (unless their store
+says otherwise), with `:name` parameters. Values are stored as the tables' SQLAlchemy types store
+them, and read back as records typed as SQLAlchemy reads them: times as aware UTC, JSON parsed.
 """
 
 from __future__ import annotations
@@ -16,24 +14,28 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, Boolean, Connection, Table
 
-from service.store.tables import UTCDateTime
+from service.domain.records import Job, Notification, Remote, Repo, Rule
+from service.store.tables import UTCDateTime, jobs, notifications, remotes, repos, rules
 
+R = TypeVar("R")
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
+_TABLE_OF: dict[type, Table] = {Job: jobs, Repo: repos, Remote: remotes, Rule: rules, Notification: notifications}
 
 
-class Sql:
-    """One statement; `run(conn, **params)` executes it inside `conn`'s transaction and returns
-    the driver's cursor (fetchone/fetchall give plain tuples)."""
+class Sql(Generic[R]):
+    """One statement, and the record each of its rows is (`returns`), if it gives rows of a table."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, returns: type[R] | None = None):
         self.text = " ".join(text.split())
         self._pyformat = _NAMED.sub(r"%(\1)s", self.text)  # psycopg's parameter style
+        self.returns = returns
 
     def run(self, conn: Connection, **params: Any) -> Any:
+        """Execute inside `conn`'s transaction; the driver's cursor (fetchone/fetchall give tuples)."""
         sqlite = conn.dialect.name == "sqlite"
         for name, value in params.items():
             if isinstance(value, datetime):
@@ -44,46 +46,33 @@ class Sql:
         driver: Any = conn.connection.driver_connection
         return driver.execute(self.text if sqlite else self._pyformat, params)
 
-    def rows(self, conn: Connection, table: Table, **params: Any) -> list[dict[str, Any]]:
-        """The statement's rows as dicts of `table`'s columns, typed as SQLAlchemy reads them."""
-        return self.later(conn, table, **params)()
+    def all(self, conn: Connection, **params: Any) -> list[R]:
+        return self.later(conn, **params)()
 
-    def later(self, conn: Connection, table: Table, **params: Any) -> Callable[[], list[dict[str, Any]]]:
-        """Send the statement now, read its rows (as rows() gives them) when called: statements
-        sent together (Database.together) are answered together."""
+    def one(self, conn: Connection, **params: Any) -> R | None:
+        found = self.all(conn, **params)
+        return found[0] if found else None
+
+    def later(self, conn: Connection, **params: Any) -> Callable[[], list[R]]:
+        """Send the statement now, read its rows when called (as records, or tuples for a
+        statement that `returns` none): inside a write on PostgreSQL, statements sent one after
+        another are answered together, in one round trip."""
         cursor = self.run(conn, **params)
         sqlite = conn.dialect.name == "sqlite"
         # SQLite answers at once, and cannot commit while a statement is left unread.
         fetched = cursor.fetchall() if sqlite else None
 
-        def read() -> list[dict[str, Any]]:
+        def read() -> list[Any]:
             found = fetched if fetched is not None else cursor.fetchall()
-            if not found:
-                return []
+            if not found or self.returns is None:
+                return found  # type: ignore[no-any-return]
             names = tuple(d[0] for d in cursor.description)
-            readers = _readers(table, names, sqlite)
-            return [{name: read(value) for name, read, value in zip(names, readers, row, strict=True)}
+            readers = _readers(_TABLE_OF[self.returns], names, sqlite)
+            record = self.returns
+            return [record(**{name: read(value) for name, read, value in zip(names, readers, row, strict=True)})
                     for row in found]
 
         return read
-
-    def row(self, conn: Connection, table: Table, **params: Any) -> dict[str, Any] | None:
-        found = self.rows(conn, table, **params)
-        return found[0] if found else None
-
-
-def row_to_json(row: dict[str, Any]) -> str:
-    """A row as JSON text (times in ISO format), to hand to another process: row_from_json."""
-    return json.dumps(row, default=lambda value: value.isoformat())
-
-
-def row_from_json(table: Table, text: str | bytes) -> dict[str, Any]:
-    """A row of `table` from row_to_json(), typed as rows() gives it."""
-    row: dict[str, Any] = json.loads(text)
-    for name, value in row.items():
-        if name in table.c and isinstance(table.c[name].type, UTCDateTime):
-            row[name] = _utc(value)
-    return row
 
 
 def _as_is(value: Any) -> Any:
@@ -120,3 +109,8 @@ def _readers(table: Table, names: tuple[str, ...], sqlite: bool) -> list[Callabl
         else:
             readers.append(_as_is)
     return readers
+
+
+def records(record: type[R], result: Any) -> list[R]:
+    """The rows of a SQLAlchemy result (selecting every column of a table) as records."""
+    return [record(**row) for row in result.mappings()]

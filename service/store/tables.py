@@ -37,7 +37,6 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         return value.replace(tzinfo=UTC) if value is not None else None
 
-
 metadata = MetaData()
 
 repos = Table(
@@ -129,11 +128,6 @@ tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 # Webhook deliveries, unique per forge and delivery id, with the jobs each made.
 deliveries = Table(

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from service.domain.records import Repo
 from service.domain.types import JobKind, Scope
 from service.domain.validation import check_ref_name, check_remote_name, is_sha
 from service.web.auth import requires
@@ -20,9 +21,9 @@ Row = dict[str, Any]
 PENDING_WAIT = 2.0  # seconds; past it (a worker died in between) the listing shows ahead/behind as null
 
 
-def known_remote(repo: Row, name: str) -> str:
+def known_remote(repo: Repo, name: str) -> str:
     checked(check_remote_name, name)
-    if services().store.repos.remote(repo["id"], name) is None:
+    if services().store.repos.remote(repo.id, name) is None:
         raise ApiError(404, "remote_not_found", f"no remote named {name!r}")
     return name
 
@@ -31,7 +32,7 @@ def known_remote(repo: Row, name: str) -> str:
 @requires(Scope.READ)
 def list_branches(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    snapshot = settled_refs(repo["id"])
+    snapshot = settled_refs(repo.id)
     return jsonify({"branches": snapshot.get("branches", []),
                     "remote_branches": snapshot.get("remote_branches", [])})
 
@@ -53,7 +54,7 @@ def settled_refs(repo_id: int) -> Row:
 @requires(Scope.READ)
 def list_tags(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    return jsonify({"tags": settled_refs(repo["id"]).get("tags", [])})
+    return jsonify({"tags": settled_refs(repo.id).get("tags", [])})
 
 
 @bp.post("/api/v1/repos/<path:name>/branches")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify
@@ -11,37 +10,27 @@ from flask.typing import ResponseReturnValue
 
 from service.domain.types import Scope
 from service.domain.validation import is_local_host
-from service.forge_config import forge_store
-from service.settings import ForgeConfig, SettingsError, parse_forge
-from service.store import NameTaken
-from service.store.forges import SecretKeyMissing
+from service.settings import SettingsError, parse_forge
+from service.store import NameTaken, SecretKeyMissing
 from service.web.auth import requires
 from service.web.context import field, json_body, services
 from service.web.errors import ApiError
-from service.web.hooks import forget_forges
+from service.web.views import forge_view
 
 bp = Blueprint("forges", __name__)
 FIELDS = ("kind", "host", "api_url", "token", "webhook_secret", "git_protocol", "username")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?\Z")
 
 
-def forge_view(forge: ForgeConfig, source: str) -> dict[str, Any]:
-    return {"kind": forge.kind, "host": forge.host, "api_url": forge.api_url, "git_protocol": forge.git_protocol,
-            "username": forge.username, "has_token": bool(forge.token),
-            "has_webhook_secret": bool(forge.webhook_secret), "source": source}
-
-
 @bp.get("/api/v1/forges")
 @requires(Scope.ADMIN)
 def list_forges() -> ResponseReturnValue:
     svc = services()
-    views = [forge_view(f, "config") for f in svc.settings.forges]
+    views = [forge_view(f, "config", has_token=bool(f.token), has_webhook_secret=bool(f.webhook_secret))
+             for f in svc.settings.forges]
     configured = {f.host for f in svc.settings.forges}
-    rows = forge_store(svc.settings, svc.store).all(with_secrets=False)
-    views += [{"kind": r["kind"], "host": r["host"], "api_url": r["api_url"], "git_protocol": r["git_protocol"],
-               "username": r["username"], "has_token": r["has_token"],
-               "has_webhook_secret": r["has_webhook_secret"], "source": "api"}
-              for r in rows if r["host"] not in configured]
+    views += [forge_view(f, "api", has_token=has_token, has_webhook_secret=has_secret)
+              for f, has_token, has_secret in svc.store.forges.stored() if f.host not in configured]
     return jsonify({"forges": views})
 
 
@@ -68,15 +57,13 @@ def add_forge() -> ResponseReturnValue:
         raise ApiError(422, "secret_key_missing", "storing a forge token or webhook secret needs GITFERRY_SECRET_KEY "
                        "(the key that encrypts them at rest); set it and restart gitferry")
     try:
-        forge_store(svc.settings, svc.store).add(
-            kind=forge.kind, host=forge.host, api_url=forge.api_url, token=forge.token,
-            webhook_secret=forge.webhook_secret, git_protocol=forge.git_protocol, username=forge.username)
+        svc.store.forges.add(forge)
     except NameTaken:
         raise ApiError(409, "forge_exists", f"a forge on {forge.host} exists already; delete it first") from None
     except SecretKeyMissing as exc:
         raise ApiError(422, "secret_key_missing", str(exc)) from None
-    forget_forges()
-    return jsonify(forge_view(forge, "api")), 201
+    view = forge_view(forge, "api", has_token=bool(forge.token), has_webhook_secret=bool(forge.webhook_secret))
+    return jsonify(view), 201
 
 
 def _check_api_url(url: str, allow_local: bool) -> None:
@@ -95,9 +82,8 @@ def delete_forge(host: str) -> ResponseReturnValue:
     host = host.lower()
     if any(f.host == host for f in svc.settings.forges):
         raise ApiError(409, "forge_in_config", f"{host} comes from GITFERRY_CONFIG; remove it there")
-    if not forge_store(svc.settings, svc.store).delete(host):
+    if not svc.store.forges.delete(host):
         raise ApiError(404, "forge_not_found", f"no forge added for host {host[:200]!r}")
-    forget_forges()
     return "", 204
 
 

@@ -7,27 +7,28 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import JobKind, JobState, PullStrategy, Scope, Trigger, fetch_coalesce_key
+from service.domain.records import Repo
+from service.domain.types import JobKind, JobState, PullStrategy, RepoState, Scope, fetch_coalesce_key
 from service.domain.validation import check_ref_name
-from service.store.jobs import job_view
 from service.web.api_branches import known_remote, settled_refs
 from service.web.auth import require, requires
 from service.web.context import checked, field, json_body, services, wait_seconds
-from service.web.enqueue import answer, answer_op, find_repo, repo_not_found, send_recorded
+from service.web.enqueue import answer, answer_op, find_repo, repo_not_found
 from service.web.errors import ApiError
+from service.web.views import job_view
 
 bp = Blueprint("ops", __name__)
 Row = dict[str, Any]
 
 
-def _snapshot_branch(repo: Row, branch: str) -> Row | None:
+def _snapshot_branch(repo: Repo, branch: str) -> Row | None:
     """The branch as last seen in the clone; None while the clone is not ready yet."""
-    if repo["state"] != "ready":
+    if repo.state != RepoState.READY:
         return None
-    refs = services().store.repos.refs(repo["id"])
+    refs = services().store.repos.refs(repo.id)
     found = _named(refs, branch)
     if (found is None or not found.get("upstream")) and refs.get("pending"):
-        found = _named(settled_refs(repo["id"]), branch)  # a job that just ended may have made it so
+        found = _named(settled_refs(repo.id), branch)  # a job that just ended may have made it so
     if found is None:
         raise ApiError(404, "branch_not_found", f"no branch named {branch!r}")
     return found
@@ -47,14 +48,13 @@ def fetch(name: str) -> ResponseReturnValue:
     params = {"remote": remote, "prune": prune}
     # Every queued fetch of this remote is the same work: join it rather than repeat it.
     if remote is None:  # of every remote, as bots and forges ask: the repo and the job in one round trip
-        recorded = services().store.jobs.fetch_of(name, Trigger.API, params, coalesce=prune)
-        if recorded is None:
+        job = services().jobs.add_fetch_of(name, params, coalesce=prune, wait=wait)
+        if job is None:
             raise repo_not_found(name)
-        _repo, job, new = recorded
-        return answer(send_recorded(job, new, wait))
+        return answer(job)
     repo = find_repo(name)
     known_remote(repo, remote)
-    key = fetch_coalesce_key(repo["id"], remote) if prune else None
+    key = fetch_coalesce_key(repo.id, remote) if prune else None
     return answer_op(repo, JobKind.FETCH, params, coalesce_key=key)
 
 
@@ -65,7 +65,7 @@ def pull(name: str) -> ResponseReturnValue:
     wait_seconds()  # a bad ?wait is refused before any job is recorded
     body = json_body()
     branch = checked(check_ref_name, field(body, "branch", str))
-    strategy = field(body, "strategy", str, None) or repo["pull_strategy"] or services().settings.pull_strategy
+    strategy = field(body, "strategy", str, None) or repo.pull_strategy or services().settings.pull_strategy
     if strategy not in {s.value for s in PullStrategy}:
         raise ApiError(422, "invalid", "strategy must be ff-or-merge, ff-only or rebase")
     known = _snapshot_branch(repo, branch)
@@ -118,6 +118,5 @@ def list_jobs() -> ResponseReturnValue:
     raw_limit = args.get("limit", "50")
     if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 500:
         raise ApiError(400, "bad_query", "limit must be a whole number from 1 to 500")
-    rows = services().store.jobs.list(repo=args.get("repo"), state=state, kind=kind,
-                                      limit=int(raw_limit))
-    return jsonify({"jobs": [job_view(r) for r in rows]})
+    found = services().store.jobs.latest(repo=args.get("repo"), state=state, kind=kind, limit=int(raw_limit))
+    return jsonify({"jobs": [job_view(job) for job in found]})

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.providers import provider_for_url
+from service.domain.records import Remote, Repo
 from service.domain.types import JobKind, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import (
     check_globs,
@@ -18,46 +18,22 @@ from service.domain.validation import (
     redact_url,
 )
 from service.store import NameTaken
-from service.store.jobs import job_view
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
-from service.web.enqueue import enqueue, find_repo
+from service.web.enqueue import find_repo
 from service.web.errors import ApiError
-from service.web.forks import forge_host_kinds, fork_remote, forks_of
+from service.web.forks import fork_remote, forks_of
+from service.web.views import job_view, remote_view, repo_view
 
 bp = Blueprint("repos", __name__)
 Row = dict[str, Any]
 STRATEGIES = [s.value for s in PullStrategy]
 
 
-def remote_view(remote: Row) -> Row:
-    url = remote["url"]
-    return {"name": remote["name"], "url": redact_url(url),
-            "provider": provider_for_url(url, forge_host_kinds())}
-
-
-def repo_view(repo: Row, remotes: list[Row]) -> Row:
-    settings = services().settings
-    interval = repo["fetch_interval"]
-    return {
-        "name": repo["name"],
-        "url": redact_url(repo["url"]),
-        "provider": provider_for_url(repo["url"], forge_host_kinds()),
-        "default_branch": repo["default_branch"],
-        "pull_strategy": repo["pull_strategy"] or settings.pull_strategy,
-        "fetch_interval": settings.fetch_interval if interval is None else interval,
-        "protected_branches": repo["protected_branches"],
-        "state": repo["state"],
-        "error": repo["error"],
-        "last_fetch_at": _iso(repo["last_fetch_at"]),
-        "notify_url": redact_url(repo["notify_url"]) if repo["notify_url"] else None,
-        "notify_secret_set": bool(repo["notify_secret"]),
-        "remotes": [remote_view(r) for r in remotes],
-    }
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+def _repo_view(repo: Repo, remotes: list[Remote]) -> Row:
+    svc = services()
+    return repo_view(repo, remotes, svc.forge_hosts(), pull_strategy=svc.settings.pull_strategy,
+                     fetch_interval=svc.settings.fetch_interval)
 
 
 def _strategy(body: Row) -> str | None:
@@ -89,8 +65,8 @@ def create_repo() -> ResponseReturnValue:
                                   protected_branches=protected)
     except NameTaken:
         raise ApiError(409, "repo_exists", f"a repo named {name!r} exists already") from None
-    job = enqueue(repo, JobKind.CLONE, {"url": redact_url(url)})
-    view = repo_view(repo, store.repos.remotes(repo["id"]))
+    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)})
+    view = _repo_view(repo, store.repos.remotes(repo.id))
     view["job"] = job_view(job)
     return jsonify(view), 201
 
@@ -100,15 +76,15 @@ def create_repo() -> ResponseReturnValue:
 def list_repos() -> ResponseReturnValue:
     store = services().store
     repos = store.repos.all()
-    remotes = store.repos.remotes_of([r["id"] for r in repos])
-    return jsonify({"repos": [repo_view(r, remotes[r["id"]]) for r in repos]})
+    remotes = store.repos.remotes_of([r.id for r in repos])
+    return jsonify({"repos": [_repo_view(r, remotes[r.id]) for r in repos]})
 
 
 @bp.get("/api/v1/repos/<path:name>")
 @requires(Scope.READ)
 def get_repo(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    return jsonify(repo_view(repo, services().store.repos.remotes(repo["id"])))
+    return jsonify(_repo_view(repo, services().store.repos.remotes(repo.id)))
 
 
 @bp.patch("/api/v1/repos/<path:name>")
@@ -136,9 +112,9 @@ def patch_repo(name: str) -> ResponseReturnValue:
         changes["notify_secret"] = field(body, "notify_secret", str, None) or None
     store = services().store
     if changes:
-        store.repos.update(repo["id"], **changes)
+        store.repos.update(repo.id, **changes)
     repo = find_repo(name)
-    return jsonify(repo_view(repo, store.repos.remotes(repo["id"])))
+    return jsonify(_repo_view(repo, store.repos.remotes(repo.id)))
 
 
 @bp.delete("/api/v1/repos/<path:name>")
@@ -146,10 +122,10 @@ def patch_repo(name: str) -> ResponseReturnValue:
 def delete_repo(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     store = services().store
-    store.jobs.fail_queued(repo["id"], "repo_deleted", "the repo was deleted")
-    store.repos.delete(repo["id"])
+    store.jobs.fail_queued(repo.id, "repo_deleted", "the repo was deleted")
+    store.repos.delete(repo.id)
     # The worker removes the clone once the job holding its lock (if any) has finished.
-    enqueue(repo, JobKind.REMOVE, {})
+    services().jobs.add(repo, JobKind.REMOVE, {})
     return "", 204
 
 
@@ -157,7 +133,8 @@ def delete_repo(name: str) -> ResponseReturnValue:
 @requires(Scope.READ)
 def list_remotes(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    return jsonify({"remotes": [remote_view(r) for r in services().store.repos.remotes(repo["id"])]})
+    svc = services()
+    return jsonify({"remotes": [remote_view(r, svc.forge_hosts()) for r in svc.store.repos.remotes(repo.id)]})
 
 
 @bp.post("/api/v1/repos/<path:name>/remotes")
@@ -179,13 +156,13 @@ def add_remote(name: str) -> ResponseReturnValue:
         url = field(body, "url", str)
     checked(check_url, url, allow_local=services().settings.allow_local_remotes)
     try:
-        remote = services().store.repos.add_remote(repo["id"], remote_name, url)
+        remote = services().store.repos.add_remote(repo.id, remote_name, url)
     except NameTaken:
         raise ApiError(409, "remote_exists", f"remote {remote_name!r} exists already") from None
     # Like a desktop client, fetch a remote as soon as it is added.
-    job = enqueue(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
-                  coalesce_key=fetch_coalesce_key(repo["id"], remote_name))
-    view = remote_view(remote)
+    job = services().jobs.add(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
+                              coalesce_key=fetch_coalesce_key(repo.id, remote_name))
+    view = remote_view(remote, services().forge_hosts())
     view["job"] = job_view(job)
     return jsonify(view), 201
 
@@ -195,12 +172,12 @@ def add_remote(name: str) -> ResponseReturnValue:
 def delete_remote(name: str, remote: str) -> ResponseReturnValue:
     repo = find_repo(name)
     store = services().store
-    if store.repos.remote(repo["id"], remote) is None:
+    if store.repos.remote(repo.id, remote) is None:
         raise ApiError(404, "remote_not_found", f"no remote named {remote[:100]!r}")
     if remote == "origin":
         raise ApiError(409, "origin_required", "origin is the repo's own URL and cannot be removed")
-    store.repos.remove_remote(repo["id"], remote)
-    enqueue(repo, JobKind.REMOTE, {"removed": remote})
+    store.repos.remove_remote(repo.id, remote)
+    services().jobs.add(repo, JobKind.REMOTE, {"removed": remote})
     return "", 204
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
@@ -15,14 +13,9 @@ from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
 from service.web.enqueue import find_repo
 from service.web.errors import ApiError
+from service.web.views import rule_view
 
 bp = Blueprint("rules", __name__)
-Row = dict[str, Any]
-
-
-def rule_view(rule: Row) -> Row:
-    return {key: rule[key] for key in
-            ("name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force")}
 
 
 @bp.post("/api/v1/repos/<path:name>/rules")
@@ -43,7 +36,7 @@ def create_rule(name: str) -> ResponseReturnValue:
     allow_force = field(body, "allow_force", bool, False)
     try:
         rule = services().store.rules.create(
-            repo["id"], name=rule_name, remote=remote, branch=branch, local_branch=local_branch,
+            repo.id, name=rule_name, remote=remote, branch=branch, local_branch=local_branch,
             strategy=strategy, push_to=push_to, allow_force=allow_force)
     except NameTaken:
         raise ApiError(409, "rule_exists", f"a rule named {rule_name!r} exists already") from None
@@ -54,13 +47,13 @@ def create_rule(name: str) -> ResponseReturnValue:
 @requires(Scope.READ)
 def list_rules(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    return jsonify({"rules": [rule_view(r) for r in services().store.rules.of_repo(repo["id"])]})
+    return jsonify({"rules": [rule_view(r) for r in services().store.rules.of_repo(repo.id)]})
 
 
 @bp.delete("/api/v1/repos/<path:name>/rules/<rule>")
 @requires(Scope.ADMIN)
 def delete_rule(name: str, rule: str) -> ResponseReturnValue:
     repo = find_repo(name)
-    if not services().store.rules.delete(repo["id"], rule):
+    if not services().store.rules.delete(repo.id, rule):
         raise ApiError(404, "rule_not_found", f"no rule named {rule[:100]!r}")
     return "", 204

@@ -11,6 +11,7 @@ from service.store import NameTaken
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
 from service.web.errors import ApiError
+from service.web.views import token_view
 
 bp = Blueprint("tokens", __name__)
 
@@ -34,7 +35,7 @@ def create_token() -> ResponseReturnValue:
 @bp.get("/api/v1/tokens")
 @requires(Scope.ADMIN)
 def list_tokens() -> ResponseReturnValue:
-    return jsonify({"tokens": services().store.tokens.all()})
+    return jsonify({"tokens": [token_view(t) for t in services().store.tokens.all()]})
 
 
 @bp.delete("/api/v1/tokens/<name>")

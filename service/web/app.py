@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from service.dispatch import Dispatcher, make_celery
+from service.jobs import JobQueue, make_celery, open_store
 from service.settings import Settings
 from service.store import Store
 from service.web import (
@@ -25,16 +25,16 @@ from service.web.context import Services
 
 
 def create_app(settings: Settings, *, store: Store | None = None,
-               dispatcher: Dispatcher | None = None, migrate: bool = True) -> Flask:
+               jobs: JobQueue | None = None, migrate: bool = True) -> Flask:
     """A web app over `settings`; `migrate` brings the database schema up to date first."""
     app = Flask("gitferry")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = store or Store(settings.database_url)
+    store = store or open_store(settings)
     if migrate:
         store.upgrade()
-    dispatcher = dispatcher or Dispatcher(make_celery(settings), store, settings)
-    app.extensions["gitferry"] = Services(settings, store, dispatcher)
+    jobs = jobs or JobQueue(make_celery(settings), store, settings)
+    app.extensions["gitferry"] = Services(settings, store, jobs)
     errors.install(app)
     for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)

@@ -1,21 +1,17 @@
-"""What request handlers share: settings, store, dispatcher, and body/field helpers."""
+"""What request handlers share: settings, store, the job queue, and body/field helpers."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any
 
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from service.dispatch import Dispatcher
-from service.domain.types import JobState
 from service.domain.validation import InvalidValue
+from service.jobs import JobQueue
 from service.settings import Settings
 from service.store import Store
 from service.web.errors import ApiError
@@ -27,8 +23,11 @@ _MISSING = object()
 class Services:
     settings: Settings
     store: Store
-    dispatcher: Dispatcher
-    cache: dict[str, Any] = dataclass_field(default_factory=dict)  # per process, for what every request reads
+    jobs: JobQueue
+
+    def forge_hosts(self) -> dict[str, str]:
+        """host -> kind of every forge in effect (for remotes' providers)."""
+        return {f.host: f.kind for f in self.store.forges.in_effect()}
 
 
 def services() -> Services:
@@ -93,27 +92,3 @@ def wait_seconds() -> float | None:
     if not 0 <= seconds <= 60:
         raise ApiError(400, "bad_query", "wait must be between 0 and 60 seconds")
     return seconds
-
-
-def wait_for_job(job_id: int, seconds: float, send: Callable[[], object] | None = None) -> dict[str, Any]:
-    """The job's row once it ended, or after `seconds`; woken by the worker's signal.
-
-    `send` is the new job's first send, made once listening: the job cannot end before it, so
-    there is nothing to look at until the signal (or the next slow look)."""
-    svc = services()
-    deadline = time.monotonic() + seconds
-    with svc.dispatcher.signals.listening(job_id) as wait:
-        carried = None
-        if send is not None:
-            send()
-            carried = wait(min(seconds, 0.25))
-        while True:
-            # The worker's signal may carry the ended row (committed before it was sent).
-            job = svc.store.jobs.from_signal(carried) if carried else None
-            if job is None or job["id"] != job_id:  # no row carried (or not this job's): look
-                job = svc.store.jobs.get(job_id)
-            assert job is not None
-            left = deadline - time.monotonic()
-            if JobState(job["state"]).finished or left <= 0:
-                return job
-            carried = wait(min(left, 0.25))  # a signal lost on the way costs at most this

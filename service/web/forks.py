@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 
-from service.domain.forge import ForgeConfig
+from service.domain.forge import ForgeConfig, forge_for_host
+from service.domain.records import Repo
 from service.domain.validation import InvalidValue, parse_url
-from service.forge_config import effective_forges, forge_for_host, forge_hosts
 from service.forges.base import Fork
 from service.forges.forks import (
     ForgeError,
@@ -24,33 +23,31 @@ from service.web.context import services
 from service.web.errors import ApiError
 
 log = logging.getLogger("gitferry.web")
-Row = dict[str, Any]
 
 
 def _cache() -> ForkCache:
     return current_app.extensions.setdefault("gitferry_fork_cache", ForkCache())  # type: ignore[no-any-return]
 
 
-def origin_forge(repo: Row) -> tuple[ForgeConfig, str]:
+def origin_forge(repo: Repo) -> tuple[ForgeConfig, str]:
     """The forge entry for origin's host and the repository's name there; 422 naming the host if none."""
-    svc = services()
     try:
-        host = parse_url(repo["url"]).host
+        host = parse_url(repo.url).host
     except InvalidValue:
         host = ""
-    forge = forge_for_host(effective_forges(svc.settings, svc.store), host) if host else None
+    forge = forge_for_host(services().store.forges.in_effect(), host) if host else None
     if forge is None:
         raise ApiError(422, "no_forge_integration",
                        f"origin is on {host or 'a local path'}, which has no forge integration: add a forges "
                        f"entry for host {host!r} (GITFERRY_CONFIG or POST /api/v1/forges)" if host else
                        "origin is not on a forge host; forks need a forge integration")
-    name = origin_full_name(forge, repo["url"])
+    name = origin_full_name(forge, repo.url)
     if not name:
         raise ApiError(422, "no_forge_repo", f"cannot tell which {forge.kind} repository origin's URL names")
     return forge, name
 
 
-def forks_of(repo: Row, refresh: bool = False) -> tuple[ForgeConfig, list[Fork]]:
+def forks_of(repo: Repo, refresh: bool = False) -> tuple[ForgeConfig, list[Fork]]:
     """The forks of the repo's origin; forge failures become 502/503 answers."""
     forge, name = origin_forge(repo)
     try:
@@ -68,7 +65,7 @@ def forks_of(repo: Row, refresh: bool = False) -> tuple[ForgeConfig, list[Fork]]
         raise ApiError(502, "forge_failed", exc.message) from None
 
 
-def fork_remote(repo: Row, full_name: str) -> tuple[str, str]:
+def fork_remote(repo: Repo, full_name: str) -> tuple[str, str]:
     """(default remote name, URL) of the listed fork `full_name`; 404 when the forge does not list it."""
     forge, forks = forks_of(repo)
     fork = next((f for f in forks if f.full_name == full_name), None)
@@ -88,11 +85,3 @@ def remote_name_for(owner: str) -> str:
     name = re.sub(r"[^a-z0-9_.-]+", "-", owner.lower()).strip("-.")
     name = re.sub(r"\.{2,}", ".", name)[:100].rstrip(".-")
     return name or "fork"
-
-
-def forge_host_kinds() -> dict[str, str]:
-    """host -> kind of every forge in effect, read once per request (provider icons)."""
-    if "gitferry_forge_hosts" not in g:
-        svc = services()
-        g.gitferry_forge_hosts = forge_hosts(effective_forges(svc.settings, svc.store))
-    return g.gitferry_forge_hosts  # type: ignore[no-any-return]

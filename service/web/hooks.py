@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,10 +18,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
-from service.domain.forge import ForgeConfig
+from service.domain.forge import ForgeConfig, forge_for_host
 from service.domain.matching import event_keys
 from service.domain.validation import InvalidValue, parse_url
-from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookError
 from service.forges.webhooks import WebhookDriver, drivers_for
 from service.web.context import Services, body_bytes, services
@@ -82,7 +80,7 @@ def receive(svc: Services, endpoint: str, req: Request) -> Answer:
         raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
     except WebhookError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
-    forges = _forges(svc)
+    forges = svc.store.forges.in_effect()
     secret = _secret_for(svc, event, forges)
     if not secret:
         raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
@@ -91,22 +89,6 @@ def receive(svc: Services, endpoint: str, req: Request) -> Answer:
     if event.kind == "ping":
         return 200, _json({"ok": True, "forge": driver.forge}), {}
     return _accept(svc, event, forges)
-
-
-_FORGES_TTL = 2.0
-
-
-def _forges(svc: Services) -> tuple[ForgeConfig, ...]:
-    """The forges in effect, read at most every couple of seconds: every delivery needs them."""
-    seen = svc.cache.get("forges")
-    if seen is None or time.monotonic() - seen[0] > _FORGES_TTL:
-        seen = svc.cache["forges"] = (time.monotonic(), effective_forges(svc.settings, svc.store))
-    return seen[1]  # type: ignore[no-any-return]
-
-
-def forget_forges() -> None:
-    """Drop the cached forges (a forge was added or removed through this process)."""
-    services().cache.pop("forges", None)
 
 
 def _driver(endpoint: str, req: Request) -> WebhookDriver:
@@ -145,11 +127,8 @@ def _accept(svc: Services, event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -
         name_hosts = [f.host for f in forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
         keys = event_keys(event.clone_urls, event.web_url, event.full_name,
                           name_hosts if event.forge == "bitbucket-cloud" else ())
-    intake = svc.store.deliveries.record(event.forge, event.delivery_id, event.kind, keys, ignored,
-                                         debounce=DEBOUNCE_SECONDS)
-    # Sent only once the delivery and its jobs are committed: nothing answered 202 is lost.
-    for job_id, repo_id, countdown in intake.to_send:
-        svc.dispatcher.send(job_id, repo_id, countdown=countdown)
+    # The jobs are sent once the delivery and its jobs are committed: nothing answered 202 is lost.
+    intake = svc.jobs.deliver(event.forge, event.delivery_id, event.kind, keys, ignored, debounce=DEBOUNCE_SECONDS)
     if not intake.seen_before:  # the delivery itself is recorded; a log line for each new job is enough
         log.log(logging.INFO if intake.to_send else logging.DEBUG, "webhook_accepted forge=%s delivery=%s repo=%s "
                 "jobs=%s", event.forge, event.delivery_id, event.full_name, intake.job_ids)

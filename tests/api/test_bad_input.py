@@ -362,7 +362,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     })
     local = create_app(settings)
     services = local.extensions["gitferry"]
-    shared = {"store": services.store, "dispatcher": services.dispatcher}
+    shared = {"store": services.store, "jobs": services.jobs}
     apps = {
         "local": local,
         "strict": create_app(settings.with_(allow_local_remotes=False), **shared),

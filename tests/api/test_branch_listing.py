@@ -22,7 +22,7 @@ def snapshot(ahead: int | None, behind: int | None, pending: bool) -> dict:
 def repo_id(app: Flask, client: FlaskClient, admin: dict[str, str]) -> int:
     assert client.post("/api/v1/repos", json={"name": "acme/widgets", "url": "https://example.com/a/w.git"},
                        headers=admin).status_code == 201
-    return app.extensions["gitferry"].store.repos.by_name("acme/widgets")["id"]  # type: ignore[no-any-return]
+    return app.extensions["gitferry"].store.repos.by_name("acme/widgets").id  # type: ignore[no-any-return]
 
 
 def test_listing_waits_for_the_ahead_behind_a_fetch_left_pending(app: Flask, client: FlaskClient,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from service.domain.matching import event_keys, url_key
+from service.domain.records import Rule
 from service.domain.rules import rules_to_run
+from service.domain.types import utcnow
 
 
 @pytest.mark.parametrize("a, b", [
@@ -41,16 +43,16 @@ def test_event_keys_use_full_name_on_forges_without_clone_urls() -> None:
     assert "bb.local:8443/team/repo" in keys
 
 
-RULES = [
-    {"name": "b-docs", "remote": "upstream", "branch": "docs"},
-    {"name": "a-main", "remote": "upstream", "branch": "main"},
-    {"name": "fork-main", "remote": "fork", "branch": "main"},
-]
+def rule(name: str, remote: str, branch: str) -> Rule:
+    return Rule(0, 1, name, remote, branch, branch, None, None, False, utcnow())
+
+
+RULES = [rule("b-docs", "upstream", "docs"), rule("a-main", "upstream", "main"), rule("fork-main", "fork", "main")]
 
 
 def test_rules_run_for_moved_and_created_branches_of_their_remote() -> None:
     fetched = {"updated": ["refs/heads/main", "refs/heads/docs", "refs/tags/v1"], "deleted": []}
-    assert [r["name"] for r in rules_to_run(RULES, "upstream", fetched)] == ["a-main", "b-docs"]
+    assert [r.name for r in rules_to_run(RULES, "upstream", fetched)] == ["a-main", "b-docs"]
 
 
 def test_deleted_branches_and_tags_run_no_rule() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import redis
 
-from service.dispatch import Dispatcher, make_celery
-from service.scheduler import resend_lost
+from service.jobs import JobQueue, make_celery
+from service.jobs.scheduler import resend_lost
 from service.settings import load_settings
 from service.web import create_app
 from tests.support.live import ADMIN
@@ -27,12 +27,11 @@ def test_job_recorded_while_broker_is_down_is_sent_by_the_sweeper(tmp_path: Path
     assert time.monotonic() - started < 5  # the answer does not hang on the broker
     store = app.extensions["gitferry"].store
     job = store.jobs.get(response.json["job"]["id"])
-    assert (job["state"], job["sent_at"]) == ("queued", None)
+    assert (job.state, job.sent_at) == ("queued", None)
 
     with redis_database(13) as url:
         settings = load_settings({**env, "GITFERRY_BROKER_URL": url})
-        dispatcher = Dispatcher(make_celery(settings), store, settings)
-        assert resend_lost(store, dispatcher, unsent_after=0) == [job["id"]]
+        assert resend_lost(JobQueue(make_celery(settings), store, settings), unsent_after=0) == [job.id]
         messages = redis.Redis.from_url(url).lrange("gitferry", 0, -1)
-        assert [json.loads(m)["headers"]["argsrepr"] for m in messages] == [f"[{job['id']}]"]
-        assert store.jobs.get(job["id"])["sent_at"] is not None
+        assert [json.loads(m)["headers"]["argsrepr"] for m in messages] == [f"[{job.id}]"]
+        assert store.jobs.get(job.id).sent_at is not None

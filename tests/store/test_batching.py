@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from service.store import Store
-from service.store.db import Batcher, Slot
+from service.store.group_commit import Batcher, Slot
 from service.store.deliveries import UNMATCHED
 from tests.support.services import postgres_database
 
@@ -93,9 +93,9 @@ def test_deliveries_recorded_in_one_statement_get_the_answers_they_would_get_alo
     store = pg_store
     repo = store.repos.create("acme/widgets", "https://example.com/acme/widgets.git", pull_strategy=None,
                               fetch_interval=None, protected_branches=[])
-    (key,) = {r["match_key"] for r in store.repos.remotes(repo["id"])}
+    (key,) = {r.match_key for r in store.repos.remotes(repo.id)}
     earlier = store.deliveries.record("github", "seen", "push", {key}, None)
-    store.jobs.claim(earlier.job_ids[0], lease=30)  # running: the new fetch waits out the debounce
+    store.jobs.start(earlier.job_ids[0], lease=30)  # running: the new fetch waits out the debounce
 
     batches: list[int] = []
     handle = store.deliveries._together._handle  # type: ignore[union-attr]
@@ -123,13 +123,13 @@ def test_deliveries_recorded_in_one_statement_get_the_answers_they_would_get_alo
 
     (fetch,) = answers[1].job_ids
     assert (answers[0].job_ids, answers[0].ignored) == ([], UNMATCHED)
-    assert [a.to_send for a in answers[1:4] if a.to_send] == [[(fetch, repo["id"], 0.5)]]  # sent once
+    assert [a.to_send for a in answers[1:4] if a.to_send] == [[(fetch, repo.id, 0.5)]]  # sent once
     assert (answers[1].job_ids, answers[1].seen_before) == ([fetch], False)
     assert sorted((a.job_ids, a.seen_before) for a in answers[2:4]) == [([fetch], False), ([fetch], True)]
     assert (answers[4].job_ids, answers[4].seen_before) == (earlier.job_ids, True)
     assert (answers[5].job_ids, answers[5].ignored) == ([], UNMATCHED)
     assert (answers[6].job_ids, answers[6].ignored) == ([], "ping events are not acted on")
-    assert sorted(j["id"] for j in store.jobs.list()) == sorted([earlier.job_ids[0], fetch])
+    assert sorted(j.id for j in store.jobs.latest()) == sorted([earlier.job_ids[0], fetch])
     again = store.deliveries.record("github", "d-3", "push", {"nobody"}, None)
     assert (again.seen_before, again.ignored) == (True, UNMATCHED)
 
@@ -141,10 +141,10 @@ def test_deliveries_whose_statement_fails_are_recorded_one_by_one(pg_store: Stor
     store = pg_store
     repo = store.repos.create("acme/widgets", "https://example.com/acme/widgets.git", pull_strategy=None,
                               fetch_interval=None, protected_branches=[])
-    (key,) = {r["match_key"] for r in store.repos.remotes(repo["id"])}
-    monkeypatch.setattr(deliveries, "_TOGETHER", deliveries.Sql("SELECT * FROM no_such_table WHERE :batch IS NULL"))
+    (key,) = {r.match_key for r in store.repos.remotes(repo.id)}
+    monkeypatch.setattr(deliveries, "_RECORD_TOGETHER", deliveries.Sql("SELECT * FROM no_such_table WHERE :batch IS NULL"))
     answers = [store.deliveries.record("github", f"d-{i % 2}", "push", {key}, None) for i in range(3)]
     (fetch,) = answers[0].job_ids
     assert [(a.job_ids, a.seen_before) for a in answers] == [([fetch], False), ([fetch], False), ([fetch], True)]
-    assert answers[0].to_send == [(fetch, repo["id"], None)] and len(store.jobs.list()) == 1
+    assert answers[0].to_send == [(fetch, repo.id, None)] and len(store.jobs.latest()) == 1
     assert "delivery_batch_failed" in caplog.text

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from service.embedded_broker import Doorbell, bell_dir, ring
+from service.jobs.embedded_broker import Doorbell, bell_dir, ring
 
 
 def test_bells_live_beside_a_sqlite_broker_only(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.job_signals import SIGNAL_KEPT, JobSignals
+from service.jobs.signals import SIGNAL_KEPT, JobSignals
 from service.settings import load_settings
 from tests.support.services import redis_database
 
@@ -38,7 +38,7 @@ def waited(signals: JobSignals, job_id: int, signal_job: int) -> float:
         timer.start()
         started = time.monotonic()
         deadline = started + 3
-        while time.monotonic() < deadline:  # as wait_for_job does: wait, look, wait again
+        while time.monotonic() < deadline:  # as JobQueue.wait does: wait, look, wait again
             wait(deadline - time.monotonic())
             if time.monotonic() - started >= 0.2:
                 break
@@ -84,8 +84,8 @@ def test_many_waiters_are_each_woken_by_their_own_job(signals: JobSignals) -> No
     assert woke["21-0"] < woke["22-0"] < woke["23-0"] < woke["24-0"]  # each at its own job's end
 
 
-def test_over_redis_the_end_signal_hands_the_waiter_the_ended_row(signals: JobSignals) -> None:
-    """So that the waiting API call need not read the job back (the row was committed first)."""
+def test_over_redis_the_end_signal_hands_the_waiter_the_ended_job(signals: JobSignals) -> None:
+    """So that the waiting API call need not read the job back (its end was committed first)."""
     row = '{"id": 7, "state": "done"}'
     with signals.listening(7) as wait:
         threading.Timer(0.1, signals.ended, args=(7, row)).start()

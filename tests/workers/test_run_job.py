@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from service.dispatch import Dispatcher, make_celery
+from service.domain.records import Job, Repo
+from service.jobs import JobQueue, make_celery, open_store
 from service.settings import load_settings
-from service.store import Store
 from tests.engine.conftest import Forge
 from tests.support.repos import init_forge, work_clone
 from workers.tasks.context import WorkerContext
@@ -21,7 +21,7 @@ from workers.tasks.run import run_job
 
 
 class Setup:
-    def __init__(self, forge: Forge, ctx: WorkerContext, repo: dict):
+    def __init__(self, forge: Forge, ctx: WorkerContext, repo: Repo):
         self.forge, self.ctx, self.repo = forge, ctx, repo
         self.store = ctx.store
 
@@ -29,10 +29,10 @@ class Setup:
         return self.forge.commit(f"{name}.txt", f"{name}\n", name)
 
     def fetch_job(self) -> int:
-        job, _ = self.store.jobs.create(self.repo, "fetch", "api", {"remote": None, "prune": True})
-        return int(job["id"])
+        job, _ = self.store.jobs.add(self.repo, "fetch", "api", {"remote": None, "prune": True})
+        return job.id
 
-    def job(self, job_id: int) -> dict:
+    def job(self, job_id: int) -> Job:
         found = self.store.jobs.get(job_id)
         assert found is not None
         return found
@@ -41,19 +41,19 @@ class Setup:
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
     settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path / "data"), "GITFERRY_ALLOW_LOCAL_REMOTES": "1"})
-    store = Store(settings.database_url)
+    store = open_store(settings)
     store.upgrade()
     try:
-        ctx = WorkerContext(settings, store, Dispatcher(make_celery(settings), store, settings))
+        ctx = WorkerContext(settings, store, JobQueue(make_celery(settings), store, settings))
         path = init_forge(tmp_path / "forge.git")
         forge = Forge(path, work_clone(path, tmp_path / "work"), tmp_path)
         forge.commit("first.txt", "first\n", "first")
         repo = store.repos.create("acme/widgets", forge.url, pull_strategy=None, fetch_interval=None,
                                   protected_branches=[])
         made = Setup(forge, ctx, repo)
-        clone_job, _ = store.jobs.create(repo, "clone", "api", {})
-        run_job(ctx, clone_job["id"])
-        assert made.job(clone_job["id"])["state"] == "done"
+        clone_job, _ = store.jobs.add(repo, "clone", "api", {})
+        run_job(ctx, clone_job.id)
+        assert made.job(clone_job.id).state == "done"
         made.repo = store.repos.by_name("acme/widgets")  # type: ignore[assignment]
         yield made
     finally:
@@ -65,31 +65,31 @@ def test_a_fetch_job_reports_what_it_changed_and_records_the_refs(setup: Setup) 
     job_id = setup.fetch_job()
     run_job(setup.ctx, job_id)
     job = setup.job(job_id)
-    assert job["state"] == "done", job
-    assert job["result"]["remotes"]["origin"]["updated"] == ["refs/heads/main"]
-    branches = {b["name"]: b for b in setup.store.repos.refs(setup.repo["id"])["remote_branches"]}
+    assert job.state == "done", job
+    assert job.result["remotes"]["origin"]["updated"] == ["refs/heads/main"]
+    branches = {b["name"]: b for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}
     assert branches["main"]["sha"] == new
 
 
 def test_a_job_on_a_busy_clone_is_claimed_before_it_waits_for_the_clone(setup: Setup) -> None:
     setup.commit("second")
     job_id = setup.fetch_job()
-    with clone_lock(setup.ctx.clone_path(setup.repo["id"])):  # another job holds the clone
+    with clone_lock(setup.ctx.clone_path(setup.repo.id)):  # another job holds the clone
         runner = threading.Thread(target=run_job, args=(setup.ctx, job_id))
         runner.start()
         deadline = time.monotonic() + 10
-        while setup.job(job_id)["state"] != "running":  # claimed, its lease kept, while it waits
+        while setup.job(job_id).state != "running":  # claimed, its lease kept, while it waits
             assert time.monotonic() < deadline, setup.job(job_id)
             time.sleep(0.02)
         time.sleep(0.2)
-        assert runner.is_alive() and setup.job(job_id)["state"] == "running"
+        assert runner.is_alive() and setup.job(job_id).state == "running"
     runner.join(30)
     job = setup.job(job_id)
-    assert job["state"] == "done" and job["result"]["remotes"]["origin"]["updated"] == ["refs/heads/main"], job
+    assert job.state == "done" and job.result["remotes"]["origin"]["updated"] == ["refs/heads/main"], job
 
 
 def test_a_job_another_worker_holds_is_left_alone(setup: Setup) -> None:
     job_id = setup.fetch_job()
-    assert setup.store.jobs.claim(job_id, lease=60) is not None  # another worker runs it
+    assert setup.store.jobs.start(job_id, lease=60) is not None  # another worker runs it
     run_job(setup.ctx, job_id)
-    assert setup.job(job_id)["state"] == "running"  # not run twice, nor ended by this one
+    assert setup.job(job_id).state == "running"  # not run twice, nor ended by this one

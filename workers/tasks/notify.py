@@ -10,7 +10,7 @@ import logging
 import requests
 
 from service.domain.validation import redact_url
-from service.store.jobs import job_view
+from service.web.views import job_view
 from workers.tasks.context import WorkerContext
 
 log = logging.getLogger("gitferry.notify")
@@ -25,18 +25,18 @@ def deliver(ctx: WorkerContext, notification_id: int) -> str:
     """One attempt; on failure the next is sent with a countdown (never a sleep). Returns the state."""
     store = ctx.store
     note = store.notifications.get(notification_id)
-    if note is None or note["state"] != "pending":
+    if note is None or note.state != "pending":
         return "gone"
-    job = store.jobs.get(note["job_id"])
-    repo = store.repos.get(job["repo_id"]) if job else None
+    job = store.jobs.get(note.job_id)
+    repo = store.repos.get(job.repo_id) if job else None
     body = json.dumps(job_view(job) if job else {}).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "gitferry",
                "X-Gitferry-Event": "job", "X-Gitferry-Delivery": str(notification_id)}
-    if repo and repo["notify_secret"]:
-        headers["X-Gitferry-Signature-256"] = signature(repo["notify_secret"], body)
+    if repo and repo.notify_secret:
+        headers["X-Gitferry-Signature-256"] = signature(repo.notify_secret, body)
     status, error = None, None
     try:
-        response = requests.post(note["url"], data=body, headers=headers, timeout=10, allow_redirects=False)
+        response = requests.post(note.url, data=body, headers=headers, timeout=10, allow_redirects=False)
         status = response.status_code
         if 200 <= status < 300:
             store.notifications.attempted(notification_id, "delivered", status, None)
@@ -44,11 +44,11 @@ def deliver(ctx: WorkerContext, notification_id: int) -> str:
         error = f"receiver answered {status}"
     except requests.RequestException as exc:
         error = f"could not reach the receiver ({type(exc).__name__})"
-    attempt = note["attempts"] + 1
+    attempt = note.attempts + 1
     state = "pending" if attempt <= len(BACKOFF) else "failed"
     store.notifications.attempted(notification_id, state, status, error)
     log.info("notify_attempt notification=%s url=%s attempt=%d error=%s", notification_id,
-             redact_url(note["url"]), attempt, error)
+             redact_url(note.url), attempt, error)
     if state == "pending":
-        ctx.dispatcher.notify(notification_id, job["repo_id"] if job else 0, countdown=BACKOFF[attempt - 1])
+        ctx.jobs.notify(notification_id, job.repo_id if job else 0, countdown=BACKOFF[attempt - 1])
     return state

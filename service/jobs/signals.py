@@ -3,8 +3,8 @@
 A waiter polling the database every few milliseconds took CPU from the very git it waited
 for (two cores). Workers now signal each job's end: through a short-lived Redis list per job
 when Redis is the broker, and with the embedded broker's doorbells otherwise. The database
-stays the truth: a doorbell only says when to look, and a Redis signal carries the row the
-worker committed before sending it (so the waiter need not read it back). A slow look-up every
+stays the truth: a doorbell only says when to look, and a Redis signal carries the job as the
+worker committed it before sending it (Job.to_wire, so the waiter need not read it back). A slow look-up every
 quarter second covers a lost signal.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from service.embedded_broker import Doorbell, bell_dir, ring
+from service.jobs.embedded_broker import Doorbell, bell_dir, ring
 from service.settings import Settings
 
 log = logging.getLogger("gitferry.signals")
@@ -38,13 +38,13 @@ class JobSignals:
         elif settings.embedded_broker:
             self.bells = bell_dir(settings.broker_url.removeprefix("sqla+"), suffix=".ended")
 
-    def ended(self, job_id: int, row: str | None = None) -> None:
-        """Signal that job `job_id` ended (its row is committed); never raises. Over Redis the
-        signal carries the ended `row` (JSON), so that a waiter need not read it back."""
+    def ended(self, job_id: int, job: str | None = None) -> None:
+        """Signal that job `job_id` ended (its end is committed); never raises. Over Redis the
+        signal carries the ended `job` (Job.to_wire), so that a waiter need not read it back."""
         try:
             if self.redis is not None:
                 key = f"{self.prefix}{job_id}"
-                self.redis.pipeline(transaction=False).rpush(key, row or b"1").expire(key, SIGNAL_KEPT).execute()
+                self.redis.pipeline(transaction=False).rpush(key, job or b"1").expire(key, SIGNAL_KEPT).execute()
             elif self.bells is not None:
                 ring(self.bells, prefix=f"{job_id}-")
         except Exception as exc:  # waiters fall back to looking now and then
@@ -70,8 +70,8 @@ class JobSignals:
             bell.close()
 
     def _redis_wait(self, key: str) -> Wait:
-        """Wait on the job's list: the worker pushes the ended row onto it, kept SIGNAL_KEPT
-        seconds. BLMOVE of the list onto itself hands the row over and leaves it there, so
+        """Wait on the job's list: the worker pushes the ended job onto it, kept SIGNAL_KEPT
+        seconds. BLMOVE of the list onto itself hands the job over and leaves it there, so
         every waiter of the job gets it, and so does one that reads the job just before the
         end and waits just after. The waiting thread itself reads the answer: no listener
         thread to wake it, as a pub/sub subscription needed (that hop cost 0.3 ms)."""

@@ -1,0 +1,126 @@
+"""Queueing a job (recorded first, then sent), waiting for its end, and sending notifications.
+
+A job is written to the database before its message goes to the broker (an outbox): if the
+broker is down, the job is still recorded and the sweeper sends it later. Every caller that
+queues a job (API, webhook intake, scheduler, a fetch's sync rules) goes through JobQueue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+
+from service.domain.records import Job, Repo
+from service.domain.types import Trigger
+from service.jobs.celery_app import NOTIFY, RUN_JOB
+from service.jobs.signals import JobSignals
+from service.settings import Settings
+from service.store import Intake, Store
+
+log = logging.getLogger("gitferry.jobs")
+LOOK_EVERY = 0.25  # seconds between looks at a waited-for job when no signal comes
+
+
+def open_store(settings: Settings) -> Store:
+    """The store over the database of `settings`, with its forges and the key to their secrets."""
+    return Store(settings.database_url, secret_key=settings.secret_key, forges=settings.forges)
+
+
+class JobQueue:
+    def __init__(self, celery: Celery, store: Store, settings: Settings):
+        self.celery = celery
+        self.store = store
+        self.settings = settings
+        self.signals = JobSignals(settings)
+
+    def add(self, repo: Repo, kind: str, params: dict[str, Any], *, trigger: str = Trigger.API,
+            coalesce_key: str | None = None, wait: float | None = None) -> Job:
+        """Record a job (joining a queued twin when coalescing) and send it. With `wait` seconds,
+        the job once it ended (or the wait ran out)."""
+        job, new = self.store.jobs.add(repo, kind, trigger, params, coalesce_key)
+        return self._sent(job, new, wait)
+
+    def add_fetch_of(self, name: str, params: dict[str, Any], *, coalesce: bool,
+                     wait: float | None = None) -> Job | None:
+        """add() a fetch of every remote of the repo named `name`; None if there is none. Reading
+        the repo and recording the job are one round trip."""
+        recorded = self.store.jobs.add_fetch_of(name, Trigger.API, params, coalesce)
+        if recorded is None:
+            return None
+        _repo, job, new = recorded
+        return self._sent(job, new, wait)
+
+    def deliver(self, forge: str, delivery_id: str, event: str, keys: set[str], ignored: str | None,
+                debounce: float) -> Intake:
+        """Record a webhook delivery with the fetches it queued or joined, then send the new ones."""
+        intake = self.store.deliveries.record(forge, delivery_id, event, keys, ignored, debounce=debounce)
+        for job_id, repo_id, countdown in intake.to_send:
+            self.send(job_id, repo_id, countdown=countdown)
+        return intake
+
+    def _sent(self, job: Job, new: bool, wait: float | None) -> Job:
+        """Send a recorded job, unless it joined a queued twin (sent already)."""
+        send = (lambda: self.send(job.id, job.repo_id)) if new else None
+        if not wait:
+            if send is not None:
+                send()
+            return job
+        return self.wait(job.id, wait, send=send)
+
+    def send(self, job_id: int, repo_id: int, countdown: float | None = None, *, resend: bool = False) -> bool:
+        """Send a recorded job to its repo's worker queue; a send that fails is left to the
+        sweeper. A first send is not written back: the sweeper counts from the job's creation,
+        so only a re-send needs its time recorded (or it would go out every sweep)."""
+        try:
+            self.celery.send_task(RUN_JOB, args=[job_id], queue=self.settings.queue_for(repo_id), countdown=countdown)
+        except Exception as exc:  # broker down: the job is recorded, the sweeper re-sends it
+            log.warning("job_send_failed job=%s error=%s", job_id, type(exc).__name__)
+            return False
+        if resend:
+            self.store.jobs.mark_sent(job_id)
+        return True
+
+    def wait(self, job_id: int, seconds: float, send: Callable[[], object] | None = None) -> Job:
+        """The job once it ended, or after `seconds`; woken by the worker's signal. `send` is a
+        new job's first send, made once listening: the job cannot end before it."""
+        deadline = time.monotonic() + seconds
+        with self.signals.listening(job_id) as wait:
+            carried = None
+            if send is not None:
+                send()
+                carried = wait(min(seconds, LOOK_EVERY))
+            while True:
+                # The worker's signal may carry the ended job (committed before it was sent).
+                job = Job.from_wire(carried) if carried else None
+                if job is None or job.id != job_id:
+                    job = self.store.jobs.get(job_id)
+                assert job is not None
+                left = deadline - time.monotonic()
+                if job.finished or left <= 0:
+                    return job
+                carried = wait(min(left, LOOK_EVERY))  # a signal lost on the way costs at most this
+
+    def ended(self, job: Job) -> None:
+        """Tell whoever waits on the job that it ended, handing them the job."""
+        self.signals.ended(job.id, job.to_wire())
+
+    def notify(self, notification_id: int, repo_id: int, countdown: float | None = None) -> None:
+        """Send a finished job's notification (retried by its task, never by the caller)."""
+        try:
+            self.celery.send_task(NOTIFY, args=[notification_id], queue=self.settings.queue_for(repo_id),
+                                  countdown=countdown)
+        except Exception as exc:
+            log.warning("notify_send_failed notification=%s error=%s", notification_id, type(exc).__name__)
+
+    def ping(self) -> str | None:
+        """None when the broker answers, else what is wrong."""
+        try:
+            with self.celery.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception as exc:
+            return f"broker unreachable ({type(exc).__name__})"
+        return None

@@ -1,0 +1,81 @@
+"""The HTTP shape of each record: what the API answers (and a job's notification carries).
+
+Only domain records go in, so the notifier (a worker) sends a job exactly as the API shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from service.domain.forge import ForgeConfig
+from service.domain.providers import provider_for_url
+from service.domain.records import Job, Remote, Repo, Rule, Token
+from service.domain.validation import redact_url
+
+View = dict[str, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def job_view(job: Job) -> View:
+    error = {"code": job.error_code, "message": job.error_message or ""} if job.error_code else None
+    return {
+        "id": job.id,
+        "repo": job.repo,
+        "kind": job.kind,
+        "state": job.state,
+        "trigger": job.trigger,
+        "params": job.params,
+        "result": job.result,
+        "error": error,
+        "progress": job.progress,
+        "attempts": job.attempts,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+def remote_view(remote: Remote, forge_hosts: Mapping[str, str]) -> View:
+    """`forge_hosts`: host -> kind of the forges in effect, for the provider."""
+    return {"name": remote.name, "url": redact_url(remote.url), "provider": provider_for_url(remote.url, forge_hosts)}
+
+
+def repo_view(repo: Repo, remotes: list[Remote], forge_hosts: Mapping[str, str], *,
+              pull_strategy: str, fetch_interval: int) -> View:
+    """`pull_strategy` and `fetch_interval`: the defaults where the repo has none of its own."""
+    return {
+        "name": repo.name,
+        "url": redact_url(repo.url),
+        "provider": provider_for_url(repo.url, forge_hosts),
+        "default_branch": repo.default_branch,
+        "pull_strategy": repo.pull_strategy or pull_strategy,
+        "fetch_interval": fetch_interval if repo.fetch_interval is None else repo.fetch_interval,
+        "protected_branches": repo.protected_branches,
+        "state": repo.state,
+        "error": repo.error,
+        "last_fetch_at": iso(repo.last_fetch_at),
+        "notify_url": redact_url(repo.notify_url) if repo.notify_url else None,
+        "notify_secret_set": bool(repo.notify_secret),
+        "remotes": [remote_view(r, forge_hosts) for r in remotes],
+    }
+
+
+def rule_view(rule: Rule) -> View:
+    return {"name": rule.name, "remote": rule.remote, "branch": rule.branch, "local_branch": rule.local_branch,
+            "strategy": rule.strategy, "push_to": rule.push_to, "allow_force": rule.allow_force}
+
+
+def forge_view(forge: ForgeConfig, source: str, *, has_token: bool, has_webhook_secret: bool) -> View:
+    """A forge without its secrets: only whether it has them."""
+    return {"kind": forge.kind, "host": forge.host, "api_url": forge.api_url, "git_protocol": forge.git_protocol,
+            "username": forge.username, "has_token": has_token, "has_webhook_secret": has_webhook_secret,
+            "source": source}
+
+
+def token_view(token: Token) -> View:
+    return {"name": token.name, "scope": token.scope, "created_at": iso(token.created_at)}
