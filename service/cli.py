@@ -201,7 +201,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _store(settings).close()
     me = [sys.executable, "-m", "service.cli"]
-    children = [subprocess.Popen(me + ["worker", "--concurrency", "2"]), subprocess.Popen(me + ["beat"])]
+    children = [subprocess.Popen([*me, "worker", "--concurrency", "2"]), subprocess.Popen([*me, "beat"])]
     where = f"http://{args.host}:{args.port}"
     print(f"gitferry: API on {where}/api/v1 (health: {where}/healthz), data in {settings.data_dir}", flush=True)
     if not settings.admin_token:

@@ -44,7 +44,10 @@ class JobSignals:
         try:
             if self.redis is not None:
                 key = f"{self.prefix}{job_id}"
-                self.redis.pipeline(transaction=False).rpush(key, job or b"1").expire(key, SIGNAL_KEPT).execute()
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.rpush(key, job or b"1")
+                pipe.expire(key, SIGNAL_KEPT)
+                pipe.execute()
             elif self.bells is not None:
                 ring(self.bells, prefix=f"{job_id}-")
         except Exception as exc:  # waiters fall back to looking now and then

@@ -7,6 +7,7 @@ its callers never open a transaction of their own.
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from service.domain.forge import ForgeConfig
 from service.store.db import Database
@@ -18,7 +19,9 @@ from service.store.repos import NameTaken, RepoStore
 from service.store.rules import RuleStore
 from service.store.tokens import TokenStore
 
-__all__ = ["Database", "Intake", "NameTaken", "SecretKeyMissing", "Store"]
+__all__ = ["Database", "DatabaseUnavailable", "Intake", "NameTaken", "SecretKeyMissing", "Store"]
+# What a store call raises when the database cannot be reached (or went away mid-call).
+DatabaseUnavailable = OperationalError
 
 
 class Store:

@@ -30,7 +30,6 @@ _SAVE_REFS = Sql("""
     ON CONFLICT (repo_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at,
         pending = false""")
 _REFS_PENDING = Sql("UPDATE repo_refs SET pending = true WHERE repo_id = :repo_id")
-NO_REFS: dict[str, Any] = {"branches": [], "remote_branches": [], "tags": []}
 
 
 class NameTaken(Exception):
@@ -153,8 +152,9 @@ class RepoStore:
                 select(repo_refs.c.snapshot, repo_refs.c.pending).where(repo_refs.c.repo_id == repo_id)
             ).first()
         if row is None:
-            return NO_REFS
-        return {**row[0], "pending": True} if row[1] else row[0]  # type: ignore[no-any-return]
+            return {"branches": [], "remote_branches": [], "tags": []}
+        snapshot: dict[str, Any] = row[0]
+        return {**snapshot, "pending": True} if row[1] else snapshot
 
     # auto-fetch schedule
 

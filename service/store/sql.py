@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import JSON, Boolean, Connection, Table
 
@@ -28,6 +28,12 @@ _TABLE_OF: dict[type, Table] = {Job: jobs, Repo: repos, Remote: remotes, Rule: r
 
 class Sql(Generic[R]):
     """One statement, and the record each of its rows is (`returns`), if it gives rows of a table."""
+
+    @overload
+    def __init__(self: Sql[tuple[Any, ...]], text: str) -> None: ...
+
+    @overload
+    def __init__(self, text: str, returns: type[R]) -> None: ...
 
     def __init__(self, text: str, returns: type[R] | None = None):
         self.text = " ".join(text.split())

@@ -37,14 +37,14 @@ def _repo_view(repo: Repo, remotes: list[Remote]) -> Row:
 
 
 def _strategy(body: Row) -> str | None:
-    value = field(body, "pull_strategy", str, None)
+    value: str | None = field(body, "pull_strategy", str, None)
     if value is not None and value not in STRATEGIES:
         raise ApiError(422, "invalid", f"pull_strategy must be one of {', '.join(STRATEGIES)}")
     return value
 
 
 def _interval(body: Row) -> int | None:
-    value = field(body, "fetch_interval", int, None)
+    value: int | None = field(body, "fetch_interval", int, None)
     if value is not None and not 0 <= value <= 7 * 24 * 3600:
         raise ApiError(422, "invalid", "fetch_interval must be between 0 (off) and 604800 seconds")
     return value

@@ -60,7 +60,7 @@ def json_body() -> dict[str, Any]:
 
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
     """`body[name]` checked for type; missing and no default is a 400."""
-    if name not in body or body[name] is None and default is not _MISSING:
+    if name not in body or (body[name] is None and default is not _MISSING):
         if default is _MISSING:
             raise ApiError(400, "missing_field", f"field {name!r} is required")
         return default

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from service.store import DatabaseUnavailable
 
 log = logging.getLogger("gitferry.web")
 
@@ -58,7 +59,7 @@ def error_answer(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
         }.get(status, exc.description or exc.name)
         allow = exc.get_response().headers.get("Allow") if status == 405 else None
         return status, _HTTP_CODES.get(status, "error"), message, {"Allow": allow} if allow else {}
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, DatabaseUnavailable):
         # e.g. the server restarted in the middle of this request; the pool reconnects for the next
         log.warning("database_unavailable error=%s", type(exc.orig).__name__)
         return 503, "database_unavailable", "the database is not reachable; try again", {"Retry-After": "1"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 from flask import Blueprint, Flask, request
 from flask.typing import ResponseReturnValue
@@ -59,7 +59,7 @@ class HookIntake:
             return self.flask(environ, start_response)
         try:
             status, body, headers = receive(self.svc, endpoint, Request(environ))
-        except Exception as exc:  # noqa: BLE001 - each failure is answered as Flask's handlers answer it
+        except Exception as exc:
             status, code, message, headers = error_answer(exc)
             body = _json(error_body(code, message))
         data = body.encode()
@@ -69,13 +69,14 @@ class HookIntake:
 
 
 def receive(svc: Services, endpoint: str, req: Request) -> Answer:
-    driver = _driver(endpoint, req)
-    if not driver.has_credentials(req.headers):
+    headers = cast(Mapping[str, str], req.headers)  # read with get(), as a Mapping is (case-insensitive)
+    driver = _driver(endpoint, headers)
+    if not driver.has_credentials(headers):
         raise ApiError(401, "unsigned", f"{driver.forge} delivery without signature or token")
     raw = body_bytes(req, svc.settings.max_body_bytes)
     try:
         payload = json.loads(raw)
-        event: ForgeEvent = driver.parse(req.headers, payload)
+        event: ForgeEvent = driver.parse(headers, payload)
     except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..."
         raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
     except WebhookError as exc:
@@ -84,19 +85,19 @@ def receive(svc: Services, endpoint: str, req: Request) -> Answer:
     secret = _secret_for(svc, event, forges)
     if not secret:
         raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
-    if not driver.verify(req.headers, raw, secret):
+    if not driver.verify(headers, raw, secret):
         raise ApiError(401, "bad_signature", f"{driver.forge} signature or token does not match")
     if event.kind == "ping":
         return 200, _json({"ok": True, "forge": driver.forge}), {}
     return _accept(svc, event, forges)
 
 
-def _driver(endpoint: str, req: Request) -> WebhookDriver:
+def _driver(endpoint: str, headers: Mapping[str, str]) -> WebhookDriver:
     drivers = drivers_for(endpoint)
     if not drivers:
         raise ApiError(404, "not_found", f"no webhook endpoint for {endpoint[:40]!r}")
     for driver in drivers:
-        if driver.accepts(req.headers):
+        if driver.accepts(headers):
             return driver
     raise ApiError(400, "unknown_sender", f"the headers are not those of a {endpoint} webhook")
 

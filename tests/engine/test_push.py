@@ -135,7 +135,7 @@ def test_force_push_with_lease_keeps_backup(clone: Clone, forge: Forge, local_co
 
 
 def test_force_push_stale_lease(clone: Clone, forge: Forge, local_commit: LocalCommits) -> None:
-    local, remote = diverged(clone, forge, local_commit)
+    _local, _remote = diverged(clone, forge, local_commit)
     newer = forge.commit("up2.txt", "more\n", "upstream moved again")  # not fetched
     result = clone.push("main", force=True)
     assert (result.outcome, result.reason, result.backup_ref) == ("rejected", "stale", None)
@@ -152,7 +152,7 @@ def test_force_push_lease_expects_absent_branch(clone: Clone, forge: Forge) -> N
 
 
 def test_force_push_to_protected_branch_blocked(clone: Clone, forge: Forge, local_commit: LocalCommits) -> None:
-    local, remote = diverged(clone, forge, local_commit)
+    _local, remote = diverged(clone, forge, local_commit)
     result = clone.push("main", force=True, protected=["ma*", "release/*"])
     assert (result.outcome, result.reason, result.force_available) == (
         "rejected",

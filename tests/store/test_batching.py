@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from service.store import Store
-from service.store.group_commit import Batcher, Slot
 from service.store.deliveries import UNMATCHED
+from service.store.group_commit import Batcher, Slot
 from tests.support.services import postgres_database
 
 
@@ -142,7 +142,8 @@ def test_deliveries_whose_statement_fails_are_recorded_one_by_one(pg_store: Stor
     repo = store.repos.create("acme/widgets", "https://example.com/acme/widgets.git", pull_strategy=None,
                               fetch_interval=None, protected_branches=[])
     (key,) = {r.match_key for r in store.repos.remotes(repo.id)}
-    monkeypatch.setattr(deliveries, "_RECORD_TOGETHER", deliveries.Sql("SELECT * FROM no_such_table WHERE :batch IS NULL"))
+    failing = deliveries.Sql("SELECT * FROM no_such_table WHERE :batch IS NULL")
+    monkeypatch.setattr(deliveries, "_RECORD_TOGETHER", failing)
     answers = [store.deliveries.record("github", f"d-{i % 2}", "push", {key}, None) for i in range(3)]
     (fetch,) = answers[0].job_ids
     assert [(a.job_ids, a.seen_before) for a in answers] == [([fetch], False), ([fetch], False), ([fetch], True)]

@@ -12,10 +12,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from service.domain.types import fetch_coalesce_key
-from service.store import NameTaken, Store
 from service.domain.records import Job, JobEnd, Repo
-from service.domain.types import utcnow
+from service.domain.types import fetch_coalesce_key, utcnow
+from service.store import NameTaken, Store
 from service.store.sql import Sql
 from service.store.tables import jobs, metadata
 from tests.support.services import postgres_database
@@ -442,7 +441,7 @@ def test_a_write_is_all_or_nothing(store: Store) -> None:
     job, _ = store.jobs.add(repo, "fetch", "api", {})
     duplicate = Sql("INSERT INTO deliveries (forge, delivery_id, event, job_ids, received_at) "
                     "VALUES ('github', 'same', 'push', '[]', :now)")
-    with pytest.raises(Exception, match="(?i)unique"), store.db.write() as conn:
+    with pytest.raises(Exception, match=r"(?i)unique"), store.db.write() as conn:
         store.repos.save_refs(repo.id, {"branches": [{"name": "main"}]})
         finish(store, job, {"fetched": 1})
         assert store.notifications.add_later(job.id, "https://example.com/hook")() > 0

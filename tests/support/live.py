@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import contextlib
 
 ADMIN = "test-admin-token-0123456789"
 HOOK_SECRET = "test-webhook-secret"
@@ -129,10 +130,8 @@ class Processes:
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

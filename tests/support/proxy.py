@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import contextlib
 
 
 class HoldingProxy:
@@ -54,7 +55,5 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         pass
     finally:
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass

@@ -26,6 +26,6 @@ def test_branch_rules_agree(name: str) -> None:
     assert accepts(check_ref_name, name) == accepts(engine.branch_name, name)
 
 
-@pytest.mark.parametrize("name", NAMES + ["origin", "alice-fork", "up.stream", "a/b"])
+@pytest.mark.parametrize("name", [*NAMES, "origin", "alice-fork", "up.stream", "a/b"])
 def test_remote_rules_agree(name: str) -> None:
     assert accepts(check_remote_name, name) == accepts(engine.remote_name, name)

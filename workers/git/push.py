@@ -55,14 +55,7 @@ def push(
     protected: Sequence[str] = (),
 ) -> PushResult:
     """Push local `branch`; rejections are results, failures are GitError."""
-    validate.branch_name(branch)
-    if remote is not None:
-        validate.remote_name(remote)
-    if remote_branch is not None:
-        validate.branch_name(remote_branch, "remote branch")
-    local = ref_sha(runner, HEADS + branch)
-    if local is None:
-        raise GitError("branch_not_found", f"branch {branch!r} does not exist")
+    local = _local_tip(runner, branch, remote, remote_branch)
     target_remote, target_branch, write_up = _target(runner, branch, remote, remote_branch, set_upstream)
     validate.branch_name(target_branch, "remote branch")
     url = require_remote(runner, target_remote)
@@ -70,23 +63,9 @@ def push(
     expected = ref_sha(runner, tracking)
     is_protected = any(fnmatchcase(target_branch, pattern) for pattern in protected)
 
-    def result(
-        outcome: str,
-        before: str | None,
-        reason: str | None = None,
-        force_available: bool | None = None,
-        backup_ref: str | None = None,
-    ) -> PushResult:
-        return PushResult(
-            outcome,
-            target_remote,
-            target_branch,
-            before,
-            local,
-            reason,
-            force_available,
-            backup_ref,
-        )
+    def result(outcome: str, before: str | None, reason: str | None = None, force_available: bool | None = None,
+               backup_ref: str | None = None) -> PushResult:
+        return PushResult(outcome, target_remote, target_branch, before, local, reason, force_available, backup_ref)
 
     args = ["push", "--porcelain"]
     backup: str | None = None
@@ -99,24 +78,12 @@ def push(
             backup = _backup(runner, target_remote, target_branch, expected)
         # An empty lease value means "the branch must not exist there".
         args.append(f"--force-with-lease={HEADS}{target_branch}:{expected or ''}")
-    dst = HEADS + target_branch
-    try:
-        out = runner.run([*args, "--end-of-options", target_remote, f"{local}:{dst}"], url=url, check=False)
-        flag, summary, reason = _parse_porcelain(out, dst)
-    except GitError:
-        # nothing was overwritten, so the backup would only be clutter
-        if backup is not None:
-            delete_refs(runner, [backup])
-        raise
-
+    flag, summary, reason = _run_push(runner, args, target_remote, f"{local}:{HEADS}{target_branch}", url, backup)
     if flag == "!":
-        if backup is not None:
-            delete_refs(runner, [backup])
         short = _REASONS.get(reason, reason or "rejected")
         force_available = (not is_protected) if short == "non-fast-forward" else None
         return result("rejected", expected, reason=short, force_available=force_available)
-
-    if backup is not None and flag != "+":
+    if backup is not None and flag != "+":  # nothing was overwritten
         delete_refs(runner, [backup])
         backup = None
     # git updates the remote-tracking ref itself; this also covers pushes it did not map.
@@ -127,10 +94,37 @@ def push(
         return result("created", None)
     if flag == "=":
         return result("up-to-date", local)
-    before = expected
-    if flag == " " and ".." in summary:
-        before = resolve_commit(runner, summary.split("..")[0]) or expected
-    return result("pushed", before, backup_ref=backup)
+    before = resolve_commit(runner, summary.split("..")[0]) if flag == " " and ".." in summary else None
+    return result("pushed", before or expected, backup_ref=backup)
+
+
+def _local_tip(runner: Runner, branch: str, remote: str | None, remote_branch: str | None) -> str:
+    """The tip of local `branch`, once the names asked for are known to be valid."""
+    validate.branch_name(branch)
+    if remote is not None:
+        validate.remote_name(remote)
+    if remote_branch is not None:
+        validate.branch_name(remote_branch, "remote branch")
+    local = ref_sha(runner, HEADS + branch)
+    if local is None:
+        raise GitError("branch_not_found", f"branch {branch!r} does not exist")
+    return local
+
+
+def _run_push(runner: Runner, args: list[str], remote: str, refspec: str, url: str,
+              backup: str | None) -> tuple[str, str, str]:
+    """Run the push: (flag, summary, reason) of its line for the branch. A backup kept for a
+    force that did not happen is deleted: it would only be clutter."""
+    try:
+        out = runner.run([*args, "--end-of-options", remote, refspec], url=url, check=False)
+        found = _parse_porcelain(out, refspec.partition(":")[2])
+    except GitError:
+        if backup is not None:
+            delete_refs(runner, [backup])
+        raise
+    if found[0] == "!" and backup is not None:
+        delete_refs(runner, [backup])
+    return found
 
 
 def _parse_porcelain(out: Output, dst: str) -> tuple[str, str, str]:

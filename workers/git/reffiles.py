@@ -23,10 +23,22 @@ def read_refs(git_dir: Path) -> dict[str, str] | None:
     if (git_dir / "reftable").exists():
         return None
     packed = _packed_refs(git_dir)
-    if packed is None:
+    loose = _loose_refs(git_dir) if packed is not None else None
+    if packed is None or loose is None:
         return None
     refs = dict(packed)
     # Loose refs override packed ones: a ref updated since the last pack-refs is loose.
+    for name, target in loose.items():
+        if target is None:
+            refs.pop(name, None)  # a symbolic ref (refs/remotes/origin/HEAD)
+        else:
+            refs[name] = target
+    return refs
+
+
+def _loose_refs(git_dir: Path) -> dict[str, str | None] | None:
+    """refname -> object name of each loose ref (None for a symbolic one); None if one is unreadable."""
+    found: dict[str, str | None] = {}
     folders = [(os.path.join(str(git_dir), "refs"), "refs/")]
     while folders:
         folder, prefix = folders.pop()
@@ -48,14 +60,10 @@ def read_refs(git_dir: Path) -> dict[str, str] | None:
                 continue
             except (OSError, UnicodeDecodeError):
                 return None
-            name = prefix + entry.name
-            if content.startswith("ref: "):
-                refs.pop(name, None)  # a symbolic ref (refs/remotes/origin/HEAD)
-            elif _SHA.match(content):
-                refs[name] = content
-            else:
+            if not content.startswith("ref: ") and not _SHA.match(content):
                 return None
-    return refs
+            found[prefix + entry.name] = None if content.startswith("ref: ") else content
+    return found
 
 
 def _small_file(path: str, limit: int = 4096) -> bytes:

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +77,8 @@ class Heartbeat:
                 for job in due:
                     job[0] = now + job[1]
             for _due, _every, renew in due:
-                try:
+                with suppress(Exception):  # a missed renewal is retried at the next beat
                     renew()
-                except Exception:  # a missed renewal is retried at the next beat
-                    pass
 
 
 heartbeat = Heartbeat().beating

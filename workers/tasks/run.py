@@ -37,11 +37,11 @@ def context_for(app: Celery) -> WorkerContext:
 def register(app: Celery) -> None:
     """Register gitferry's tasks on `app`."""
 
-    @app.task(name=RUN_JOB, bind=True, acks_late=True, reject_on_worker_lost=True)
+    @app.task(name=RUN_JOB, bind=True, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
     def run_job_task(self: Any, job_id: int) -> None:
         run_job(context_for(app), job_id)
 
-    @app.task(name=NOTIFY, bind=True, acks_late=True)
+    @app.task(name=NOTIFY, bind=True, acks_late=True)  # type: ignore[untyped-decorator]
     def notify_task(self: Any, notification_id: int) -> None:
         deliver(context_for(app), notification_id)
 

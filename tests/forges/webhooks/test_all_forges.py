@@ -227,7 +227,7 @@ def test_a_wrong_secret_or_a_changed_body_does_not(forge: Forge) -> None:
 
 @each_forge
 def test_a_missing_signature_is_no_credentials(forge: Forge) -> None:
-    body, raw, _ = forge.load("push")
+    _body, raw, _ = forge.load("push")
     hdrs = forge.delivery_headers(forge.files["push"][1], raw)
     for name in forge.sign(raw, SECRET):
         hdrs.remove(name)
