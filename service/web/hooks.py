@@ -23,8 +23,8 @@ from service.domain.forge import ForgeConfig
 from service.domain.matching import event_keys
 from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host
-from service.forges.base import ForgeEvent, WebhookError
-from service.forges.webhooks import WebhookDriver, drivers_for
+from service.forges.base import ForgeEvent, WebhookDriver, WebhookError
+from service.forges.registry import drivers_for
 from service.web.context import Services, body_bytes, services
 from service.web.errors import ApiError, error_answer, error_body
 

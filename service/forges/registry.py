@@ -1,0 +1,37 @@
+"""Every forge gitferry speaks to, one line each; whatever differs between forges is read from here."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from service.forges.base import ForgeDriver, WebhookDriver
+
+
+def _driver(package: str) -> ForgeDriver:
+    driver = getattr(importlib.import_module(f"service.forges.{package}"), "DRIVER", None)
+    if not isinstance(driver, ForgeDriver):
+        raise TypeError(f"service.forges.{package} exports no ForgeDriver named DRIVER")
+    return driver
+
+
+# In this order in messages and in the API's description.
+DRIVERS: tuple[ForgeDriver, ...] = (
+    _driver("github"),
+    _driver("gitlab"),
+    _driver("bitbucket_server"),
+    _driver("bitbucket_cloud"),
+    _driver("azure_devops"),
+    _driver("gitea"),
+)
+
+BY_KIND: Mapping[str, ForgeDriver] = MappingProxyType({d.kind: d for d in DRIVERS})
+ENDPOINTS = tuple(dict.fromkeys(d.endpoint for d in DRIVERS))
+_WEBHOOKS = {e: [d.webhook for d in DRIVERS if d.endpoint == e] for e in ENDPOINTS}
+
+
+def drivers_for(endpoint: str) -> list[WebhookDriver]:
+    """The webhook drivers behind POST /hooks/<endpoint>; empty for an unknown endpoint."""
+    return _WEBHOOKS.get(endpoint, [])
+
