@@ -58,8 +58,6 @@ class RepoState(StrEnum):
     ERROR = "error"
 
 
-PROVIDERS = ("github", "gitlab", "bitbucket", "azure-devops", "gitea", "other")
-
 FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")
 
 

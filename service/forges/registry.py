@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from service.domain.validation import InvalidValue, parse_url
 from service.forges.base import ForgeDriver, WebhookDriver
 
 
@@ -26,12 +27,30 @@ DRIVERS: tuple[ForgeDriver, ...] = (
     _driver("gitea"),
 )
 
+OTHER = "other"  # the provider of a remote on no forge gitferry knows
+
 BY_KIND: Mapping[str, ForgeDriver] = MappingProxyType({d.kind: d for d in DRIVERS})
+KINDS = tuple(BY_KIND)
 ENDPOINTS = tuple(dict.fromkeys(d.endpoint for d in DRIVERS))
+PROVIDERS = (*dict.fromkeys(d.provider for d in DRIVERS), OTHER)
 _WEBHOOKS = {e: [d.webhook for d in DRIVERS if d.endpoint == e] for e in ENDPOINTS}
 
 
 def drivers_for(endpoint: str) -> list[WebhookDriver]:
     """The webhook drivers behind POST /hooks/<endpoint>; empty for an unknown endpoint."""
     return _WEBHOOKS.get(endpoint, [])
+
+
+def provider_for_url(url: str, forge_hosts: Mapping[str, str] | None = None) -> str:
+    """Provider of the remote at `url`; `forge_hosts` maps configured host[:port] to forge kind."""
+    try:
+        host = parse_url(url).host
+    except InvalidValue:
+        return OTHER
+    bare = host.split(":")[0]
+    kind = (forge_hosts.get(host) or forge_hosts.get(bare)) if forge_hosts else None
+    if kind:
+        driver = BY_KIND.get(kind)
+        return driver.provider if driver else OTHER
+    return next((d.provider for d in DRIVERS if d.knows_host(bare)), OTHER)
 

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.providers import provider_for_url
 from service.domain.types import JobKind, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import (
     check_globs,
@@ -17,6 +16,7 @@ from service.domain.validation import (
     check_url,
     redact_url,
 )
+from service.forges.registry import provider_for_url
 from service.store import NameTaken
 from service.store.jobs import job_view
 from service.web.auth import requires
