@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from service.forges.entries import forge_config
 from service.settings import ForgeConfig, Settings
 from service.store import Store
 from service.store.forges import ForgeStore, SecretKeyMissing
@@ -24,9 +25,9 @@ def stored_forges(settings: Settings, store: Store) -> list[ForgeConfig]:
     except SecretKeyMissing as exc:
         log.warning("forge_secrets_unreadable reason=%s", exc)
         rows = forges.all(with_secrets=False)
-    return [ForgeConfig(kind=r["kind"], host=r["host"], api_url=r["api_url"], token=r.get("token", ""),
-                        webhook_secret=r.get("webhook_secret", ""), git_protocol=r["git_protocol"],
-                        username=r["username"]) for r in rows]
+    return [forge_config(kind=r["kind"], host=r["host"], api_url=r["api_url"], token=r.get("token", ""),
+                         webhook_secret=r.get("webhook_secret", ""), git_protocol=r["git_protocol"],
+                         username=r["username"]) for r in rows]
 
 
 def effective_forges(settings: Settings, store: Store) -> tuple[ForgeConfig, ...]:

@@ -58,9 +58,6 @@ class RepoState(StrEnum):
     ERROR = "error"
 
 
-FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")
-
-
 FETCH_KEY = "fetch:{repo_id}:{remote}"
 
 

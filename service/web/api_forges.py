@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from service.domain.forge import ForgeConfig
 from service.domain.types import Scope
 from service.domain.validation import is_local_host
 from service.forge_config import forge_store
-from service.settings import ForgeConfig, SettingsError, parse_forge
+from service.forges.entries import ForgeEntryError, forge_from_entry
 from service.store import NameTaken
 from service.store.forges import SecretKeyMissing
 from service.web.auth import requires
@@ -53,11 +54,11 @@ def add_forge() -> ResponseReturnValue:
     if unknown:
         raise ApiError(400, "bad_field", f"unknown fields: {', '.join(sorted(unknown))[:200]}")
     for name in FIELDS:
-        field(body, name, str, None)  # a wrong type is a 400 before any rule of parse_forge
+        field(body, name, str, None)  # a wrong type is a 400 before any rule of forge_from_entry
     try:
-        forge = parse_forge({k: v for k, v in body.items() if v is not None})
-    except SettingsError as exc:
-        raise ApiError(422, "invalid", str(exc)) from None
+        forge = forge_from_entry({k: v for k, v in body.items() if v is not None})
+    except ForgeEntryError as exc:
+        raise ApiError(422, "invalid", f"forge: {exc}") from None
     if not _HOST.match(forge.host):
         raise ApiError(422, "invalid", "host must be host or host:port as it appears in remote URLs")
     svc = services()
