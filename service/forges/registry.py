@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from service.domain.forge import ForgeConfig
 from service.domain.validation import InvalidValue, parse_url
 from service.forges.base import ForgeDriver, WebhookDriver
 
@@ -54,3 +55,12 @@ def provider_for_url(url: str, forge_hosts: Mapping[str, str] | None = None) -> 
         return driver.provider if driver else OTHER
     return next((d.provider for d in DRIVERS if d.knows_host(bare)), OTHER)
 
+
+
+def name_hosts(kind: str, forges: Iterable[ForgeConfig]) -> list[str]:
+    """Hosts where a `kind` delivery that carries no clone URL names its repository by full name:
+    each host configured for `kind`, else the forge's SaaS host; none for forges that send URLs."""
+    driver = BY_KIND.get(kind)
+    if driver is None or not driver.events_without_urls:
+        return []
+    return [f.host for f in forges if f.kind == kind] or [driver.default_host]

@@ -24,7 +24,7 @@ from service.domain.matching import event_keys
 from service.domain.validation import InvalidValue, parse_url
 from service.forge_config import effective_forges, forge_for_host
 from service.forges.base import ForgeEvent, WebhookDriver, WebhookError
-from service.forges.registry import drivers_for
+from service.forges.registry import drivers_for, name_hosts
 from service.web.context import Services, body_bytes, services
 from service.web.errors import ApiError, error_answer, error_body
 
@@ -142,9 +142,7 @@ def _accept(svc: Services, event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -
     ignored = _why_ignored(event)
     keys: set[str] = set()
     if ignored is None:
-        name_hosts = [f.host for f in forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
-        keys = event_keys(event.clone_urls, event.web_url, event.full_name,
-                          name_hosts if event.forge == "bitbucket-cloud" else ())
+        keys = event_keys(event.clone_urls, event.web_url, event.full_name, name_hosts(event.forge, forges))
     intake = svc.store.deliveries.record(event.forge, event.delivery_id, event.kind, keys, ignored,
                                          debounce=DEBOUNCE_SECONDS)
     # Sent only once the delivery and its jobs are committed: nothing answered 202 is lost.
