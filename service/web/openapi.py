@@ -313,8 +313,8 @@ PATHS: dict[str, Schema] = {
         "delete": op("Revoke a token at once", "admin", {**ok("204", "Revoked"), **errors(403, 404)}, tag="tokens"),
     },
     "/hooks/{forge}": {
-        "parameters": [{**path_param("forge", "The forge that sends the delivery (bitbucket: Cloud and "
-                                              "Server/Data Center; gitea: also Forgejo)"),
+        "parameters": [{**path_param("forge", "The forge that sends the delivery (Bitbucket Cloud and "
+                                              "Server/Data Center share one; Forgejo sends to Gitea's)"),
                         "schema": string(*ENDPOINTS)}],
         "post": {
             "summary": "Receive a forge's webhook delivery; a push to a remote of a managed repo fetches it",
