@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -74,8 +74,11 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default os.environ); raise SettingsError naming a bad value."""
-    env = os.environ if env is None else env
-    get = lambda key, default="": env.get(f"GITFERRY_{key}", default).strip()  # noqa: E731
+    source = os.environ if env is None else env
+
+    def get(key: str, default: str = "") -> str:
+        return source.get(f"GITFERRY_{key}", default).strip()
+
     strategy = get("PULL_STRATEGY", PullStrategy.FF_OR_MERGE.value)
     if strategy not in {s.value for s in PullStrategy}:
         raise SettingsError(f"GITFERRY_PULL_STRATEGY={strategy!r}: use ff-or-merge, ff-only or rebase")
@@ -134,7 +137,7 @@ def parse_forge(entry: object, where: str = "forge") -> ForgeConfig:
         raise SettingsError(f"{where}: {exc}") from None
 
 
-def _int(get, key: str, default: int, minimum: int) -> int:  # type: ignore[no-untyped-def]
+def _int(get: Callable[[str, str], str], key: str, default: int, minimum: int) -> int:
     raw = get(key, str(default))
     try:
         value = int(raw)
@@ -145,7 +148,7 @@ def _int(get, key: str, default: int, minimum: int) -> int:  # type: ignore[no-u
     return value
 
 
-def _bool(get, key: str) -> bool:  # type: ignore[no-untyped-def]
+def _bool(get: Callable[[str, str], str], key: str) -> bool:
     raw = get(key, "0").lower()
     if raw in ("1", "true", "yes", "on"):
         return True

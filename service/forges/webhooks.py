@@ -34,10 +34,10 @@ def delivery_id(headers: Mapping[str, str], *names: str) -> str:
 def checked_delivery_id(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise WebhookError(400, "no_delivery_id", f"no delivery id in {where}")
-    value = value.strip()
-    if len(value) > MAX_DELIVERY_ID:
+    stripped: str = value.strip()
+    if len(stripped) > MAX_DELIVERY_ID:
         raise WebhookError(400, "bad_delivery_id", f"{where} is longer than {MAX_DELIVERY_ID} characters")
-    return value
+    return stripped
 
 
 def event_name(headers: Mapping[str, str], *names: str) -> str:
@@ -105,7 +105,7 @@ def clone_urls(candidates: Iterable[Any]) -> tuple[str, ...]:
     """The usable clone URLs among `candidates`, in order, without duplicates or git:// URLs."""
     seen: list[str] = []
     for url in candidates:
-        if isinstance(url, str) and url.strip() and not url.strip().lower().startswith("git://"):
-            if url.strip() not in seen:
-                seen.append(url.strip())
+        if isinstance(url, str) and url.strip() and not url.strip().lower().startswith("git://") \
+                and url.strip() not in seen:
+            seen.append(url.strip())
     return tuple(seen)
