@@ -56,7 +56,6 @@ def provider_for_url(url: str, forge_hosts: Mapping[str, str] | None = None) -> 
     return next((d.provider for d in DRIVERS if d.knows_host(bare)), OTHER)
 
 
-
 def name_hosts(kind: str, forges: Iterable[ForgeConfig]) -> list[str]:
     """Hosts where a `kind` delivery that carries no clone URL names its repository by full name:
     each host configured for `kind`, else the forge's SaaS host; none for forges that send URLs."""
