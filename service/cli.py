@@ -138,7 +138,7 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
             # A thread per request in flight. A ?wait answer holds one for up to 60 s: with 8, the
             # waits of sixteen bots held every thread of a two-worker web, and webhook deliveries
             # queued behind them. Deliveries arriving together are recorded together, so more
-            # threads also make bigger batches: intake on PostgreSQL ran 6-20% faster with 16.
+            # threads also make bigger batches, and intake on PostgreSQL ran faster (ARCHITECTURE.md).
             self.cfg.set("threads", THREADS)
             # Each worker listens on its own socket and the kernel spreads new connections
             # evenly: on one shared socket, whichever worker woke first took most of a burst's

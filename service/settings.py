@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from service.domain.forge import ForgeConfig
-from service.domain.types import FORGE_KINDS, PullStrategy
+from service.domain.types import PullStrategy
+from service.forges.entries import ForgeEntryError, forge_from_entry
 
-_DEFAULT_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket-cloud": "bitbucket.org"}
-_DEFAULT_API = {
-    "github": "https://api.github.com",
-    "gitlab": "https://gitlab.com",
-    "bitbucket-cloud": "https://api.bitbucket.org",
-}
+
 class SettingsError(Exception):
     """A setting has a value gitferry cannot start with; the message names it."""
 
@@ -78,8 +74,11 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default os.environ); raise SettingsError naming a bad value."""
-    env = os.environ if env is None else env
-    get = lambda key, default="": env.get(f"GITFERRY_{key}", default).strip()  # noqa: E731
+    source = os.environ if env is None else env
+
+    def get(key: str, default: str = "") -> str:
+        return source.get(f"GITFERRY_{key}", default).strip()
+
     strategy = get("PULL_STRATEGY", PullStrategy.FF_OR_MERGE.value)
     if strategy not in {s.value for s in PullStrategy}:
         raise SettingsError(f"GITFERRY_PULL_STRATEGY={strategy!r}: use ff-or-merge, ff-only or rebase")
@@ -132,36 +131,13 @@ def parse_forge(entry: object, where: str = "forge") -> ForgeConfig:
     """One forges entry, with each forge's well-known host and API URL filled in."""
     if not isinstance(entry, dict):
         raise SettingsError(f"{where}: must be a table")
-    kind = entry.get("kind")
-    if kind not in FORGE_KINDS:
-        raise SettingsError(f"{where}: kind must be one of {', '.join(FORGE_KINDS)}")
-    host = str(entry.get("host") or _DEFAULT_HOSTS.get(kind, "")).lower()
-    if not host:
-        raise SettingsError(f"{where}: {kind} needs a host")
-    well_known = host == _DEFAULT_HOSTS.get(kind)
-    api_url = str(entry.get("api_url") or (_DEFAULT_API[kind] if well_known else "")).rstrip("/")
-    if not api_url:
-        raise SettingsError(f"{where}: {kind} on {host} needs an api_url")
-    protocol = entry.get("git_protocol", "https")
-    if protocol not in ("https", "ssh"):
-        raise SettingsError(f"{where}: git_protocol must be https or ssh")
-    for key in ("token", "webhook_secret", "username"):
-        if not isinstance(entry.get(key, ""), str):
-            raise SettingsError(f"{where}: {key} must be a string")
-    if kind == "bitbucket-server" and entry.get("token") and not entry.get("username"):
-        raise SettingsError(f"{where}: bitbucket-server needs username (the token's owner) for git over HTTPS")
-    return ForgeConfig(
-        kind=kind,
-        host=host,
-        api_url=api_url,
-        token=entry.get("token", ""),
-        webhook_secret=entry.get("webhook_secret", ""),
-        git_protocol=protocol,
-        username=entry.get("username", ""),
-    )
+    try:
+        return forge_from_entry(entry)
+    except ForgeEntryError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
 
 
-def _int(get, key: str, default: int, minimum: int) -> int:  # type: ignore[no-untyped-def]
+def _int(get: Callable[[str, str], str], key: str, default: int, minimum: int) -> int:
     raw = get(key, str(default))
     try:
         value = int(raw)
@@ -172,7 +148,7 @@ def _int(get, key: str, default: int, minimum: int) -> int:  # type: ignore[no-u
     return value
 
 
-def _bool(get, key: str) -> bool:  # type: ignore[no-untyped-def]
+def _bool(get: Callable[[str, str], str], key: str) -> bool:
     raw = get(key, "0").lower()
     if raw in ("1", "true", "yes", "on"):
         return True

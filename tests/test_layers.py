@@ -17,7 +17,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "service.forges": {"service.domain"},
     "service.store": {"service.domain"},
     "service.settings": {"service.domain", "service.forges"},
-    "service.jobs": {"service.domain", "service.store", "service.settings"},
+    # (forges: each process's store is opened with what a stored forge's kind implies)
+    "service.jobs": {"service.domain", "service.store", "service.settings", "service.forges"},
     # The notifier sends a job as the API shows it: views is a leaf over domain records.
     "workers.tasks": {"service.domain", "service.store", "service.jobs", "service.settings", "workers.git",
                       "service.web.views"},

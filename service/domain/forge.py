@@ -5,17 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# The user name each forge expects beside a token for git over HTTPS.
-GIT_USERNAMES = {
-    "github": "x-access-token",
-    "gitlab": "oauth2",
-    "bitbucket-cloud": "x-token-auth",
-    # Bitbucket Data Center has no fixed name: a user's HTTP access token goes with that user's name.
-    "bitbucket-server": "",
-    "azure-devops": "pat",  # any non-empty name works beside a PAT
-    "gitea": "oauth2",
-}
-
 
 @dataclass(frozen=True)
 class ForgeConfig:
@@ -25,11 +14,12 @@ class ForgeConfig:
     token: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
     git_protocol: str = "https"
-    username: str = ""
+    username: str = ""  # the token owner's user name, for forges that want it
+    forge_git_username: str = ""  # what the forge takes beside a token when no username is given
 
     @property
     def git_username(self) -> str:
-        return self.username or GIT_USERNAMES.get(self.kind, "git")
+        return self.username or self.forge_git_username
 
 
 def forge_for_host(forges: Iterable[ForgeConfig], host: str) -> ForgeConfig | None:

@@ -59,11 +59,6 @@ class RepoState(StrEnum):
     ERROR = "error"
 
 
-PROVIDERS = ("github", "gitlab", "bitbucket", "azure-devops", "gitea", "other")
-
-FORGE_KINDS = ("github", "gitlab", "bitbucket-cloud", "bitbucket-server", "azure-devops", "gitea")
-
-
 def fetch_key_parts() -> tuple[str, str]:
     """A fetch's coalescing key around its repo id: what comes before it, and between it and the
     remote. Statements that build the key in SQL take these, so that SQL and Python agree."""

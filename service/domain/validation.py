@@ -205,7 +205,7 @@ def check_notify_url(url: object, *, allow_local: bool = False) -> str:
         raise InvalidValue("notify_url must be an http(s) URL")
     try:
         parts = urlsplit(url)
-        parts.port
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
     except ValueError as exc:  # "https://[::1", "https://host:99999/"
         raise InvalidValue("notify_url is not a valid URL") from exc
     if parts.scheme not in ({"https", "http"} if allow_local else {"https"}) or not parts.hostname:

@@ -1,1 +1,1 @@
-"""Forge drivers: one package per forge for webhooks and fork listings, behind one interface."""
+"""Forge drivers: one package per forge, each exporting a ForgeDriver, all listed in registry.py."""

@@ -1,8 +1,13 @@
-"""What every forge driver speaks: one ForgeEvent for webhooks, one Fork for fork listings."""
+"""What every forge driver speaks: one ForgeEvent for webhooks, one Fork for fork listings, one ForgeDriver."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+from service.domain.forge import ForgeConfig
 
 ZERO_SHA = "0" * 40
 
@@ -37,7 +42,7 @@ class RefChange:
 class ForgeEvent:
     """A webhook delivery as gitferry understands it, whatever forge sent it."""
 
-    forge: str  # github, gitlab, bitbucket-cloud, bitbucket-server, gitea, azure-devops
+    forge: str  # the kind of the forge that sent it
     delivery_id: str
     kind: str  # "push", "ping", or the forge's own event name for events we ignore
     full_name: str = ""  # owner/name (Azure DevOps: project/repo)
@@ -70,3 +75,56 @@ class WebhookError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class WebhookDriver(Protocol):
+    """Verifies and parses one forge's webhook deliveries into a ForgeEvent."""
+
+    forge: str  # the kind of the forge whose deliveries these are
+
+    def accepts(self, headers: Mapping[str, str]) -> bool:
+        """True if these headers come from this forge (tells forges that share an endpoint apart)."""
+
+    def has_credentials(self, headers: Mapping[str, str]) -> bool:
+        """True if the delivery carries a signature, token or password at all."""
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+        """True if the delivery is signed (or authenticated) with `secret`; constant time."""
+
+    def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
+        """The ForgeEvent of a delivery; WebhookError(400) when a field it needs is missing."""
+
+
+class ForkLister(Protocol):
+    """A forge package's forks module."""
+
+    def list_forks(self, forge: ForgeConfig, name: str) -> list[Fork]:
+        """Every fork of the repository `name` on `forge`, across all pages; ForgeError when the forge fails."""
+
+    def full_name(self, path: str, forge: ForgeConfig) -> str:
+        """The forge's name for the repository at a remote URL's `path`; "" if the path names none."""
+
+
+@dataclass(frozen=True)
+class ForgeDriver:
+    """Everything gitferry knows of one kind of forge; each package under service/forges exports one as DRIVER."""
+
+    kind: str  # what a forges entry says in `kind`
+    endpoint: str  # deliveries come to POST /hooks/<endpoint>; forges sharing one are told apart by headers
+    provider: str  # the icon key the API gives remotes on this forge
+    git_username: str  # beside a token for git over HTTPS; "" when only the token's owner will do
+    webhook: WebhookDriver
+    forks_module: str  # imported when first needed: the forges' client libraries are slow to import
+    default_host: str = ""  # of the SaaS forge, which an entry may then leave out with its api_url
+    default_api_url: str = ""
+    known_hosts: tuple[str, ...] = ()  # more hosts on this forge without any forges entry; "*.x" for subdomains
+    events_without_urls: bool = False  # pushes name the repository by full name alone
+
+    @property
+    def forks(self) -> ForkLister:
+        return cast(ForkLister, importlib.import_module(self.forks_module))
+
+    def knows_host(self, host: str) -> bool:
+        """True if every remote on `host` (without port) is on this forge."""
+        return any(host == known or (known.startswith("*.") and host.endswith(known[1:]))
+                   for known in filter(None, (self.default_host, *self.known_hosts)))

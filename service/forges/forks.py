@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import threading
 import time
-from types import ModuleType
 
 from service.domain.forge import ForgeConfig
 from service.domain.validation import InvalidValue, parse_url
-from service.forges.base import Fork
+from service.forges.base import Fork, ForkLister
 from service.forges.http import (
     ForgeError,
     ForgeNotFound,
@@ -18,6 +16,7 @@ from service.forges.http import (
     ForgeTokenRefused,
     ForgeUnavailable,
 )
+from service.forges.registry import BY_KIND
 
 __all__ = ["ForgeError", "ForgeNotFound", "ForgeRateLimited", "ForgeTokenRefused", "ForgeUnavailable",
            "ForkCache", "list_forks", "origin_full_name"]
@@ -25,13 +24,13 @@ __all__ = ["ForgeError", "ForgeNotFound", "ForgeRateLimited", "ForgeTokenRefused
 CACHE_SECONDS = 60.0
 
 
-def _driver(kind: str) -> ModuleType:
-    return importlib.import_module(f"service.forges.{kind.replace('-', '_')}.forks")
+def _forks(forge: ForgeConfig) -> ForkLister:
+    return BY_KIND[forge.kind].forks
 
 
 def list_forks(forge: ForgeConfig, full_name: str) -> list[Fork]:
     """Every fork of `full_name` on `forge`, across all pages; ForgeError when the forge fails."""
-    return list(_driver(forge.kind).list_forks(forge, full_name))
+    return _forks(forge).list_forks(forge, full_name)
 
 
 def origin_full_name(forge: ForgeConfig, url: str) -> str:
@@ -40,7 +39,7 @@ def origin_full_name(forge: ForgeConfig, url: str) -> str:
         path = parse_url(url).path
     except InvalidValue:
         return ""
-    return str(_driver(forge.kind).full_name(path, forge))
+    return _forks(forge).full_name(path, forge)
 
 
 class ForkCache:

@@ -143,7 +143,7 @@ class EtagAdapter(HTTPAdapter):
         if request.method != "GET" or not request.url:
             return super().send(request, **kwargs)
         auth = request.headers.get("Authorization", "") or request.headers.get("PRIVATE-TOKEN", "")
-        key = (request.url, hashlib.sha256(auth.encode()).hexdigest())
+        key = (request.url, hashlib.sha256(auth if isinstance(auth, bytes) else auth.encode()).hexdigest())
         cached = ETAGS.get(key)
         if cached is not None:
             request.headers["If-None-Match"] = cached[0]

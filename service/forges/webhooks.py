@@ -1,6 +1,4 @@
-"""The webhook side of the forge drivers: which driver answers each /hooks/<forge> endpoint.
-
-Also the small readers the drivers share, so every driver answers a malformed body the same way:
+"""The small readers the webhook drivers share, so every driver answers a malformed body the same way:
 WebhookError(400, "bad_payload", "<what is missing>"), never KeyError or TypeError.
 """
 
@@ -8,58 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from service.forges.base import WebhookError
 
 MAX_DELIVERY_ID = 200
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 
-
-class WebhookDriver(Protocol):
-    """Verifies and parses one forge's webhook deliveries into a ForgeEvent."""
-
-    forge: str  # github, gitlab, bitbucket-cloud, bitbucket-server, gitea, azure-devops
-
-    def accepts(self, headers: Mapping[str, str]) -> bool:
-        """True if these headers come from this forge (tells Bitbucket Cloud from Server)."""
-
-    def has_credentials(self, headers: Mapping[str, str]) -> bool:
-        """True if the delivery carries a signature, token or password at all."""
-
-    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
-        """True if the delivery is signed (or authenticated) with `secret`; constant time."""
-
-    def parse(self, headers: Mapping[str, str], payload: Any) -> Any:
-        """The ForgeEvent of a delivery; WebhookError(400) when a field it needs is missing."""
-
-
-def drivers_for(endpoint: str) -> list[WebhookDriver]:
-    """The drivers behind POST /hooks/<endpoint>; empty for an unknown endpoint."""
-    return _drivers().get(endpoint, [])
-
-
-@cache
-def _drivers() -> dict[str, list[WebhookDriver]]:
-    # Imported here, not at the top: the drivers import the readers below from this module.
-    from service.forges.azure_devops.webhook import AzureDevOpsWebhook
-    from service.forges.bitbucket_cloud.webhook import BitbucketCloudWebhook
-    from service.forges.bitbucket_server.webhook import BitbucketServerWebhook
-    from service.forges.gitea.webhook import GiteaWebhook
-    from service.forges.github.webhook import GitHubWebhook
-    from service.forges.gitlab.webhook import GitLabWebhook
-
-    return {
-        "github": [GitHubWebhook()],
-        "gitlab": [GitLabWebhook()],
-        "bitbucket": [BitbucketServerWebhook(), BitbucketCloudWebhook()],
-        "gitea": [GiteaWebhook()],
-        "azure-devops": [AzureDevOpsWebhook()],
-    }
-
-
-# --- readers shared by the drivers -------------------------------------------------------------
 
 def bad_payload(message: str) -> WebhookError:
     return WebhookError(400, "bad_payload", message)
@@ -81,10 +34,10 @@ def delivery_id(headers: Mapping[str, str], *names: str) -> str:
 def checked_delivery_id(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise WebhookError(400, "no_delivery_id", f"no delivery id in {where}")
-    value = value.strip()
-    if len(value) > MAX_DELIVERY_ID:
+    stripped: str = value.strip()
+    if len(stripped) > MAX_DELIVERY_ID:
         raise WebhookError(400, "bad_delivery_id", f"{where} is longer than {MAX_DELIVERY_ID} characters")
-    return value
+    return stripped
 
 
 def event_name(headers: Mapping[str, str], *names: str) -> str:
@@ -152,7 +105,7 @@ def clone_urls(candidates: Iterable[Any]) -> tuple[str, ...]:
     """The usable clone URLs among `candidates`, in order, without duplicates or git:// URLs."""
     seen: list[str] = []
     for url in candidates:
-        if isinstance(url, str) and url.strip() and not url.strip().lower().startswith("git://"):
-            if url.strip() not in seen:
-                seen.append(url.strip())
+        if isinstance(url, str) and url.strip() and not url.strip().lower().startswith("git://") \
+                and url.strip() not in seen:
+            seen.append(url.strip())
     return tuple(seen)

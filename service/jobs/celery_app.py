@@ -20,7 +20,7 @@ def make_celery(settings: Settings) -> Celery:
     """A Celery app for `settings`; workers register their tasks on it."""
     app = Celery("gitferry", broker=settings.broker_url, set_as_current=False)
     # No ack emulation on Redis: it kept each delivered message in a hash until the task ended,
-    # a round trip before every task (0.45 ms here) and one after, to redeliver what a dead
+    # a round trip before every task and one after, to redeliver what a dead
     # worker held. The job rows do that already: the sweeper re-sends a queued job nobody
     # claimed and a running one whose lease ran out (scheduler.resend_lost).
     options: dict[str, Any] = {"ack_emulation": False}

@@ -95,7 +95,7 @@ class Doorbell:
 
 
 def _broker_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # Write-ahead log, no fsync per commit: a put cost over a millisecond of fsync before.
+    # Write-ahead log, no fsync per commit: an fsync cost more than the put itself.
     # A message lost to a power cut is re-sent by the sweeper from the job table.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -109,9 +109,9 @@ class EmbeddedChannel(kombu_sqla.Channel):
         event.listen(engine, "connect", _broker_pragmas)
         return engine
 
-    # kombu's own _put and _get go through an ORM session: about 2 ms of CPU a message, paid
+    # kombu's own _put and _get go through an ORM session: most of a message's CPU, paid
     # by every API call and webhook that queues a job and again by the worker taking it. The
-    # same rows, written and taken with plain SQL on kombu's tables, cost a tenth of that.
+    # same rows, written and taken with plain SQL on kombu's tables, cost a fraction of it.
 
     # (kombu's own base classes disagree on these signatures: no override can match them all)
     def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]

@@ -16,6 +16,7 @@ from celery import Celery
 
 from service.domain.records import Job, Repo
 from service.domain.types import Trigger
+from service.forges.entries import forge_config
 from service.jobs.celery_app import NOTIFY, RUN_JOB
 from service.jobs.signals import JobSignals
 from service.settings import Settings
@@ -26,8 +27,10 @@ LOOK_EVERY = 0.25  # seconds between looks at a waited-for job when no signal co
 
 
 def open_store(settings: Settings) -> Store:
-    """The store over the database of `settings`, with its forges and the key to their secrets."""
-    return Store(settings.database_url, secret_key=settings.secret_key, forges=settings.forges)
+    """The store over the database of `settings`, with its forges, the key to their secrets, and
+    their drivers' knowledge of what each kind implies."""
+    return Store(settings.database_url, secret_key=settings.secret_key, forges=settings.forges,
+                 complete_forge=forge_config)
 
 
 class JobQueue:

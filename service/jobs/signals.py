@@ -77,7 +77,7 @@ class JobSignals:
         seconds. BLMOVE of the list onto itself hands the job over and leaves it there, so
         every waiter of the job gets it, and so does one that reads the job just before the
         end and waits just after. The waiting thread itself reads the answer: no listener
-        thread to wake it, as a pub/sub subscription needed (that hop cost 0.3 ms)."""
+        thread to wake it, as a pub/sub subscription needed (one more thread hop)."""
         assert self.redis is not None
         client = self.redis
         heard = False

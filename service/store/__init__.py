@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from service.domain.forge import ForgeConfig
 from service.store.db import Database
 from service.store.deliveries import DeliveryStore, Intake
-from service.store.forges import ForgeStore, SecretKeyMissing
+from service.store.forges import Complete, ForgeStore, SecretKeyMissing
 from service.store.jobs import JobStore
 from service.store.notifications import NotificationStore
 from service.store.repos import NameTaken, RepoStore
@@ -26,9 +26,10 @@ DatabaseUnavailable = OperationalError
 
 class Store:
     """Every store over one database. `secret_key` opens stored forge secrets; `forges` are the
-    configured ones (GITFERRY_CONFIG)."""
+    configured ones (GITFERRY_CONFIG); `complete_forge` makes a stored forge (ForgeStore)."""
 
-    def __init__(self, database_url: str, *, secret_key: str = "", forges: tuple[ForgeConfig, ...] = ()):
+    def __init__(self, database_url: str, *, secret_key: str = "", forges: tuple[ForgeConfig, ...] = (),
+                 complete_forge: Complete = ForgeConfig):
         self.db = Database(database_url)
         self.repos = RepoStore(self.db)
         self.notifications = NotificationStore(self.db)
@@ -36,7 +37,7 @@ class Store:
         self.tokens = TokenStore(self.db)
         self.deliveries = DeliveryStore(self.db, self.jobs)
         self.rules = RuleStore(self.db)
-        self.forges = ForgeStore(self.db, secret_key, forges)
+        self.forges = ForgeStore(self.db, secret_key, forges, complete_forge)
 
     def ping(self) -> None:
         """Raises unless the database answers."""

@@ -86,8 +86,8 @@ class Database:
 
     def write_batch(self) -> AbstractContextManager[Connection]:
         """write(), on this process's one connection for batches rather than the thread's:
-        whichever thread leads a batch, its statements reach one warm server process (the
-        database spent 15% less CPU on a webhook delivery)."""
+        whichever thread leads a batch, its statements reach one warm server process, which
+        spends less CPU on them than a cold one of each thread."""
         return self._transaction(write=True, keeper=self._batches)
 
     @property
@@ -130,11 +130,9 @@ class Database:
         """A connection in driver-level autocommit (transactions are begun by statements).
 
         Each thread keeps its own between transactions: checking one out of a pool and back cost
-        more CPU than a transaction's statements (a PostgreSQL read after a pause took 0.75 ms
-        through the pool, 0.45 ms on a kept connection; under load, SQLite's statements took
-        less than the checkout). A kept PostgreSQL connection that sat idle is pinged first, as
-        the pool's are, and one that saw an error is let go. Where the kept one is in use
-        already (further up the stack), the pool gives another.
+        more CPU than a transaction's statements. A kept PostgreSQL connection that sat idle is
+        pinged first, as the pool's are, and one that saw an error is let go. Where the kept one
+        is in use already (further up the stack), the pool gives another.
         """
         held = self._held(keeper) if self._held_per_thread else None
         if held is None or held.busy:

@@ -135,9 +135,10 @@ class DeliveryStore:
         head, between = fetch_key_parts()
         try:
             with self.db.write_batch() as conn:
-                answers = _RECORD_TOGETHER.run(
+                answered = _RECORD_TOGETHER.later(
                     conn, batch=rows, unmatched=UNMATCHED, kind=JobKind.FETCH.value, trigger=Trigger.WEBHOOK.value,
-                    key_head=head, key_between=between, now=utcnow()).fetchall()
+                    key_head=head, key_between=between, now=utcnow())
+            answers = answered()  # read once committed: the commit goes with the statement
         except Exception as exc:  # one statement: it recorded nothing, so each goes on its own
             log.warning("delivery_batch_failed deliveries=%d error=%s", len(batch), type(exc).__name__)
             for slot in batch:

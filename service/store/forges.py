@@ -7,6 +7,7 @@ import base64
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -22,6 +23,7 @@ from service.store.repos import NameTaken
 from service.store.tables import forges
 
 log = logging.getLogger("gitferry.forges")
+Complete = Callable[..., ForgeConfig]
 FRESH_FOR = 2.0  # seconds the forges in effect are used without asking whether they changed
 
 
@@ -37,10 +39,14 @@ def fernet(secret_key: str) -> Fernet:
 
 
 class ForgeStore:
-    def __init__(self, db: Database, secret_key: str, configured: tuple[ForgeConfig, ...]):
+    def __init__(self, db: Database, secret_key: str, configured: tuple[ForgeConfig, ...],
+                 complete: Complete = ForgeConfig):
+        """`configured`: from GITFERRY_CONFIG, they win over stored ones of the same host.
+        `complete`: makes a stored forge, with what its kind implies (its forge driver knows)."""
         self.db = db
         self.secret_key = secret_key
-        self.configured = configured  # from GITFERRY_CONFIG: they win over stored ones of the same host
+        self.configured = configured
+        self.complete = complete
         self._lock = threading.Lock()
         self._in_effect: tuple[str, float, tuple[ForgeConfig, ...]] | None = None  # (version, read at, forges)
 
@@ -68,7 +74,8 @@ class ForgeStore:
         """Forges added through the API, without secrets: (forge, has token, has webhook secret)."""
         with self.db.read() as conn:
             rows = conn.execute(select(forges).order_by(forges.c.host)).mappings().all()
-        return [(_forge(row), bool(row["token_encrypted"]), bool(row["webhook_secret_encrypted"])) for row in rows]
+        return [(self._forge(row), bool(row["token_encrypted"]), bool(row["webhook_secret_encrypted"]))
+                for row in rows]
 
     def add(self, forge: ForgeConfig) -> None:
         values = dict(kind=forge.kind, host=forge.host, api_url=forge.api_url, token_encrypted=self._seal(forge.token),
@@ -97,10 +104,14 @@ class ForgeStore:
     def _opened(self, row: RowMapping) -> ForgeConfig:
         """A stored forge with its secrets; without the right key, without them (and a warning)."""
         try:
-            return _forge(row, self._open(row["token_encrypted"]), self._open(row["webhook_secret_encrypted"]))
+            return self._forge(row, self._open(row["token_encrypted"]), self._open(row["webhook_secret_encrypted"]))
         except SecretKeyMissing as exc:
             log.warning("forge_secrets_unreadable host=%s reason=%s", row["host"], exc)
-            return _forge(row)
+            return self._forge(row)
+
+    def _forge(self, row: RowMapping, token: str = "", webhook_secret: str = "") -> ForgeConfig:
+        return self.complete(kind=row["kind"], host=row["host"], api_url=row["api_url"], token=token,
+                             webhook_secret=webhook_secret, git_protocol=row["git_protocol"], username=row["username"])
 
     def _open(self, value: object) -> str:
         if not value:
@@ -111,8 +122,3 @@ class ForgeStore:
             return fernet(self.secret_key).decrypt(str(value).encode()).decode()
         except InvalidToken as exc:
             raise SecretKeyMissing("GITFERRY_SECRET_KEY is not the key the forge secrets were stored with") from exc
-
-
-def _forge(row: RowMapping, token: str = "", webhook_secret: str = "") -> ForgeConfig:
-    return ForgeConfig(kind=row["kind"], host=row["host"], api_url=row["api_url"], token=token,
-                       webhook_secret=webhook_secret, git_protocol=row["git_protocol"], username=row["username"])

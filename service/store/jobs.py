@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,25 +60,35 @@ class JobStore:
     def add(self, repo: Repo, kind: str, trigger: str, params: dict[str, Any],
             coalesce_key: str | None = None) -> tuple[Job, bool]:
         """Record a queued job; with `coalesce_key`, join an identical queued job instead.
-        Returns the job and whether it is new."""
-        with self.db.write() as conn:
-            return self.join_or_add(conn, repo.id, repo.name, kind, trigger, params, coalesce_key)
+        Returns the job and whether it is new. One round trip on PostgreSQL."""
+        for _ in range(3):
+            with self.db.write() as conn:
+                found = self._added_or_twin(conn, repo.id, repo.name, kind, trigger, params, coalesce_key)
+            if (answer := found()) is not None:  # read once committed: the commit goes with the rest
+                return answer
+        raise RuntimeError("could not record job")
 
     def join_or_add(self, conn: Connection, repo_id: int, repo: str, kind: str, trigger: str,
                     params: dict[str, Any], coalesce_key: str | None) -> tuple[Job, bool]:
-        """Inside a write: a new queued job, or the queued twin it joins (and whether it is new).
-        The insert and the look for a twin go out together: one round trip on PostgreSQL."""
+        """Inside a write: a new queued job, or the queued twin it joins (and whether it is new)."""
         for _ in range(3):
-            added = _ADD.later(conn, repo_id=repo_id, repo=repo, kind=kind, trigger=trigger, params=params,
-                               key=coalesce_key, now=utcnow())
-            twin = _TWIN.later(conn, key=coalesce_key) if coalesce_key else _nothing
-            new, old = added(), twin()
-            if new:
-                return new[0], True
-            if old:
-                return old[0], False
-            # the twin was claimed in between: add again
+            if (answer := self._added_or_twin(conn, repo_id, repo, kind, trigger, params, coalesce_key)()) is not None:
+                return answer
         raise RuntimeError("could not record job")
+
+    def _added_or_twin(self, conn: Connection, repo_id: int, repo: str, kind: str, trigger: str,
+                       params: dict[str, Any], coalesce_key: str | None) -> Callable[[], tuple[Job, bool] | None]:
+        """Send the insert of a new job and the look for its queued twin together; when called,
+        (the job, whether it is new), or None if the twin was claimed in between (add again)."""
+        added = _ADD.later(conn, repo_id=repo_id, repo=repo, kind=kind, trigger=trigger, params=params,
+                           key=coalesce_key, now=utcnow())
+        twin = _TWIN.later(conn, key=coalesce_key) if coalesce_key else _nothing
+
+        def read() -> tuple[Job, bool] | None:
+            new, old = added(), twin()
+            return (new[0], True) if new else (old[0], False) if old else None
+
+        return read
 
     def add_fetch_of(self, name: str, trigger: str, params: dict[str, Any],
                      coalesce: bool) -> tuple[Repo, Job, bool] | None:
@@ -90,14 +101,13 @@ class JobStore:
             repo = self.repos.named_later(conn, name)
             added = _ADD_FETCH_OF.later(conn, name=name, kind=JobKind.FETCH.value, trigger=trigger, params=params,
                                         key_head=head if coalesce else None, key_tail=tail, now=utcnow())
-            found, job = repo(), added()
-            if not found:
-                return None
-            if job:
-                return found[0], job[0], True
-            # a queued twin holds the key: join it
-            return found[0], *self.join_or_add(conn, found[0].id, found[0].name, JobKind.FETCH, trigger, params,
-                                               head + str(found[0].id) + tail)
+        found, job = repo(), added()
+        if not found:
+            return None
+        if job:
+            return found[0], job[0], True
+        # a queued twin holds the key: join it
+        return found[0], *self.add(found[0], JobKind.FETCH, trigger, params, head + str(found[0].id) + tail)
 
     def get(self, job_id: int) -> Job | None:
         with self.db.read() as conn:

@@ -9,7 +9,7 @@ after it (sync_sqlalchemy): it costs its own round trip, as it would outside a p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -25,13 +25,12 @@ def pipelined(conn: Connection, durable: bool) -> Iterator[None]:
     import psycopg
 
     driver: Any = conn.connection.driver_connection
-    if not psycopg.Pipeline.is_supported():  # libpq before 14: the same statements, a round trip each
-        with _begun(driver, durable):
-            yield
-        return
+    # libpq before 14 has no pipeline mode: the same statements then go a round trip each.
+    pipeline: Any = driver.pipeline() if psycopg.Pipeline.is_supported() else nullcontext()
     try:
-        with driver.pipeline() as pipeline:
-            conn.info[_PIPELINE] = pipeline
+        with pipeline as sending:
+            if sending is not None:
+                conn.info[_PIPELINE] = sending
             driver.execute("BEGIN")
             if not durable:
                 driver.execute("SET LOCAL synchronous_commit TO off")
@@ -42,19 +41,6 @@ def pipelined(conn: Connection, durable: bool) -> Iterator[None]:
         raise
     finally:
         conn.info.pop(_PIPELINE, None)
-
-
-@contextmanager
-def _begun(driver: Any, durable: bool) -> Iterator[None]:
-    driver.execute("BEGIN")
-    try:
-        if not durable:
-            driver.execute("SET LOCAL synchronous_commit TO off")
-        yield
-        driver.execute("COMMIT")
-    except BaseException:
-        _roll_back(driver)
-        raise
 
 
 def _roll_back(driver: Any) -> None:

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from service.domain.types import Scope
 from service.domain.validation import is_local_host
-from service.settings import SettingsError, parse_forge
+from service.forges.entries import ForgeEntryError, forge_from_entry
 from service.store import NameTaken, SecretKeyMissing
 from service.web.auth import requires
 from service.web.context import field, json_body, services
@@ -42,11 +42,11 @@ def add_forge() -> ResponseReturnValue:
     if unknown:
         raise ApiError(400, "bad_field", f"unknown fields: {', '.join(sorted(unknown))[:200]}")
     for name in FIELDS:
-        field(body, name, str, None)  # a wrong type is a 400 before any rule of parse_forge
+        field(body, name, str, None)  # a wrong type is a 400 before any rule of forge_from_entry
     try:
-        forge = parse_forge({k: v for k, v in body.items() if v is not None})
-    except SettingsError as exc:
-        raise ApiError(422, "invalid", str(exc)) from None
+        forge = forge_from_entry({k: v for k, v in body.items() if v is not None})
+    except ForgeEntryError as exc:
+        raise ApiError(422, "invalid", f"forge: {exc}") from None
     if not _HOST.match(forge.host):
         raise ApiError(422, "invalid", "host must be host or host:port as it appears in remote URLs")
     svc = services()

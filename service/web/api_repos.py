@@ -32,7 +32,7 @@ STRATEGIES = [s.value for s in PullStrategy]
 
 def _repo_view(repo: Repo, remotes: list[Remote]) -> Row:
     svc = services()
-    return repo_view(repo, remotes, svc.forge_hosts(), pull_strategy=svc.settings.pull_strategy,
+    return repo_view(repo, remotes, svc.provider(), pull_strategy=svc.settings.pull_strategy,
                      fetch_interval=svc.settings.fetch_interval)
 
 
@@ -134,7 +134,7 @@ def delete_repo(name: str) -> ResponseReturnValue:
 def list_remotes(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     svc = services()
-    return jsonify({"remotes": [remote_view(r, svc.forge_hosts()) for r in svc.store.repos.remotes(repo.id)]})
+    return jsonify({"remotes": [remote_view(r, svc.provider()) for r in svc.store.repos.remotes(repo.id)]})
 
 
 @bp.post("/api/v1/repos/<path:name>/remotes")
@@ -162,7 +162,7 @@ def add_remote(name: str) -> ResponseReturnValue:
     # Like a desktop client, fetch a remote as soon as it is added.
     job = services().jobs.add(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
                               coalesce_key=fetch_coalesce_key(repo.id, remote_name))
-    view = remote_view(remote, services().forge_hosts())
+    view = remote_view(remote, services().provider())
     view["job"] = job_view(job)
     return jsonify(view), 201
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from service.domain.validation import InvalidValue
+from service.forges.registry import provider_for_url
 from service.jobs import JobQueue
 from service.settings import Settings
 from service.store import Store
@@ -25,9 +27,10 @@ class Services:
     store: Store
     jobs: JobQueue
 
-    def forge_hosts(self) -> dict[str, str]:
-        """host -> kind of every forge in effect (for remotes' providers)."""
-        return {f.host: f.kind for f in self.store.forges.in_effect()}
+    def provider(self) -> Callable[[str], str]:
+        """The provider of a remote URL, knowing the hosts of the forges in effect."""
+        hosts = {f.host: f.kind for f in self.store.forges.in_effect()}
+        return lambda url: provider_for_url(url, hosts)
 
 
 def services() -> Services:

@@ -21,8 +21,8 @@ from werkzeug.wrappers import Request
 from service.domain.forge import ForgeConfig, forge_for_host
 from service.domain.matching import event_keys
 from service.domain.validation import InvalidValue, parse_url
-from service.forges.base import ForgeEvent, WebhookError
-from service.forges.webhooks import WebhookDriver, drivers_for
+from service.forges.base import ForgeEvent, WebhookDriver, WebhookError
+from service.forges.registry import drivers_for, name_hosts
 from service.web.context import Services, body_bytes, services
 from service.web.errors import ApiError, error_answer, error_body
 
@@ -59,7 +59,7 @@ class HookIntake:
             return self.flask(environ, start_response)
         try:
             status, body, headers = receive(self.svc, endpoint, Request(environ))
-        except Exception as exc:
+        except Exception as exc:  # each failure is answered as Flask's handlers answer it
             status, code, message, headers = error_answer(exc)
             body = _json(error_body(code, message))
         data = body.encode()
@@ -125,9 +125,7 @@ def _accept(svc: Services, event: ForgeEvent, forges: tuple[ForgeConfig, ...]) -
     ignored = _why_ignored(event)
     keys: set[str] = set()
     if ignored is None:
-        name_hosts = [f.host for f in forges if f.kind == "bitbucket-cloud"] or ["bitbucket.org"]
-        keys = event_keys(event.clone_urls, event.web_url, event.full_name,
-                          name_hosts if event.forge == "bitbucket-cloud" else ())
+        keys = event_keys(event.clone_urls, event.web_url, event.full_name, name_hosts(event.forge, forges))
     # The jobs are sent once the delivery and its jobs are committed: nothing answered 202 is lost.
     intake = svc.jobs.deliver(event.forge, event.delivery_id, event.kind, keys, ignored, debounce=DEBOUNCE_SECONDS)
     if not intake.seen_before:  # the delivery itself is recorded; a log line for each new job is enough

@@ -10,7 +10,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import FORGE_KINDS, PROVIDERS, JobKind, JobState, PullStrategy, Scope, Trigger
+from service.domain.types import JobKind, JobState, PullStrategy, Scope, Trigger
+from service.forges.registry import ENDPOINTS, KINDS, PROVIDERS
 
 bp = Blueprint("openapi", __name__)
 Schema = dict[str, Any]
@@ -105,7 +106,6 @@ REMOTE_NAME = string(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", maxLength=100)
 NOTIFY_URL = string(maxLength=2048, format="uri",
                     description="https:// (http:// and local or private hosts only when GITFERRY_ALLOW_LOCAL_REMOTES "
                                 "is on); no credentials: use notify_secret")
-FORGES = ("github", "gitlab", "bitbucket", "gitea", "azure-devops")
 URL = string(maxLength=2048, description="https://, ssh:// or user@host:path (file:// and http:// only when "
                                          "GITFERRY_ALLOW_LOCAL_REMOTES is on); no credentials")
 JOB_ANSWER = obj(["job"], job=ref("Job"))
@@ -148,7 +148,7 @@ SCHEMAS: dict[str, Schema] = {
         obj(["ignored"], ignored=string(description="Why nothing was done")),
     ]},
     "Forge": obj(["kind", "host", "api_url", "git_protocol", "has_token", "has_webhook_secret", "source"],
-                 kind=string(*FORGE_KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
+                 kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
 }
@@ -289,7 +289,7 @@ PATHS: dict[str, Schema] = {
                   tag="forges"),
         "post": op("Add a forge integration; token and webhook_secret are encrypted with GITFERRY_SECRET_KEY",
                    "admin", {**ok("201", "The forge", ref("Forge")), **errors(400, 403, 409, 422)}, tag="forges",
-                   body=obj(["kind"], kind=string(*FORGE_KINDS), host=string(), api_url=string(),
+                   body=obj(["kind"], kind=string(*KINDS), host=string(), api_url=string(),
                             token=string(), webhook_secret=string(), git_protocol=string("https", "ssh"),
                             username=string())),
     },
@@ -313,9 +313,9 @@ PATHS: dict[str, Schema] = {
         "delete": op("Revoke a token at once", "admin", {**ok("204", "Revoked"), **errors(403, 404)}, tag="tokens"),
     },
     "/hooks/{forge}": {
-        "parameters": [{**path_param("forge", "The forge that sends the delivery (bitbucket: Cloud and "
-                                              "Server/Data Center; gitea: also Forgejo)"),
-                        "schema": string(*FORGES)}],
+        "parameters": [{**path_param("forge", "The forge that sends the delivery (Bitbucket Cloud and "
+                                              "Server/Data Center share one; Forgejo sends to Gitea's)"),
+                        "schema": string(*ENDPOINTS)}],
         "post": {
             "summary": "Receive a forge's webhook delivery; a push to a remote of a managed repo fetches it",
             "tags": ["webhooks"], "security": [],

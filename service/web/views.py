@@ -5,16 +5,16 @@ Only domain records go in, so the notifier (a worker) sends a job exactly as the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from service.domain.forge import ForgeConfig
-from service.domain.providers import provider_for_url
 from service.domain.records import Job, Remote, Repo, Rule, Token
 from service.domain.validation import redact_url
 
 View = dict[str, Any]
+Provider = Callable[[str], str]  # a remote URL's provider (the icon key: github, gitlab, ..., other)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -40,18 +40,17 @@ def job_view(job: Job) -> View:
     }
 
 
-def remote_view(remote: Remote, forge_hosts: Mapping[str, str]) -> View:
-    """`forge_hosts`: host -> kind of the forges in effect, for the provider."""
-    return {"name": remote.name, "url": redact_url(remote.url), "provider": provider_for_url(remote.url, forge_hosts)}
+def remote_view(remote: Remote, provider: Provider) -> View:
+    return {"name": remote.name, "url": redact_url(remote.url), "provider": provider(remote.url)}
 
 
-def repo_view(repo: Repo, remotes: list[Remote], forge_hosts: Mapping[str, str], *,
-              pull_strategy: str, fetch_interval: int) -> View:
+def repo_view(repo: Repo, remotes: list[Remote], provider: Provider, *, pull_strategy: str,
+              fetch_interval: int) -> View:
     """`pull_strategy` and `fetch_interval`: the defaults where the repo has none of its own."""
     return {
         "name": repo.name,
         "url": redact_url(repo.url),
-        "provider": provider_for_url(repo.url, forge_hosts),
+        "provider": provider(repo.url),
         "default_branch": repo.default_branch,
         "pull_strategy": repo.pull_strategy or pull_strategy,
         "fetch_interval": fetch_interval if repo.fetch_interval is None else repo.fetch_interval,
@@ -61,7 +60,7 @@ def repo_view(repo: Repo, remotes: list[Remote], forge_hosts: Mapping[str, str],
         "last_fetch_at": iso(repo.last_fetch_at),
         "notify_url": redact_url(repo.notify_url) if repo.notify_url else None,
         "notify_secret_set": bool(repo.notify_secret),
-        "remotes": [remote_view(r, forge_hosts) for r in remotes],
+        "remotes": [remote_view(r, provider) for r in remotes],
     }
 
 

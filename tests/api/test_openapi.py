@@ -124,7 +124,7 @@ def test_rules_and_notifications_follow_api_md(client: FlaskClient) -> None:
 
 
 def test_webhooks_are_documented_without_bearer(app: Flask, client: FlaskClient) -> None:
-    from service.forges.webhooks import drivers_for
+    from service.forges.registry import drivers_for
 
     doc = document(client)
     hook = doc["paths"]["/hooks/{forge}"]

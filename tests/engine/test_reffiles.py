@@ -66,7 +66,8 @@ def test_housekeeping_packs_what_jobs_left_loose(clone: Clone, forge: Forge) -> 
         clone.fetch("origin")
     main = clone.branch("main").sha
     git(clone.path, "update-ref", "--stdin", input="".join(f"create refs/heads/b{n:03d} {main}\n" for n in range(150)))
-    packs = lambda: list((clone.path / "objects" / "pack").glob("*.pack"))
+    def packs() -> list[Path]:
+        return list((clone.path / "objects" / "pack").glob("*.pack"))
     assert len(packs()) >= 3  # fetches no longer start gc themselves
 
     clone.housekeeping()

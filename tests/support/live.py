@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import contextlib
 
 ADMIN = "test-admin-token-0123456789"
 HOOK_SECRET = "test-webhook-secret"

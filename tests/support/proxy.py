@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
-import contextlib
 
 
 class HoldingProxy:

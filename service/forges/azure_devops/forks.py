@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from service.domain.forge import ForgeConfig
+from service.forges.azure_devops import DRIVER
 from service.forges.base import Fork
 from service.forges.http import ForgeUnavailable, http_get, json_of, new_session, plain_clone_url, repo_path
 
@@ -57,4 +58,4 @@ def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]
     project = (raw.get("project") or {}).get("name", "")
     url = plain_clone_url(raw.get("remoteUrl") or "")
     return Fork(full_name=f"{project}/{raw['name']}", owner=project, clone_url=url,
-                ssh_url=raw.get("sshUrl") or "", web_url=raw.get("webUrl") or url, provider="azure-devops")
+                ssh_url=raw.get("sshUrl") or "", web_url=raw.get("webUrl") or url, provider=DRIVER.provider)

@@ -8,6 +8,7 @@ from atlassian.bitbucket import Cloud
 
 from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
+from service.forges.bitbucket_cloud import DRIVER
 from service.forges.http import TIMEOUT, new_session, plain_clone_url, repo_path, requests_errors
 
 NAME = "Bitbucket Cloud"
@@ -39,4 +40,4 @@ def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]
     login = owner.get("username") or owner.get("nickname") or workspace.get("slug") or raw["full_name"].split("/")[0]
     return Fork(full_name=raw["full_name"], owner=login, clone_url=plain_clone_url(clone.get("https", "")),
                 ssh_url=clone.get("ssh", ""), web_url=(links.get("html") or {}).get("href", ""),
-                provider="bitbucket")
+                provider=DRIVER.provider)

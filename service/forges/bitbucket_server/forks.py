@@ -8,6 +8,7 @@ from atlassian import Bitbucket
 
 from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
+from service.forges.bitbucket_server import DRIVER
 from service.forges.http import TIMEOUT, new_session, plain_clone_url, repo_path, requests_errors
 
 NAME = "Bitbucket Server"
@@ -44,4 +45,4 @@ def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]
     web = next((link.get("href", "") for link in links.get("self") or []), "")
     key = project.get("key", "")
     return Fork(full_name=f"{key}/{raw['slug']}", owner=key, clone_url=plain_clone_url(clone.get("http", "")),
-                ssh_url=clone.get("ssh", ""), web_url=web, provider="bitbucket")
+                ssh_url=clone.get("ssh", ""), web_url=web, provider=DRIVER.provider)

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
+from service.forges.gitea import DRIVER
 from service.forges.http import ForgeUnavailable, http_get, json_of, new_session, repo_path
 
 NAME = "Gitea"
@@ -43,4 +44,4 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
 def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]
     return Fork(full_name=raw["full_name"], owner=(raw.get("owner") or {}).get("login", ""),
                 clone_url=raw.get("clone_url") or "", ssh_url=raw.get("ssh_url") or "",
-                web_url=raw.get("html_url") or "", provider="gitea")
+                web_url=raw.get("html_url") or "", provider=DRIVER.provider)

@@ -10,6 +10,7 @@ from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectio
 
 from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
+from service.forges.github import DRIVER
 from service.forges.http import TIMEOUT, EtagAdapter, ForgeError, error_for, repo_path, unreachable
 
 NAME = "GitHub"
@@ -43,7 +44,7 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
 def _fork(repo) -> Fork:  # type: ignore[no-untyped-def]
     # Attributes, not raw_data: raw_data would fetch each fork again to "complete" it.
     return Fork(full_name=repo.full_name, owner=repo.owner.login, clone_url=repo.clone_url or "",
-                ssh_url=repo.ssh_url or "", web_url=repo.html_url or "", provider="github")
+                ssh_url=repo.ssh_url or "", web_url=repo.html_url or "", provider=DRIVER.provider)
 
 
 _installed = threading.Lock()

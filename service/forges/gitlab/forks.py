@@ -7,6 +7,7 @@ import requests
 
 from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
+from service.forges.gitlab import DRIVER
 from service.forges.http import TIMEOUT, error_for, new_session, repo_path, unreachable
 
 NAME = "GitLab"
@@ -43,4 +44,4 @@ def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]
     namespace = raw.get("namespace") or {}
     owner = namespace.get("full_path") or namespace.get("path") or (raw.get("owner") or {}).get("username", "")
     return Fork(full_name=raw["path_with_namespace"], owner=owner, clone_url=raw.get("http_url_to_repo") or "",
-                ssh_url=raw.get("ssh_url_to_repo") or "", web_url=raw.get("web_url") or "", provider="gitlab")
+                ssh_url=raw.get("ssh_url_to_repo") or "", web_url=raw.get("web_url") or "", provider=DRIVER.provider)

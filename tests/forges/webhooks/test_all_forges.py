@@ -10,13 +10,12 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from service.forges.azure_devops.webhook import AzureDevOpsWebhook
-from service.forges.base import ForgeEvent, RefChange, WebhookError
+from service.forges.base import ForgeEvent, RefChange, WebhookDriver, WebhookError
 from service.forges.bitbucket_cloud.webhook import BitbucketCloudWebhook
 from service.forges.bitbucket_server.webhook import BitbucketServerWebhook
 from service.forges.gitea.webhook import GiteaWebhook
 from service.forges.github.webhook import GitHubWebhook
 from service.forges.gitlab.webhook import GitLabWebhook
-from service.forges.webhooks import WebhookDriver
 
 from .support import NEW, OLD, SECRET, ZERO, basic, encode, hex_hmac, payload
 

@@ -16,7 +16,7 @@ from service.forges.bitbucket_server.webhook import BitbucketServerWebhook
 from service.forges.gitea.webhook import GiteaWebhook
 from service.forges.github.webhook import GitHubWebhook
 from service.forges.gitlab.webhook import GitLabWebhook
-from service.forges.webhooks import drivers_for
+from service.forges.registry import drivers_for
 
 from .support import NEW, SECRET, ZERO, basic, encode, headers, hex_hmac, payload
 
