@@ -218,6 +218,14 @@ def _gits_started(tmp_path: Path, worker: subprocess.Popen[bytes], count: int = 
     return pids
 
 
+def _wait_for(path: Path) -> str:
+    deadline = time.monotonic() + 10
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"no {path.name}"
+        time.sleep(0.02)
+    return path.read_text()
+
+
 def _all_gone_soon(pids: list[int]) -> bool:
     deadline = time.monotonic() + 5
     while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
@@ -252,6 +260,56 @@ def test_gits_die_with_the_worker_even_after_its_reaper_was_killed(tmp_path: Pat
         "runner.run(['quick']); os.kill(REAPER._process.pid, 9); REAPER._process.wait(); runner.run(['long'])"
     ), only_for="long")
     gits = _gits_started(tmp_path, worker)
+    worker.kill()
+    worker.wait()
+    assert _all_gone_soon(gits)
+
+
+def _worker_killed_starting_git(tmp_path: Path, start: str) -> int:
+    """The pid of the git a worker was starting with `start` (code setting `proc` from `args` and
+    `kwargs`, through `original`, that kills the worker and calls `record(git's pid)`)."""
+    pid_file = tmp_path / "starting.pid"
+    worker = _worker_running_git(tmp_path, (
+        "runner.run(['quick'])\n"  # the reaper is running
+        "import pathlib, subprocess\n"
+        "original = subprocess.Popen\n"
+        "def starting(*args, **kwargs):\n"
+        f"    record = lambda pid: pathlib.Path({str(pid_file)!r}).write_text(str(pid))\n"
+        f"    {start}\n"
+        "    return proc\n"
+        "subprocess.Popen = starting\n"
+        "runner.run(['long'])\n"
+    ), only_for="long")
+    assert worker.wait(timeout=10) == -9
+    return int(pid_file.read_text())
+
+
+def test_git_dies_with_a_worker_killed_before_git_could_exec(tmp_path: Path) -> None:
+    """The worker dies while git is between fork and exec, before the worker even knows its pid."""
+    git = _worker_killed_starting_git(tmp_path, (
+        "proc = original(*args, preexec_fn=lambda: (record(os.getpid()), os.kill(os.getppid(), 9)), **kwargs)"))
+    assert _all_gone_soon([git])
+
+
+def test_git_dies_with_a_worker_killed_as_soon_as_git_started(tmp_path: Path) -> None:
+    git = _worker_killed_starting_git(tmp_path, (
+        "proc = original(*args, **kwargs); record(proc.pid); os.kill(os.getpid(), 9)"))
+    assert _all_gone_soon([git])
+
+
+def test_gits_started_before_the_reaper_was_killed_die_with_the_worker(tmp_path: Path) -> None:
+    """The reaper started in place of a killed one also kills the gits started before it."""
+    ready = tmp_path / "ready"
+    worker = _worker_running_git(tmp_path, (
+        "import glob, pathlib, time\n"
+        "long = threading.Thread(target=runner.run, args=(['long'],)); long.start()\n"
+        f"while not glob.glob({str(tmp_path / 'git-*.pid')!r}): time.sleep(0.01)\n"
+        "os.kill(REAPER._process.pid, 9); REAPER._process.wait(); runner.run(['quick'])\n"
+        f"pathlib.Path({str(ready)!r}).write_text('replaced')\n"
+        "long.join()\n"
+    ), only_for="long")
+    gits = _gits_started(tmp_path, worker)
+    _wait_for(ready)
     worker.kill()
     worker.wait()
     assert _all_gone_soon(gits)
