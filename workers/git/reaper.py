@@ -17,6 +17,7 @@ and git not yet marked. Linux only: the reaper reads /proc.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
@@ -113,8 +114,27 @@ class Reaper:
 
 def _pipe() -> tuple[list[int], int]:
     """A new pipe: every descriptor of it this process keeps, and the read end to give git."""
+    # git's copy sits between two more of ours. A git call's child keeps open only that one and
+    # subprocess's own error pipe, and when two kept ones are adjacent, or the first is 3, CPython
+    # closes the others one by one instead of with close_range: 0.16 ms more a call here.
     read_end, write_end = os.pipe()
-    return [read_end, write_end], read_end
+    copies: list[int] = []
+    try:
+        copies.append(fcntl.fcntl(read_end, fcntl.F_DUPFD_CLOEXEC, 4))
+        while len(copies) < 3:
+            fd = fcntl.fcntl(read_end, fcntl.F_DUPFD_CLOEXEC, copies[-1] + 1)
+            if fd != copies[-1] + 1:  # another descriptor in between: start again above it
+                for old in copies:
+                    os.close(old)
+                copies.clear()
+            copies.append(fd)
+    except OSError:
+        for fd in [*copies, write_end]:
+            os.close(fd)
+        raise
+    finally:
+        os.close(read_end)
+    return [write_end, *copies], copies[1]
 
 
 REAPER = Reaper()
