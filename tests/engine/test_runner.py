@@ -195,12 +195,13 @@ def test_pid_helper_sees_live_process() -> None:
     assert not _gone(os.getpid())
 
 
-def _worker_running_git(tmp_path: Path, code: str, only_for: str = "", **popen: Any) -> subprocess.Popen[bytes]:
+def _worker_running_git(tmp_path: Path, code: str, only_for: str = "", then: str = "exec sleep 30",
+                        **popen: Any) -> subprocess.Popen[bytes]:
     """A Python process running `code` with `runner`, a Runner of a fake git that records its
-    pid in git-<pid>.pid and sleeps (when `only_for` is given, only when called with it)."""
+    pid in git-<pid>.pid and runs `then` (when `only_for` is given, only when called with it)."""
     fake = tmp_path / "fake-git"
     skip = f'[ "$5" = {only_for} ] || exit 0\n' if only_for else ""
-    fake.write_text(f"#!/bin/sh\n{skip}echo $$ > {tmp_path}/git-$$.pid\nexec sleep 30\n")
+    fake.write_text(f"#!/bin/sh\n{skip}echo $$ > {tmp_path}/git-$$.pid\n{then}\n")
     fake.chmod(0o755)
     setup = ("import os, threading; from workers.git import GitConfig; from workers.git.runner import Runner; "
              "from workers.git.reaper import REAPER; "
@@ -265,6 +266,17 @@ def test_gits_die_with_the_worker_even_after_its_reaper_was_killed(tmp_path: Pat
     assert _all_gone_soon(gits)
 
 
+def test_a_child_of_git_that_closed_its_descriptors_dies_with_the_worker(tmp_path: Path) -> None:
+    """ssh closes every descriptor it did not open: it goes with git's process group."""
+    child = (f"{sys.executable} -S -c \"import os, time; os.closerange(3, 65536); "
+             f"open('{tmp_path}/child.pid', 'w').write(str(os.getpid())); time.sleep(30)\" &\nexec sleep 30")
+    worker = _worker_running_git(tmp_path, "runner.run(['fetch'])", then=child)
+    gits = _gits_started(tmp_path, worker) + [int(_wait_for(tmp_path / "child.pid"))]
+    worker.kill()
+    worker.wait()
+    assert _all_gone_soon(gits)
+
+
 def _worker_killed_starting_git(tmp_path: Path, start: str) -> int:
     """The pid of the git a worker was starting with `start` (code setting `proc` from `args` and
     `kwargs`, through `original`, that kills the worker and calls `record(git's pid)`)."""
@@ -313,3 +325,27 @@ def test_gits_started_before_the_reaper_was_killed_die_with_the_worker(tmp_path:
     worker.kill()
     worker.wait()
     assert _all_gone_soon(gits)
+
+
+def test_a_process_forked_from_the_worker_keeps_its_gits_apart(tmp_path: Path) -> None:
+    """A child forked from the worker, once it has run git, neither keeps the worker's reaper from
+    seeing the worker die nor is killed by it."""
+    child_file, reaper_file = tmp_path / "child.pid", tmp_path / "reaper.pid"
+    worker = _worker_running_git(tmp_path, (
+        "import pathlib, time\n"
+        "runner.run(['quick'])\n"
+        f"pathlib.Path({str(reaper_file)!r}).write_text(str(REAPER._process.pid))\n"
+        "if os.fork() == 0:\n"
+        "    runner.run(['quick'])\n"
+        f"    pathlib.Path({str(child_file)!r}).write_text(str(os.getpid())); time.sleep(30); os._exit(0)\n"
+        "runner.run(['long'])\n"
+    ), only_for="long")
+    gits = _gits_started(tmp_path, worker)
+    child, reaper = int(_wait_for(child_file)), int(_wait_for(reaper_file))
+    try:
+        worker.kill()
+        worker.wait()
+        assert _all_gone_soon(gits + [reaper])
+        assert not _gone(child)
+    finally:
+        os.kill(child, 9)
