@@ -333,7 +333,9 @@ def test_a_process_forked_from_the_worker_keeps_its_gits_apart(tmp_path: Path) -
     child_file, reaper_file = tmp_path / "child.pid", tmp_path / "reaper.pid"
     worker = _worker_running_git(tmp_path, (
         "import pathlib, time\n"
-        "runner.run(['quick'])\n"
+        # The reaper without a git call: the call's watchdog thread may hold its lock as the
+        # fork copies it, and the child's first git call would wait for it forever.
+        "REAPER.mark()\n"
         f"pathlib.Path({str(reaper_file)!r}).write_text(str(REAPER._process.pid))\n"
         "if os.fork() == 0:\n"
         "    runner.run(['quick'])\n"
