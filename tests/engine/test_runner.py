@@ -195,12 +195,13 @@ def test_pid_helper_sees_live_process() -> None:
     assert not _gone(os.getpid())
 
 
-def _worker_running_git(tmp_path: Path, code: str, only_for: str = "", **popen: Any) -> subprocess.Popen[bytes]:
+def _worker_running_git(tmp_path: Path, code: str, only_for: str = "", then: str = "exec sleep 30",
+                        **popen: Any) -> subprocess.Popen[bytes]:
     """A Python process running `code` with `runner`, a Runner of a fake git that records its
-    pid in git-<pid>.pid and sleeps (when `only_for` is given, only when called with it)."""
+    pid in git-<pid>.pid and runs `then` (when `only_for` is given, only when called with it)."""
     fake = tmp_path / "fake-git"
     skip = f'[ "$5" = {only_for} ] || exit 0\n' if only_for else ""
-    fake.write_text(f"#!/bin/sh\n{skip}echo $$ > {tmp_path}/git-$$.pid\nexec sleep 30\n")
+    fake.write_text(f"#!/bin/sh\n{skip}echo $$ > {tmp_path}/git-$$.pid\n{then}\n")
     fake.chmod(0o755)
     setup = ("import os, threading; from workers.git import GitConfig; from workers.git.runner import Runner; "
              "from workers.git.reaper import REAPER; "
@@ -216,6 +217,14 @@ def _gits_started(tmp_path: Path, worker: subprocess.Popen[bytes], count: int = 
     pids = [int(p.read_text()) for p in found]
     assert not any(_gone(pid) for pid in pids)
     return pids
+
+
+def _wait_for(path: Path) -> str:
+    deadline = time.monotonic() + 10
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"no {path.name}"
+        time.sleep(0.02)
+    return path.read_text()
 
 
 def _all_gone_soon(pids: list[int]) -> bool:
@@ -255,3 +264,90 @@ def test_gits_die_with_the_worker_even_after_its_reaper_was_killed(tmp_path: Pat
     worker.kill()
     worker.wait()
     assert _all_gone_soon(gits)
+
+
+def test_a_child_of_git_that_closed_its_descriptors_dies_with_the_worker(tmp_path: Path) -> None:
+    """ssh closes every descriptor it did not open: it goes with git's process group."""
+    child = (f"{sys.executable} -S -c \"import os, time; os.closerange(3, 65536); "
+             f"open('{tmp_path}/child.pid', 'w').write(str(os.getpid())); time.sleep(30)\" &\nexec sleep 30")
+    worker = _worker_running_git(tmp_path, "runner.run(['fetch'])", then=child)
+    gits = _gits_started(tmp_path, worker) + [int(_wait_for(tmp_path / "child.pid"))]
+    worker.kill()
+    worker.wait()
+    assert _all_gone_soon(gits)
+
+
+def _worker_killed_starting_git(tmp_path: Path, start: str) -> int:
+    """The pid of the git a worker was starting with `start` (code setting `proc` from `args` and
+    `kwargs`, through `original`, that kills the worker and calls `record(git's pid)`)."""
+    pid_file = tmp_path / "starting.pid"
+    worker = _worker_running_git(tmp_path, (
+        "runner.run(['quick'])\n"  # the reaper is running
+        "import pathlib, subprocess\n"
+        "original = subprocess.Popen\n"
+        "def starting(*args, **kwargs):\n"
+        f"    record = lambda pid: pathlib.Path({str(pid_file)!r}).write_text(str(pid))\n"
+        f"    {start}\n"
+        "    return proc\n"
+        "subprocess.Popen = starting\n"
+        "runner.run(['long'])\n"
+    ), only_for="long")
+    assert worker.wait(timeout=10) == -9
+    return int(pid_file.read_text())
+
+
+def test_git_dies_with_a_worker_killed_before_git_could_exec(tmp_path: Path) -> None:
+    """The worker dies while git is between fork and exec, before the worker even knows its pid."""
+    git = _worker_killed_starting_git(tmp_path, (
+        "proc = original(*args, preexec_fn=lambda: (record(os.getpid()), os.kill(os.getppid(), 9)), **kwargs)"))
+    assert _all_gone_soon([git])
+
+
+def test_git_dies_with_a_worker_killed_as_soon_as_git_started(tmp_path: Path) -> None:
+    git = _worker_killed_starting_git(tmp_path, (
+        "proc = original(*args, **kwargs); record(proc.pid); os.kill(os.getpid(), 9)"))
+    assert _all_gone_soon([git])
+
+
+def test_gits_started_before_the_reaper_was_killed_die_with_the_worker(tmp_path: Path) -> None:
+    """The reaper started in place of a killed one also kills the gits started before it."""
+    ready = tmp_path / "ready"
+    worker = _worker_running_git(tmp_path, (
+        "import glob, pathlib, time\n"
+        "long = threading.Thread(target=runner.run, args=(['long'],)); long.start()\n"
+        f"while not glob.glob({str(tmp_path / 'git-*.pid')!r}): time.sleep(0.01)\n"
+        "os.kill(REAPER._process.pid, 9); REAPER._process.wait(); runner.run(['quick'])\n"
+        f"pathlib.Path({str(ready)!r}).write_text('replaced')\n"
+        "long.join()\n"
+    ), only_for="long")
+    gits = _gits_started(tmp_path, worker)
+    _wait_for(ready)
+    worker.kill()
+    worker.wait()
+    assert _all_gone_soon(gits)
+
+
+def test_a_process_forked_from_the_worker_keeps_its_gits_apart(tmp_path: Path) -> None:
+    """A child forked from the worker, once it has run git, neither keeps the worker's reaper from
+    seeing the worker die nor is killed by it."""
+    child_file, reaper_file = tmp_path / "child.pid", tmp_path / "reaper.pid"
+    worker = _worker_running_git(tmp_path, (
+        "import pathlib, time\n"
+        # The reaper without a git call: the call's watchdog thread may hold its lock as the
+        # fork copies it, and the child's first git call would wait for it forever.
+        "REAPER.mark()\n"
+        f"pathlib.Path({str(reaper_file)!r}).write_text(str(REAPER._process.pid))\n"
+        "if os.fork() == 0:\n"
+        "    runner.run(['quick'])\n"
+        f"    pathlib.Path({str(child_file)!r}).write_text(str(os.getpid())); time.sleep(30); os._exit(0)\n"
+        "runner.run(['long'])\n"
+    ), only_for="long")
+    gits = _gits_started(tmp_path, worker)
+    child, reaper = int(_wait_for(child_file)), int(_wait_for(reaper_file))
+    try:
+        worker.kill()
+        worker.wait()
+        assert _all_gone_soon(gits + [reaper])
+        assert not _gone(child)
+    finally:
+        os.kill(child, 9)

@@ -137,6 +137,7 @@ class Runner:
             full_env.update(env)
         shown = [redact(part, secrets) for part in cmd]
 
+        mark = REAPER.mark()
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -146,19 +147,17 @@ class Runner:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own process group, killed whole
+                pass_fds=() if mark is None else (mark,),  # git dies with this process, whatever kills it
             )
         except OSError as exc:
             raise GitError("git", f"could not start git: {exc}", command=shown) from exc
         try:
-            REAPER.started(proc.pid)  # git dies with this process, whatever kills it
             timed_out, out_b, err_b = _communicate(proc, self.config.timeout, input, progress)
         except BaseException:
             # e.g. the worker is being shut down: leave no git behind
             _kill_group(proc)
             proc.wait()
             raise
-        finally:
-            REAPER.ended(proc.pid)
         stdout = redact(out_b.decode("utf-8", "replace"), secrets)
         stderr = redact(err_b.decode("utf-8", "replace"), secrets)
         if timed_out:
