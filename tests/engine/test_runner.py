@@ -271,7 +271,7 @@ def test_a_child_of_git_that_closed_its_descriptors_dies_with_the_worker(tmp_pat
     child = (f"{sys.executable} -S -c \"import os, time; os.closerange(3, 65536); "
              f"open('{tmp_path}/child.pid', 'w').write(str(os.getpid())); time.sleep(30)\" &\nexec sleep 30")
     worker = _worker_running_git(tmp_path, "runner.run(['fetch'])", then=child)
-    gits = _gits_started(tmp_path, worker) + [int(_wait_for(tmp_path / "child.pid"))]
+    gits = [*_gits_started(tmp_path, worker), int(_wait_for(tmp_path / "child.pid"))]
     worker.kill()
     worker.wait()
     assert _all_gone_soon(gits)
@@ -347,7 +347,7 @@ def test_a_process_forked_from_the_worker_keeps_its_gits_apart(tmp_path: Path) -
     try:
         worker.kill()
         worker.wait()
-        assert _all_gone_soon(gits + [reaper])
+        assert _all_gone_soon([*gits, reaper])
         assert not _gone(child)
     finally:
         os.kill(child, 9)

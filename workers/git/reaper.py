@@ -17,6 +17,7 @@ and git not yet marked. Linux only: the reaper reads /proc.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -105,10 +106,8 @@ class Reaper:
         # The parent's pipe, copied by a fork: its reaper must see it close when the parent dies,
         # and must not take this process, holding the read end, for one of the parent's gits.
         for fd in self._fds:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._fds, self._mark, self._pid, self._process = [], None, None, None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -189,10 +190,8 @@ def _reads_only(args: Sequence[str]) -> bool:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _Watchdog:
@@ -314,7 +313,5 @@ def _read_with_progress(proc: subprocess.Popen[bytes], progress: ProgressCallbac
 def _report(line: bytes, progress: ProgressCallback) -> None:
     match = _PROGRESS.match(line.decode("utf-8", "replace").strip())
     if match:
-        try:
+        with contextlib.suppress(Exception):  # a broken callback must not break the fetch
             progress(match.group(1).strip(), min(100, int(match.group(2))))
-        except Exception:  # a broken callback must not break the fetch
-            pass
