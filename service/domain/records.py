@@ -141,19 +141,6 @@ class Ended:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """A webhook delivery as recorded: the jobs it queued or joined, or why it was ignored."""
-
-    id: int
-    forge: str
-    delivery_id: str
-    event: str
-    job_ids: list[int]
-    ignored: str | None
-    received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Notification:
     """A finished job to POST to its repo's notify_url, and how its attempts went."""
 

@@ -1,9 +1,10 @@
 """Webhook deliveries: each recorded once per forge and delivery id, with the fetch jobs it made.
 
-What recording a delivery does, defined once (Delivery.record's docstring) and run two ways:
+What recording a delivery does, defined once (DeliveryStore.record's docstring) and run two ways:
 statement by statement (_record_one: SQLite, and a delivery the batch could not settle), and on
 PostgreSQL for every delivery that arrived together in one statement (_RECORD_TOGETHER), which
-gets every word of its SQL that names a job or a key from the same definitions as the first.
+takes its new jobs' columns, their conflict clause and the coalescing key from the definitions
+the first uses.
 tests/store/test_deliveries_agree.py runs both on the same deliveries and compares.
 """
 

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of the HTTP API (shared/API.md), for what service/web implements.
+"""The OpenAPI 3.1 document of the HTTP API: the reference of what service/web implements.
 
 tests/api/test_openapi.py checks that every /api/v1 and /hooks rule of the app is here with its methods.
 """
