@@ -11,9 +11,9 @@ from flask.typing import ResponseReturnValue
 from service.domain.records import Repo
 from service.domain.types import JobKind, Scope
 from service.domain.validation import check_ref_name, check_remote_name, is_sha
+from service.web.answers import find_repo, run_now
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
-from service.web.enqueue import find_repo, run_now
 from service.web.errors import ApiError
 
 bp = Blueprint("branches", __name__)

@@ -10,10 +10,10 @@ from flask.typing import ResponseReturnValue
 from service.domain.records import Repo
 from service.domain.types import JobKind, JobState, PullStrategy, RepoState, Scope, fetch_coalesce_key
 from service.domain.validation import check_ref_name
+from service.web.answers import answer, answer_op, find_repo, repo_not_found
 from service.web.api_branches import known_remote, settled_refs
 from service.web.auth import require, requires
 from service.web.context import checked, field, json_body, services, wait_seconds
-from service.web.enqueue import answer, answer_op, find_repo, repo_not_found
 from service.web.errors import ApiError
 from service.web.views import job_view
 

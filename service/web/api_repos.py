@@ -18,9 +18,9 @@ from service.domain.validation import (
     redact_url,
 )
 from service.store import NameTaken
+from service.web.answers import find_repo
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
-from service.web.enqueue import find_repo
 from service.web.errors import ApiError
 from service.web.forks import fork_remote, forks_of
 from service.web.views import job_view, remote_view, repo_view

@@ -8,10 +8,10 @@ from flask.typing import ResponseReturnValue
 from service.domain.types import PullStrategy, Scope
 from service.domain.validation import check_ref_name, check_remote_name
 from service.store import NameTaken
+from service.web.answers import find_repo
 from service.web.api_branches import known_remote
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
-from service.web.enqueue import find_repo
 from service.web.errors import ApiError
 from service.web.views import rule_view
 

@@ -2,7 +2,7 @@
 
 A git left running by a killed worker would race the job's next attempt on the same clone.
 The kernel's parent-death signal (PR_SET_PDEATHSIG) must be set between fork and exec: through
-setpriv that cost one more exec per git call (0.8 ms here), and through a preexec_fn a full
+setpriv that cost one more exec per git call, and through a preexec_fn a full
 fork of the worker instead of a vfork. Instead, each worker process keeps one small reaper
 process reading a pipe the worker holds both ends of, and every git is given a copy of the read
 end (pass_fds). When the worker exits or is killed the write end closes, and the reaper kills
