@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gitferry: bad setting: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return int(args.run(settings, args) or 0)
+    _keep_data_private(settings)
+    try:
+        return int(args.run(settings, args) or 0)
+    except GaveUp as exc:
+        print(f"gitferry: {exc}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,11 +77,42 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _store(settings: Settings) -> Store:
+    """The store, its schema brought up to date. A database that is not up yet (all the parts
+    started together) is waited for, a line logged per try, for GITFERRY_DATABASE_WAIT seconds."""
     from service.jobs import open_store
+    from service.store import DatabaseUnavailable, why_unavailable
 
     store = open_store(settings)
-    store.upgrade()
-    return store
+    deadline = time.monotonic() + settings.database_wait
+    pause = 0.5
+    while True:
+        try:
+            store.upgrade()
+            return store
+        except DatabaseUnavailable as exc:
+            reason = why_unavailable(exc)
+            if time.monotonic() + pause > deadline:
+                store.close()
+                raise GaveUp(f"the database is not reachable ({reason}); "
+                             f"gave up after {settings.database_wait:g}s (GITFERRY_DATABASE_WAIT)") from None
+            log.warning("database_unreachable retry_in=%ss reason=%s", pause, reason)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def _keep_data_private(settings: Settings) -> None:
+    """The data dir holds clones, the SQLite files and the sockets of the broker: for this user
+    only. Files made from here on are (umask), and those made before are set so."""
+    os.umask(0o077)
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)
+    for path in data.glob("*.sqlite*"):
+        path.chmod(0o600)
+
+
+class GaveUp(Exception):
+    """A command cannot go on; the message says why, in one line."""
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

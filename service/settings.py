@@ -31,6 +31,7 @@ class Settings:
     forges: tuple[ForgeConfig, ...] = ()
     git_timeout: float = 600.0
     job_lease: float = 60.0  # a running job whose worker stops renewing this runs again
+    database_wait: float = 60.0  # seconds a starting command waits for a database that is not up yet
     max_body_bytes: int = 25 * 1024 * 1024
     queue: str = "gitferry"
     worker_shards: int = 1  # each repo's jobs go to one of this many queues, so its clone stays on one worker
@@ -96,6 +97,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         forges=load_forges(Path(config)) if config else (),
         git_timeout=float(_int(get, "GIT_TIMEOUT", 600, minimum=1)),
         job_lease=float(_int(get, "JOB_LEASE", 60, minimum=1)),
+        database_wait=float(_int(get, "DATABASE_WAIT", 60, minimum=0)),
         max_body_bytes=_int(get, "MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024),
         queue=get("QUEUE", "gitferry") or "gitferry",
         worker_shards=_int(get, "WORKER_SHARDS", 1, minimum=1),

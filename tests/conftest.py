@@ -45,6 +45,7 @@ def admin() -> dict[str, str]:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
     """One `gitferry serve` on embedded defaults for the whole session (auto-fetch off)."""
     procs = Processes(tmp_path_factory.mktemp("serve"), {"GITFERRY_FETCH_INTERVAL": "0",
+                                                         "GITFERRY_SECRET_KEY": "test-secret-key-0123456789",
                                                          "GITFERRY_WEBHOOK_SECRET": HOOK_SECRET})
     procs.serve()
     yield procs

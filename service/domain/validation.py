@@ -18,6 +18,12 @@ _SCP_LIKE = re.compile(
 )
 _FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
 RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules"})
+# Names git gives meaning of its own ("refs" would read as refs/remotes/refs/..., a prefix of every ref).
+RESERVED_REMOTE_NAMES = frozenset({"head", "refs", "fetch_head", "orig_head", "merge_head"})
+# git's own pseudo-refs (FETCH_HEAD, ORIG_HEAD, ...): a branch so named is shadowed by them.
+_PSEUDO_REF = re.compile(r"^[A-Z_]*HEAD\Z")
+# Characters that make a name display as something it is not (bidirectional overrides and isolates).
+_DISGUISING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
@@ -40,8 +46,10 @@ def _ref_problem(name: str) -> str | None:
         return "too long"
     if name.startswith("-"):
         return "must not start with '-'"
-    if name in ("HEAD", "@") or name.startswith("refs/"):
+    if name in ("HEAD", "@") or name.startswith("refs/") or _PSEUDO_REF.match(name):
         return "reserved name"
+    if any(ch in _DISGUISING for ch in name):
+        return "contains a character that changes how it is displayed (bidirectional override)"
     if any(ch in _FORBIDDEN_REF_CHARS for ch in name) or not _utf8(name):
         return "contains a character git does not allow"
     if ".." in name or "@{" in name or "//" in name:
@@ -52,6 +60,11 @@ def _ref_problem(name: str) -> str | None:
         if part.startswith(".") or part.endswith(".lock"):
             return "a component starts with '.' or ends with '.lock'"
     return None
+
+
+def storable(text: str) -> bool:
+    """Whether a database (and git) can hold `text`: no NUL character, no lone surrogate."""
+    return "\x00" not in text and _utf8(text)
 
 
 def _utf8(text: str) -> bool:
@@ -69,6 +82,8 @@ def check_remote_name(name: object) -> str:
         raise InvalidValue("remote name must be a non-empty string")
     if len(name) > 100 or not _REMOTE_NAME.match(name) or ".." in name or name.endswith(".lock"):
         raise InvalidValue(f"invalid remote name {name[:80]!r}")
+    if name.lower() in RESERVED_REMOTE_NAMES:
+        raise InvalidValue(f"invalid remote name {name!r}: git gives it a meaning of its own")
     return name
 
 
@@ -125,12 +140,12 @@ def _parse_url(url: str) -> RemoteUrl:
         if not m:
             raise InvalidValue("url must be https://, ssh:// or user@host:path")
         return RemoteUrl(url, "ssh", m.group("host").lower().strip("[]"), m.group("path"))
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
     try:
+        parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise InvalidValue("url has an invalid port") from exc
+    except ValueError as exc:  # "https://[x" (an unclosed IPv6 bracket), a port that is no number
+        raise InvalidValue("url has an invalid host or port") from exc
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     default = {"https": 443, "http": 80, "ssh": 22}.get(scheme)
     if port and port != default:
@@ -196,6 +211,15 @@ def redact_url(url: str) -> str:
     user = user.split(":", 1)[0]
     shown = "***" if parts.scheme.startswith("http") else user
     return parts._replace(netloc=f"{shown}@{hostport}").geturl()
+
+
+def url_origin(url: str) -> str:
+    """Only the scheme and host of `url`, for logs: some URLs carry a secret in their path."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+    except ValueError:
+        return "(unreadable URL)"
 
 
 def check_notify_url(url: object, *, allow_local: bool = False) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from service.forges.base import WebhookError
 
 MAX_DELIVERY_ID = 200
+MAX_EVENT_NAME = 100
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 
 
@@ -44,6 +45,8 @@ def event_name(headers: Mapping[str, str], *names: str) -> str:
     name = header(headers, *names)
     if not name:
         raise WebhookError(400, "no_event", f"no event name in {' or '.join(names)}")
+    if len(name) > MAX_EVENT_NAME:  # no forge's event is named at such length, and none is stored so
+        raise WebhookError(400, "bad_event", f"{' or '.join(names)} is longer than {MAX_EVENT_NAME} characters")
     return name
 
 

@@ -94,12 +94,12 @@ class DeliveryStore:
                 if d.keys else []
             for repo_id, repo_name, remote in matches:
                 key = fetch_coalesce_key(repo_id, remote)
-                job, new = self.jobs.join_or_add(conn, repo_id, repo_name, JobKind.FETCH, Trigger.WEBHOOK,
-                                                 {"remote": remote, "prune": True}, key)
-                intake.job_ids.append(job.id)
+                job_id, new = self.jobs.join_or_add(conn, repo_id, repo_name, JobKind.FETCH, Trigger.WEBHOOK,
+                                                    {"remote": remote, "prune": True}, key)
+                intake.job_ids.append(job_id)
                 if new:
                     busy = d.debounce and _busy_since(conn, key, d.since)
-                    intake.to_send.append((job.id, repo_id, d.debounce if busy else None))
+                    intake.to_send.append((job_id, repo_id, d.debounce if busy else None))
             if not matches:
                 intake.ignored = UNMATCHED
         recorded = _RECORD.run(conn, forge=d.forge, delivery_id=d.delivery_id, event=d.event,

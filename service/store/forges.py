@@ -3,15 +3,11 @@ and the one cache of the forges in effect."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
 from collections.abc import Callable
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import RowMapping, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +16,7 @@ from service.domain.types import utcnow
 from service.store.db import Database
 from service.store.jobs import FORGES_VERSION
 from service.store.repos import NameTaken
+from service.store.secrets import Sealer, SecretKeyMissing
 from service.store.tables import forges
 
 log = logging.getLogger("gitferry.forges")
@@ -27,24 +24,13 @@ Complete = Callable[..., ForgeConfig]
 FRESH_FOR = 2.0  # seconds the forges in effect are used without asking whether they changed
 
 
-class SecretKeyMissing(Exception):
-    """A secret has to be stored or read, and GITFERRY_SECRET_KEY is not set (or is not the one used)."""
-
-
-def fernet(secret_key: str) -> Fernet:
-    """The Fernet key derived from GITFERRY_SECRET_KEY (any string of 16+ characters)."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gitferry forge secrets").derive(
-        secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 class ForgeStore:
-    def __init__(self, db: Database, secret_key: str, configured: tuple[ForgeConfig, ...],
+    def __init__(self, db: Database, sealer: Sealer, configured: tuple[ForgeConfig, ...],
                  complete: Complete = ForgeConfig):
         """`configured`: from GITFERRY_CONFIG, they win over stored ones of the same host.
         `complete`: makes a stored forge, with what its kind implies (its forge driver knows)."""
         self.db = db
-        self.secret_key = secret_key
+        self.sealer = sealer
         self.configured = configured
         self.complete = complete
         self._lock = threading.Lock()
@@ -78,9 +64,9 @@ class ForgeStore:
                 for row in rows]
 
     def add(self, forge: ForgeConfig) -> None:
-        values = dict(kind=forge.kind, host=forge.host, api_url=forge.api_url, token_encrypted=self._seal(forge.token),
-                      webhook_secret_encrypted=self._seal(forge.webhook_secret), git_protocol=forge.git_protocol,
-                      username=forge.username, created_at=utcnow())
+        values = dict(kind=forge.kind, host=forge.host, api_url=forge.api_url, git_protocol=forge.git_protocol,
+                      token_encrypted=self.sealer.seal(forge.token), username=forge.username,
+                      webhook_secret_encrypted=self.sealer.seal(forge.webhook_secret), created_at=utcnow())
         try:
             with self.db.write() as conn:
                 conn.execute(insert(forges).values(**values))
@@ -94,17 +80,11 @@ class ForgeStore:
         self.forget()
         return deleted
 
-    def _seal(self, value: str) -> str | None:
-        if not value:
-            return None
-        if not self.secret_key:
-            raise SecretKeyMissing("storing a token or webhook secret needs GITFERRY_SECRET_KEY")
-        return fernet(self.secret_key).encrypt(value.encode()).decode()
-
     def _opened(self, row: RowMapping) -> ForgeConfig:
         """A stored forge with its secrets; without the right key, without them (and a warning)."""
         try:
-            return self._forge(row, self._open(row["token_encrypted"]), self._open(row["webhook_secret_encrypted"]))
+            return self._forge(row, self.sealer.open(row["token_encrypted"]),
+                               self.sealer.open(row["webhook_secret_encrypted"]))
         except SecretKeyMissing as exc:
             log.warning("forge_secrets_unreadable host=%s reason=%s", row["host"], exc)
             return self._forge(row)
@@ -112,13 +92,3 @@ class ForgeStore:
     def _forge(self, row: RowMapping, token: str = "", webhook_secret: str = "") -> ForgeConfig:
         return self.complete(kind=row["kind"], host=row["host"], api_url=row["api_url"], token=token,
                              webhook_secret=webhook_secret, git_protocol=row["git_protocol"], username=row["username"])
-
-    def _open(self, value: object) -> str:
-        if not value:
-            return ""
-        if not self.secret_key:
-            raise SecretKeyMissing("reading stored forge secrets needs GITFERRY_SECRET_KEY")
-        try:
-            return fernet(self.secret_key).decrypt(str(value).encode()).decode()
-        except InvalidToken as exc:
-            raise SecretKeyMissing("GITFERRY_SECRET_KEY is not the key the forge secrets were stored with") from exc

@@ -14,6 +14,7 @@ from service.domain.matching import url_key
 from service.domain.records import Remote, Repo
 from service.domain.types import RepoState, utcnow
 from service.store.db import Database
+from service.store.secrets import Sealer
 from service.store.sql import Sql, records
 from service.store.tables import remotes, repo_refs, repos
 
@@ -37,8 +38,9 @@ class NameTaken(Exception):
 
 
 class RepoStore:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, sealer: Sealer):
         self.db = db
+        self.sealer = sealer  # a repo's notify_secret is kept sealed
 
     def create(self, name: str, url: str, *, pull_strategy: str | None, fetch_interval: int | None,
                protected_branches: list[str]) -> Repo:
@@ -83,6 +85,9 @@ class RepoStore:
             _READY.run(conn, id=repo_id)
 
     def update(self, repo_id: int, **fields: Any) -> None:
+        """Change a repo's settings; a notify_secret is sealed (SecretKeyMissing without the key)."""
+        if fields.get("notify_secret"):
+            fields["notify_secret"] = self.sealer.seal(fields["notify_secret"])
         with self.db.write() as conn:
             conn.execute(update(repos).where(repos.c.id == repo_id).values(**fields))
 
@@ -91,6 +96,10 @@ class RepoStore:
             conn.execute(delete(repo_refs).where(repo_refs.c.repo_id == repo_id))
             conn.execute(delete(remotes).where(remotes.c.repo_id == repo_id))
             conn.execute(delete(repos).where(repos.c.id == repo_id))
+
+    def notify_secret(self, repo: Repo) -> str:
+        """The secret that signs the repo's notifications ("" if none)."""
+        return self.sealer.open(repo.notify_secret)
 
     def counts(self) -> list[tuple[str, int]]:
         """(state, how many) of all repos."""

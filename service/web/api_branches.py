@@ -28,6 +28,17 @@ def known_remote(repo: Repo, name: str) -> str:
     return name
 
 
+def new_branch_name(repo: Repo, name: object) -> str:
+    """A name for a local branch to be made: valid, and not `<remote>/<branch>` of a remote of the
+    repo, which git would read as that local branch instead of the remote's."""
+    branch: str = checked(check_ref_name, name)
+    first = branch.split("/", 1)[0]
+    if "/" in branch and services().store.repos.remote(repo.id, first) is not None:
+        raise ApiError(422, "invalid", f"a local branch {branch!r} would hide remote {first!r}'s branch of that "
+                       "name; choose another name")
+    return branch
+
+
 @bp.get("/api/v1/repos/<path:name>/branches")
 @requires(Scope.READ)
 def list_branches(name: str) -> ResponseReturnValue:
@@ -62,7 +73,7 @@ def list_tags(name: str) -> ResponseReturnValue:
 def create_branch(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     body = json_body()
-    branch = checked(check_ref_name, field(body, "name", str))
+    branch = new_branch_name(repo, field(body, "name", str))
     start = field(body, "start_point", str)
     if not is_sha(start):
         checked(check_ref_name, start, "start point")

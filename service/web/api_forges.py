@@ -68,7 +68,11 @@ def add_forge() -> ResponseReturnValue:
 
 def _check_api_url(url: str, allow_local: bool) -> None:
     """gitferry sends the token there: https to a public host (http and local hosts only when allowed)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+    except ValueError:  # "https://[x": an unclosed IPv6 bracket
+        raise ApiError(422, "invalid", "api_url is not a valid URL") from None
     if parts.scheme not in (("https", "http") if allow_local else ("https",)) or not parts.hostname:
         raise ApiError(422, "invalid", "api_url must be an https:// URL")
     if parts.username or parts.password or (not allow_local and is_local_host(parts.hostname)):

@@ -17,9 +17,9 @@ from service.domain.validation import (
     check_url,
     redact_url,
 )
-from service.store import NameTaken
+from service.store import NameTaken, SecretKeyMissing
 from service.web.answers import find_repo
-from service.web.auth import requires
+from service.web.auth import require, requires
 from service.web.context import checked, field, json_body, services
 from service.web.errors import ApiError
 from service.web.forks import fork_remote, forks_of
@@ -33,7 +33,7 @@ STRATEGIES = [s.value for s in PullStrategy]
 def _repo_view(repo: Repo, remotes: list[Remote]) -> Row:
     svc = services()
     return repo_view(repo, remotes, svc.provider(), pull_strategy=svc.settings.pull_strategy,
-                     fetch_interval=svc.settings.fetch_interval)
+                     fetch_interval=svc.settings.fetch_interval, admin=require(Scope.READ) == Scope.ADMIN)
 
 
 def _strategy(body: Row) -> str | None:
@@ -112,7 +112,10 @@ def patch_repo(name: str) -> ResponseReturnValue:
         changes["notify_secret"] = field(body, "notify_secret", str, None) or None
     store = services().store
     if changes:
-        store.repos.update(repo.id, **changes)
+        try:
+            store.repos.update(repo.id, **changes)
+        except SecretKeyMissing as exc:
+            raise ApiError(422, "secret_key_missing", f"{exc} (the key that encrypts secrets at rest)") from None
     repo = find_repo(name)
     return jsonify(_repo_view(repo, store.repos.remotes(repo.id)))
 

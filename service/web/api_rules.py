@@ -9,7 +9,7 @@ from service.domain.types import PullStrategy, Scope
 from service.domain.validation import check_ref_name, check_remote_name
 from service.store import NameTaken
 from service.web.answers import find_repo
-from service.web.api_branches import known_remote
+from service.web.api_branches import known_remote, new_branch_name
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
 from service.web.errors import ApiError
@@ -26,7 +26,7 @@ def create_rule(name: str) -> ResponseReturnValue:
     rule_name = checked(check_remote_name, field(body, "name", str))
     remote = known_remote(repo, field(body, "remote", str))
     branch = checked(check_ref_name, field(body, "branch", str))
-    local_branch = checked(check_ref_name, field(body, "local_branch", str, branch))
+    local_branch = new_branch_name(repo, field(body, "local_branch", str, branch))
     strategy = field(body, "strategy", str, None)
     if strategy is not None and strategy not in {s.value for s in PullStrategy}:
         raise ApiError(422, "invalid", "strategy must be ff-or-merge, ff-only or rebase")

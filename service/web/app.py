@@ -21,7 +21,7 @@ from service.web import (
     hooks,
     openapi,
 )
-from service.web.context import Services
+from service.web.context import Services, refuse_unstorable_url
 
 
 def create_app(settings: Settings, *, store: Store | None = None,
@@ -36,6 +36,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     jobs = jobs or JobQueue(make_celery(settings), store, settings)
     app.extensions["gitferry"] = Services(settings, store, jobs)
     errors.install(app)
+    app.before_request(refuse_unstorable_url)
     for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)
     app.wsgi_app = hooks.HookIntake(app)  # type: ignore[method-assign]

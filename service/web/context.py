@@ -11,7 +11,7 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
-from service.domain.validation import InvalidValue
+from service.domain.validation import InvalidValue, storable
 from service.forges.registry import provider_for_url
 from service.jobs import JobQueue
 from service.settings import Settings
@@ -58,7 +58,26 @@ def json_body() -> dict[str, Any]:
         raise ApiError(400, "bad_json", "request body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "request body must be a JSON object")
+    if not _storable(body):
+        raise ApiError(400, "bad_json", "request body holds a NUL character or an unpaired surrogate")
     return body
+
+
+def _storable(value: Any) -> bool:
+    """Whether every string in a JSON value is storable (keys too)."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return all(storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(_storable, value))
+    return True
+
+
+def refuse_unstorable_url() -> None:
+    """Before every API request: a path or query with a NUL character names nothing gitferry has."""
+    if not storable(request.path) or not all(storable(k) and storable(v) for k, v in request.args.items(multi=True)):
+        raise ApiError(400, "bad_request", "the URL holds a NUL character")
 
 
 def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from service.store import DatabaseUnavailable
+from service.store import DatabaseUnavailable, why_unavailable
 
 log = logging.getLogger("gitferry.web")
 
@@ -61,7 +61,7 @@ def error_answer(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
         return status, _HTTP_CODES.get(status, "error"), message, {"Allow": allow} if allow else {}
     if isinstance(exc, DatabaseUnavailable):
         # e.g. the server restarted in the middle of this request; the pool reconnects for the next
-        log.warning("database_unavailable error=%s", type(exc.orig).__name__)
+        log.warning("database_unavailable reason=%s", why_unavailable(exc))
         return 503, "database_unavailable", "the database is not reachable; try again", {"Retry-After": "1"}
     log.exception("request_crashed")
     return 500, "internal", "internal error", {}

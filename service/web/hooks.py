@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 
 from service.domain.forge import ForgeConfig, forge_for_host
 from service.domain.matching import event_keys
-from service.domain.validation import InvalidValue, parse_url
+from service.domain.validation import InvalidValue, parse_url, storable
 from service.forges.base import ForgeEvent, WebhookDriver, WebhookError
 from service.forges.registry import drivers_for, name_hosts
 from service.web.context import Services, body_bytes, services
@@ -69,27 +69,42 @@ class HookIntake:
 
 
 def receive(svc: Services, endpoint: str, req: Request) -> Answer:
+    """Verify first, then parse: a delivery whose signature is wrong costs reading its body and one
+    HMAC per webhook secret in effect, and nothing of it reaches a parser."""
     headers = cast(Mapping[str, str], req.headers)  # read with get(), as a Mapping is (case-insensitive)
     driver = _driver(endpoint, headers)
     if not driver.has_credentials(headers):
         raise ApiError(401, "unsigned", f"{driver.forge} delivery without signature or token")
     raw = body_bytes(req, svc.settings.max_body_bytes)
-    try:
-        payload = json.loads(raw)
-        event: ForgeEvent = driver.parse(headers, payload)
-    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..."
-        raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
-    except WebhookError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
     forges = svc.store.forges.in_effect()
-    secret = _secret_for(svc, event, forges)
-    if not secret:
+    secrets = {f.webhook_secret for f in forges if f.webhook_secret} | {svc.settings.webhook_secret} - {""}
+    if not secrets:
         raise ApiError(401, "no_secret", "no webhook secret is configured for this forge; deliveries are refused")
-    if not driver.verify(headers, raw, secret):
+    signed_with = next((secret for secret in secrets if driver.verify(headers, raw, secret)), None)
+    if signed_with is None:
+        raise ApiError(401, "bad_signature", f"{driver.forge} signature or token does not match")
+    event = _parsed(driver, headers, raw)
+    if _secret_for(svc, event, forges) != signed_with:  # signed, but with another forge's secret
         raise ApiError(401, "bad_signature", f"{driver.forge} signature or token does not match")
     if event.kind == "ping":
         return 200, _json({"ok": True, "forge": driver.forge}), {}
     return _accept(svc, event, forges)
+
+
+def _parsed(driver: WebhookDriver, headers: Mapping[str, str], raw: bytes) -> ForgeEvent:
+    """The delivery's ForgeEvent; a 400 for a body its forge would not send."""
+    try:
+        event: ForgeEvent = driver.parse(headers, json.loads(raw))
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..."
+        raise ApiError(400, "bad_json", "webhook body is not valid JSON") from exc
+    except WebhookError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    except (TypeError, KeyError, AttributeError) as exc:  # a shape no parser was written for
+        raise ApiError(400, "bad_payload", f"the body is not one {driver.forge} sends") from exc
+    if not all(map(storable, (event.delivery_id, event.kind, event.full_name, event.web_url, *event.clone_urls,
+                               *(c.ref for c in event.changes)))):
+        raise ApiError(400, "bad_payload", "the delivery holds a NUL character or an unpaired surrogate")
+    return event
 
 
 def _driver(endpoint: str, headers: Mapping[str, str]) -> WebhookDriver:

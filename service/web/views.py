@@ -45,8 +45,9 @@ def remote_view(remote: Remote, provider: Provider) -> View:
 
 
 def repo_view(repo: Repo, remotes: list[Remote], provider: Provider, *, pull_strategy: str,
-              fetch_interval: int) -> View:
-    """`pull_strategy` and `fetch_interval`: the defaults where the repo has none of its own."""
+              fetch_interval: int, admin: bool) -> View:
+    """`pull_strategy` and `fetch_interval`: the defaults where the repo has none of its own. The
+    notify_url only for `admin`: Slack- and Teams-style URLs carry their secret in the path."""
     return {
         "name": repo.name,
         "url": redact_url(repo.url),
@@ -58,7 +59,7 @@ def repo_view(repo: Repo, remotes: list[Remote], provider: Provider, *, pull_str
         "state": repo.state,
         "error": repo.error,
         "last_fetch_at": iso(repo.last_fetch_at),
-        "notify_url": redact_url(repo.notify_url) if repo.notify_url else None,
+        "notify_url": redact_url(repo.notify_url) if repo.notify_url and admin else None,
         "notify_secret_set": bool(repo.notify_secret),
         "remotes": [remote_view(r, provider) for r in remotes],
     }

@@ -9,6 +9,7 @@ limit.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 from service.settings import load_settings
 from service.web import create_app
 from tests.support.live import ADMIN
+from tests.support.services import postgres_database
 
 REPO = "acme/widgets"
 R = f"/api/v1/repos/{REPO}"
@@ -33,15 +35,18 @@ NO_BODY = object()
 SMALL_LIMIT = 2048
 
 BAD_REFS = ["a..b", "-x", "--upload-pack=evil", "refs/heads/x", "with space", "x.lock", "@{u}", "HEAD",
-            "x/", "/x", ".x", "x.", "a//b", "a\\b", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\n", "\ud800", ""]
-BAD_NAMES = ["--upload-pack=evil", "-x", "a..b", "x.lock", "with space", "a/b", "origin\n", "", "x" * 101]
+            "x/", "/x", ".x", "x.", "a//b", "a\\b", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\n", "\ud800", "",
+            "FETCH_HEAD", "ORIG_HEAD", "fix\u202egnp.exe", "a\u2066b", "nul\x00"]
+BAD_NAMES = ["--upload-pack=evil", "-x", "a..b", "x.lock", "with space", "a/b", "origin\n", "", "x" * 101,
+             "HEAD", "refs", "Refs", "FETCH_HEAD", "nul\x00"]
 BAD_REPO_NAMES = ["--upload-pack=evil", "-x/y", "acme/-x", "a/../b", "a//b", "/a", "a/", "a.git", "a/b.lock",
                   "with space", "acme/w\n", "x" * 201, "", "acme/branches", "acme/remotes/x", "acme/rules"]
 # Refused whatever GITFERRY_ALLOW_LOCAL_REMOTES says.
 BAD_URLS = ["ext::sh -c touch% /tmp/pwned", "ext::sh", "fd::3", "https://user:pass@github.com/a/b",
             "https://token@github.com/a/b", "ssh://git:pw@github.com/a/b", "--upload-pack=evil",
             "-oProxyCommand=x", "ssh://-oProxyCommand=calc/x", "ftp://github.com/a/b", "https://github.com/",
-            "https://github.com:99999/a", "https://github.com/a\nb", "https://github.com/\ud800", "", "nonsense"]
+            "https://github.com:99999/a", "https://github.com/a\nb", "https://github.com/\ud800", "", "nonsense",
+            "https://[x/a/b", "https://[::1/a/b", "ssh://[x/a/b", "https://github.com/a\x00b"]
 # Refused only when local remotes are off.
 LOCAL_URLS = ["file:///", "file:///tmp/x", "http://github.com/a/b", "https://127.0.0.1/x", "https://10.0.0.1/x",
               "https://localhost/x", "https://foo.localhost/x", "https://[::1]/x", "https://[::1]:8443/x",
@@ -114,7 +119,26 @@ class Case:
 
 def case(label: str, method: str, path: str, body: Any = NO_BODY, status: int = 400, code: str | None = None,
          **kw: Any) -> Any:
+    if "%00" in path.lower() or "\x00" in path:  # a URL naming nothing gitferry can have, whoever asks
+        status, code = 400, "bad_request"
+    elif kw.get("token", "admin") == "admin" and not storable(body):  # refused as a body, before its fields
+        status, code = 400, "bad_json"
     return pytest.param(Case(method, path, body, status, code, **kw), id=f"{method} {path} {label}")
+
+
+def storable(value: Any) -> bool:
+    """Whether a database could hold every string of a JSON value: no NUL, no lone surrogate."""
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(storable, value))
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    return True
 
 
 def _quote(ref: str) -> str:
@@ -231,6 +255,8 @@ def branch_cases() -> Iterator[Any]:
         yield case(f"name={ref!r}", "POST", b, {"name": ref, "start_point": "origin/main"}, 422, "invalid")
         yield case(f"start={ref!r}", "POST", b, {"name": "f", "start_point": ref}, 422, "invalid")
     yield case("start='abcd\\n'", "POST", b, {"name": "f", "start_point": "abcd\n"}, 422, "invalid")
+    # a local origin/main would hide remote origin's main from git
+    yield case("name=origin/main", "POST", b, {"name": "origin/main", "start_point": "main"}, 422, "invalid")
 
 
 def upstream_cases() -> Iterator[Any]:
@@ -281,6 +307,7 @@ def op_cases() -> Iterator[Any]:
 def rule_cases() -> Iterator[Any]:
     # POST /api/v1/repos/{name}/rules
     rule = GOOD_RULE
+    yield case("local_branch=origin/x", "POST", RULES, {**rule, "local_branch": "origin/x"}, 422, "invalid")
     yield case("{}", "POST", RULES, {}, code="missing_field")
     for fld in ("name", "remote", "branch"):
         yield case(f"no-{fld}", "POST", RULES, {k: v for k, v in rule.items() if k != fld}, code="missing_field")
@@ -331,6 +358,12 @@ def query_cases() -> Iterator[Any]:
     for query in ["limit=0", "limit=501", "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit=%C2%B2",
                   "limit=%D9%A3", "state=bogus", "state=", "kind=bogus", "kind=CLONE"]:
         yield case(query, "GET", f"/api/v1/jobs?{query}", code="bad_query")
+    # A NUL character names nothing gitferry has, anywhere in a URL.
+    for path in ["/api/v1/jobs?repo=a%00b", "/api/v1/jobs?state=done%00", f"{R}/branches?x%00=1",
+                 "/api/v1/repos/a%00b", "/api/v1/repos/acme/widgets%00", f"{R}/remotes/or%00igin",
+                 "/api/v1/tokens/a%00b", f"{RULES}/nightly%00", "/api/v1/forges/a%00b", "/api/v1/jobs/1%00"]:
+        for method in ["GET", "DELETE"]:
+            yield case(f"NUL {method}", method, path, code="bad_request")
 
 
 def lookup_cases() -> Iterator[Any]:
@@ -385,10 +418,17 @@ class World:
         return [a.get_json() for a in answers]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The module's world on each database: what one refuses (a NUL, a value too long), the other must too."""
+    with postgres_database() if request.param == "postgresql" else contextlib.nullcontext("") as database:
+        yield from _world(tmp_path_factory, database)
+
+
+def _world(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[World]:
     settings = load_settings({
         "GITFERRY_DATA_DIR": str(tmp_path_factory.mktemp("bad-input") / "data"),
+        "GITFERRY_DATABASE_URL": database,
         "GITFERRY_ADMIN_TOKEN": ADMIN,
         "GITFERRY_ALLOW_LOCAL_REMOTES": "1",
         "GITFERRY_FETCH_INTERVAL": "0",
@@ -479,14 +519,15 @@ SIGNED_BODIES = [("malformed", b"{bad"), ("not-utf8", b'{"a": "\xff"}'), ("deepl
 
 
 @pytest.mark.parametrize("forge, headers, body, status, app", [
-    *[("github", GITHUB, body, 400, "local") for _, body in SIGNED_BODIES],
-    *[("azure-devops", AZURE, body, 400, "local") for _, body in SIGNED_BODIES],
+    # A signature no secret here makes (none is set in this world): refused before the body is parsed.
+    *[("github", GITHUB, body, 401, "local") for _, body in SIGNED_BODIES],
+    *[("azure-devops", AZURE, body, 401, "local") for _, body in SIGNED_BODIES],
     ("github", (), b"{}", 401, "local"),  # no signature
     ("gitlab", (), b"{}", 401, "local"),
     ("gitea", (), b"{}", 401, "local"),
     ("azure-devops", (), b"{}", 401, "local"),
     ("bitbucket", (), b"{}", 400, "local"),  # neither Cloud's nor Server's headers
-    ("github", GITHUB, b"{}", 400, "local"),  # no repository
+    ("github", GITHUB, b"{}", 401, "local"),
     ("github", GITHUB, json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": "1" * 40, "repository": {
         "full_name": "acme/widgets", "clone_url": "https://github.com/acme/widgets.git"}}).encode(), 401,
      "local"),  # no webhook secret configured here

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,59 @@ def test_a_body_past_the_limit_is_413_whether_or_not_its_length_is_sent(tmp_path
         else:
             r = client.post("/hooks/github", data=body, headers=headers)
         assert (r.status_code, r.json["error"]["code"]) == (status, "too_large" if status == 413 else "bad_json")
+
+
+# --- what nobody may make of a delivery: verify first, parse after, and no 500 from any body -----
+
+def test_an_unverified_delivery_is_never_parsed_however_large(hook_app: Flask, monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """A wrong signature costs reading the body and one HMAC per secret: no JSON parse, no driver."""
+    from service.web import hooks as hooks_module
+
+    def no_parse(*_args: object) -> None:
+        raise AssertionError("an unverified delivery reached the parser")
+
+    monkeypatch.setattr(hooks_module, "_parsed", no_parse)
+    body = b'{"commits": [' + b'{"message": "' + b"x" * 1000 + b'"},' * 8000 + b"{}]}"
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "big", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    started = time.process_time()
+    r = hook_app.test_client().post("/hooks/github", data=body, headers=headers)
+    assert r.status_code == 401 and r.json["error"]["code"] == "bad_signature"
+    assert time.process_time() - started < 0.5, "an unverified delivery cost more than reading and one HMAC"
+    for endpoint, delivery in [("gitlab", signing.gitlab({"object_kind": []}, "wrong-token")),
+                               ("bitbucket", signing.bitbucket_cloud({"push": {"changes": [{"new": {"type": []}}]}},
+                                                                     "wrong-secret"))]:
+        assert post(hook_app.test_client(), endpoint, delivery).status_code == 401
+
+
+@pytest.mark.parametrize("endpoint, delivery", [
+    ("gitlab", signing.gitlab({"object_kind": []}, GITLAB_SECRET, event="System Hook")),
+    ("gitlab", signing.gitlab({"event_name": {"a": 1}, "object_kind": "push"}, GITLAB_SECRET, event="System Hook")),
+    ("bitbucket", signing.bitbucket_cloud({"push": {"changes": [{"new": {"type": [], "name": {}}}]},
+                                           "repository": {"full_name": "acme/widgets"}}, SECRET)),
+    ("github", signing.github({"ref": [], "before": {}, "after": None, "repository": []}, SECRET)),
+    ("github", signing.github(signing.github_push("https://github.com/acme/\ud800.git"), SECRET)),
+    ("github", signing.github(signing.github_push("https://github.com/acme/a\x00b.git"), SECRET)),
+    ("github", signing.github(signing.github_push(GH_URL), SECRET, event="x" * 101)),
+])
+def test_a_verified_body_no_forge_would_send_is_a_400_and_records_nothing(hooks: FlaskClient, endpoint: str,
+                                                                          delivery: tuple[bytes, dict]) -> None:
+    r = post(hooks, endpoint, delivery)
+    assert r.status_code == 400 and r.json["error"]["code"] in ("bad_payload", "bad_event", "bad_json"), r.json
+    assert jobs(hooks) == []
+
+
+def test_a_url_no_parser_can_read_is_a_repository_nobody_manages(hooks: FlaskClient) -> None:
+    push = signing.gitlab_push(GL_URL, "acme/widgets")
+    push["project"]["web_url"] = "https://[x"
+    push["project"]["git_http_url"] = "https://[::1/x.git"
+    # (no host can be read from it, so the global secret is the one it must be signed with)
+    r = post(hooks, "gitlab", signing.gitlab(push, SECRET))
+    assert r.status_code == 202 and "not a remote" in r.json["ignored"]
+
+
+def test_a_delivery_signed_with_another_forges_secret_is_refused(hooks: FlaskClient) -> None:
+    """The secret must be the one of the forge the repository lives on (here: GitHub, the global one)."""
+    r = post(hooks, "github", signing.github(signing.github_push(GH_URL), GITLAB_SECRET))
+    assert r.status_code == 401 and r.json["error"]["code"] == "bad_signature"
+    assert jobs(hooks) == []

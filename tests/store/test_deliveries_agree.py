@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -38,8 +38,9 @@ def stores() -> Iterator[tuple[Store, Store]]:
             store.close()
 
 
-def set_up(store: Store, plan: random.Random) -> None:
-    """Three repos whose remotes point at a few shared URLs, and the fetches each key had before."""
+def set_up(store: Store, plan: random.Random, since: datetime) -> None:
+    """Three repos whose remotes point at a few shared URLs, and the fetches each key had before:
+    ended after or long before the deliveries' `since` (a time fixed for both stores alike)."""
     with store.db.write() as conn:
         conn.execute(text("TRUNCATE repos, remotes, jobs, deliveries, repo_refs RESTART IDENTITY CASCADE"))
     for n in range(3):
@@ -57,20 +58,20 @@ def set_up(store: Store, plan: random.Random) -> None:
                 continue
             store.jobs.start(job.id, lease=60)
             if before != "running":
-                ago = timedelta(seconds=0.01 if before == "just ended" else 60)
+                ended = since + timedelta(seconds=0.1 if before == "just ended" else -60)
                 with store.db.write() as conn:
                     conn.execute(text("UPDATE jobs SET state = 'done', finished_at = :at WHERE id = :id"),
-                                 {"at": (utcnow() - ago).replace(tzinfo=None), "id": job.id})
+                                 {"at": ended.replace(tzinfo=None), "id": job.id})
 
 
-def deliveries(plan: random.Random, count: int) -> list[_Delivery]:
+def deliveries(plan: random.Random, count: int, since: datetime) -> list[_Delivery]:
     found = []
     for _ in range(count):
         keys = sorted({plan.choice([*URLS, "https://example.com/nobody/here.git"]).removeprefix("https://")
                        .removesuffix(".git") for _ in range(plan.randrange(1, 3))})
         ignored = "ping events are not acted on" if plan.random() < 0.1 else None
         found.append(_Delivery(plan.choice(["github", "gitlab"]), f"d-{plan.randrange(8)}", "push",
-                               [] if ignored else keys, ignored, utcnow() - timedelta(seconds=DEBOUNCE), DEBOUNCE))
+                               [] if ignored else keys, ignored, since, DEBOUNCE))
     return found
 
 
@@ -100,11 +101,12 @@ def test_a_batch_in_one_statement_records_what_one_by_one_records(stores: tuple[
     alone, together = stores
     differing = []
     for scenario in range(SCENARIOS):
+        since = utcnow() - timedelta(seconds=DEBOUNCE)
         for store in stores:
-            set_up(store, random.Random(scenario))
+            set_up(store, random.Random(scenario), since)
         plan = random.Random(10_000 + scenario)
         for _ in range(plan.randrange(1, 4)):
-            batch = deliveries(plan, plan.randrange(1, 7))
+            batch = deliveries(plan, plan.randrange(1, 7), since)
             expected = seen(alone, one_by_one(alone, batch))
             got = seen(together, in_one_statement(together, batch))
             if got != expected:

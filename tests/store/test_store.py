@@ -339,7 +339,7 @@ def test_a_fetch_queued_by_another_request_mid_delivery_is_joined_and_ours_is_st
             other = store.db.engine.connect()
             holding = other.begin()
             theirs = store.jobs.join_or_add(other, second.id, second.name, "fetch", "api", {"remote": "origin"},
-                                            fetch_coalesce_key(second.id, "origin"))[0].id
+                                            fetch_coalesce_key(second.id, "origin"))[0]
             with ThreadPoolExecutor(1) as pool:
                 pending = pool.submit(store.deliveries.record, "github", "d-1", "push", {key}, None)
                 time.sleep(0.5)  # the delivery's insert now waits on the uncommitted fetch
@@ -486,10 +486,10 @@ def test_work_committed_together_fails_alone(store: Store) -> None:
     def add_job(kind: str, fail: bool = False, pause: float = 0.0):  # type: ignore[no-untyped-def]
         def work(conn):  # type: ignore[no-untyped-def]
             time.sleep(pause)
-            job, _ = store.jobs.join_or_add(conn, repo.id, repo.name, kind, "api", {}, None)
+            job_id, _ = store.jobs.join_or_add(conn, repo.id, repo.name, kind, "api", {}, None)
             if fail:
                 raise ValueError("this one fails")
-            return job.id
+            return job_id
         return lambda: store.db.write_batched(work)
 
     with ThreadPoolExecutor(4) as pool:

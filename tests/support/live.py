@@ -74,10 +74,17 @@ class Api:
             time.sleep(0.05)
 
 
-class Processes:
-    """gitferry commands started with one environment; stopped (and their logs kept) on exit."""
+def command_is_installed(command: list[str]) -> bool:
+    """Whether `command` is an installed gitferry (run away from the checkout, so as not to import it)."""
+    return command[0].endswith("/gitferry")
 
-    def __init__(self, data_dir: Path, env: dict[str, str]):
+
+class Processes:
+    """gitferry commands started with one environment; stopped (and their logs kept) on exit.
+    `command` runs gitferry (by default this checkout's source, run from the folder it is in)."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], command: list[str] | None = None):
+        self.command = command or [sys.executable, "-m", "service.cli"]
         self.data_dir = data_dir
         self.env = {
             **os.environ,
@@ -93,8 +100,9 @@ class Processes:
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", *args],
+            [*self.command, *args],
             env={**self.env, **(env or {})},
+            cwd=self.data_dir if command_is_installed(self.command) else None,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

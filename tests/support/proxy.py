@@ -10,11 +10,11 @@ import threading
 class HoldingProxy:
     """Accepts on 127.0.0.1:<port> and relays to `target` once `release()` is called."""
 
-    def __init__(self, target: tuple[str, int]):
+    def __init__(self, target: tuple[str, int], port: int = 0):
         self.target = target
         self.released = threading.Event()
         self.connected = threading.Event()
-        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server = socket.create_server(("127.0.0.1", port))
         self.port = self.server.getsockname()[1]
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()

@@ -10,7 +10,9 @@ from workers.git import validate as engine
 
 NAMES = ["main", "feature/x", "a..b", "-x", "--upload-pack=evil", "refs/heads/x", "with space", "x.lock",
          "@{u}", "HEAD", "@", "a/.b", "a//b", "end.", "/lead", "trail/", "ü-unicode", "x" * 256, "tab\tx",
-         "a:b", "a~1", "a^", "a?", "a*", "a[", "a\\b", "release-1.0", "v1.2.3", "_under", ".dot"]
+         "a:b", "a~1", "a^", "a?", "a*", "a[", "a\\b", "release-1.0", "v1.2.3", "_under", ".dot",
+         "FETCH_HEAD", "ORIG_HEAD", "CHERRY_PICK_HEAD", "head", "Head-start", "refs", "REFS",
+         "fix\u202egnp.exe", "a\u2066b", "mark\u200f", "arabic-\u0627"]
 
 
 def accepts(check, name: str) -> bool:  # type: ignore[no-untyped-def]

@@ -11,6 +11,9 @@ from .models import Credential
 _BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 _REMOTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 _HEX = re.compile(r"[0-9a-f]{4,64}")
+_PSEUDO_REF = re.compile(r"[A-Z_]*HEAD")
+_DISGUISING = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")  # bidirectional overrides and marks
+_RESERVED_REMOTES = frozenset({"head", "refs", "fetch_head", "orig_head", "merge_head"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)(://|::)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -36,9 +39,12 @@ def branch_name(name: str, what: str = "branch") -> str:
         raise _invalid(f"{what} name is empty")
     if name.startswith("-"):
         raise _invalid(f"{what} name {name!r} must not start with '-'")
-    # "refs/..." would create refs/heads/refs/...; "HEAD" and "@" mean HEAD to git.
-    if name in ("HEAD", "@") or name.startswith("refs/") or len(name) > 255:
+    # "refs/..." would create refs/heads/refs/...; "HEAD" and "@" mean HEAD to git, and git's
+    # pseudo-refs (FETCH_HEAD, ...) shadow a branch of their name.
+    if name in ("HEAD", "@") or name.startswith("refs/") or len(name) > 255 or _PSEUDO_REF.fullmatch(name):
         raise _invalid(f"{what} name {name!r} is not allowed")
+    if _DISGUISING.search(name):
+        raise _invalid(f"{what} name {name!r} holds a character that changes how it is displayed")
     if not refname_ok("refs/heads/" + name):
         raise _invalid(f"{what} name {name!r} is not a valid git branch name")
     return name
@@ -52,6 +58,8 @@ def remote_name(name: str) -> str:
         raise _invalid(f"remote name {name!r} must not start with '-'")
     if not _REMOTE_NAME.fullmatch(name) or ".." in name or name.endswith(".lock"):
         raise _invalid(f"remote name {name!r} is not allowed (use letters, digits, '.', '_' and '-')")
+    if name.lower() in _RESERVED_REMOTES:  # refs/remotes/refs/... and HEAD-like names read ambiguously
+        raise _invalid(f"remote name {name!r} is not allowed: git gives it a meaning of its own")
     return name
 
 

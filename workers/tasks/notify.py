@@ -9,7 +9,8 @@ import logging
 
 import requests
 
-from service.domain.validation import redact_url
+from service.domain.validation import url_origin
+from service.store import SecretKeyMissing
 from service.web.views import job_view
 from workers.tasks.context import WorkerContext
 
@@ -32,10 +33,11 @@ def deliver(ctx: WorkerContext, notification_id: int) -> str:
     body = json.dumps(job_view(job) if job else {}).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "gitferry",
                "X-Gitferry-Event": "job", "X-Gitferry-Delivery": str(notification_id)}
-    if repo and repo.notify_secret:
-        headers["X-Gitferry-Signature-256"] = signature(repo.notify_secret, body)
     status, error = None, None
     try:
+        secret = store.repos.notify_secret(repo) if repo else ""
+        if secret:
+            headers["X-Gitferry-Signature-256"] = signature(secret, body)
         response = requests.post(note.url, data=body, headers=headers, timeout=10, allow_redirects=False)
         status = response.status_code
         if 200 <= status < 300:
@@ -44,11 +46,14 @@ def deliver(ctx: WorkerContext, notification_id: int) -> str:
         error = f"receiver answered {status}"
     except requests.RequestException as exc:
         error = f"could not reach the receiver ({type(exc).__name__})"
+    except SecretKeyMissing as exc:  # nothing was sent: unsigned it would be refused, or worse, trusted
+        error = f"could not sign the notification: {exc}"
     attempt = note.attempts + 1
     state = "pending" if attempt <= len(BACKOFF) else "failed"
     store.notifications.attempted(notification_id, state, status, error)
+    # Only scheme and host: Slack- and Teams-style URLs carry their secret in the path.
     log.info("notify_attempt notification=%s url=%s attempt=%d error=%s", notification_id,
-             redact_url(note.url), attempt, error)
+             url_origin(note.url), attempt, error)
     if state == "pending":
         ctx.jobs.notify(notification_id, job.repo_id if job else 0, countdown=BACKOFF[attempt - 1])
     return state
