@@ -34,6 +34,8 @@ class GitConfig:
 
     timeout: float = 600.0
     allow_protocols: tuple[str, ...] = ("https", "ssh")
+    # Off: a remote's host may not be, nor resolve to, a loopback, private or otherwise local address.
+    allow_local_hosts: bool = False
     # key: lowercase "host" or "host:port" as in the remote URL's netloc (without userinfo)
     credentials: Mapping[str, Credential] = field(default_factory=dict)
     author_name: str = "gitferry"
