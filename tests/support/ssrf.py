@@ -105,7 +105,7 @@ def spellings(port: int) -> list[Spelling]:
     return ([Spelling(url) for url in loopback + private]
             + [Spelling(url, "invalid") for url in options]
             + [Spelling(url, "invalid", connect_code="remote_not_allowed") for url in users]
-            + [Spelling(f"http://127.0.0.1:{p}/x.git", "invalid"),  # http is a local remote's only
+            + [Spelling(f"http://127.0.0.1:{p}/x.git", "invalid"),  # http is for local remotes only
                Spelling(f"https://[%3a%3a1]:{p}/x.git", "invalid")]  # not an IPv6 address as written
             + [Spelling(url, by_name=True) for url in named])
 
