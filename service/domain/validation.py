@@ -7,15 +7,23 @@ import re
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 MAX_NAME = 255
 _REPO_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _SHA = re.compile(r"^[0-9a-f]{4,64}\Z")
-_SCP_LIKE = re.compile(
-    r"^(?:(?P<user>[A-Za-z0-9._~-]+)@)?(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(?P<path>[^/].*|/.*)$"
-)
+# Any host git would read here is matched, so that its spelling is judged (normal_host), not
+# refused as nonsense; the engine's validate.py has the same pattern.
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:\[\]]*)@)?(?P<host>\[[^\]/@]*\]|[^:/@\[\]]+):(?P<path>.+)$")
+# git's <transport>::<address>, which runs a remote helper (transport.c)
+_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
+# A host once percent-decoded and IDNA-encoded: what a resolver is given.
+_HOST_CHARS = re.compile(r"^[a-z0-9_.-]+\Z")
+# Carrier-grade NAT's shared space: private, though Python's is_private leaves it out.
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+# NAT64's well-known prefix: the IPv4 address in its low 32 bits is where it leads.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
 RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules"})
 # Names git gives meaning of its own ("refs" would read as refs/remotes/refs/..., a prefix of every ref).
@@ -141,11 +149,14 @@ def _parse_url(url: str) -> RemoteUrl:
             raise InvalidValue("url must be https://, ssh:// or user@host:path")
         return RemoteUrl(url, "ssh", m.group("host").lower().strip("[]"), m.group("path"))
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # "https://[x" (an unclosed IPv6 bracket), a port that is no number
-        raise InvalidValue("url has an invalid host or port") from exc
+        parts = urlsplit(url)  # raises for "https://[::1" and hosts NFKC turns into '/', '?', '#' or '@'
+    except ValueError as exc:
+        raise InvalidValue("url is not a valid URL") from exc
     scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidValue("url has an invalid port") from exc
     host = (parts.hostname or "").lower()
     default = {"https": 443, "http": 80, "ssh": 22}.get(scheme)
     if port and port != default:
@@ -159,7 +170,7 @@ def check_url(url: object, *, allow_local: bool = False) -> RemoteUrl:
         raise InvalidValue("url must be a non-empty string")
     if len(url) > 2048 or url.startswith("-") or any(ord(c) < 0x21 or c == "\x7f" for c in url) or not _utf8(url):
         raise InvalidValue("url contains characters that are not allowed")
-    if "::" in url.split("/", 1)[0] and "://" not in url:
+    if "://" not in url and _HELPER.match(url):
         raise InvalidValue("transport helpers such as ext:: are not allowed")
     parsed = parse_url(url)
     allowed = {"https", "ssh", "git+ssh", "ssh+git"} | ({"http", "file"} if allow_local else set())
@@ -169,35 +180,98 @@ def check_url(url: object, *, allow_local: bool = False) -> RemoteUrl:
         if not parsed.path.startswith("/"):
             raise InvalidValue("file:// urls need an absolute path")
         return parsed
-    if "://" in url:
-        userinfo = urlsplit(url).netloc.rpartition("@")
-        if userinfo[1] and (":" in userinfo[0] or parsed.scheme.startswith("http")):
-            raise InvalidValue("credentials must not be part of the url; configure a forge token")
-    if not parsed.host or parsed.host.startswith("-"):
-        raise InvalidValue("url has no host")
-    # The bare hostname: parsed.host joins an IPv6 address and its port ambiguously ("::1:8443").
-    bare_host = (urlsplit(url).hostname or parsed.host) if "://" in url else parsed.host
-    if not allow_local and is_local_host(bare_host):
-        raise InvalidValue(f"host {parsed.host!r} is local or private; not allowed")
+    user, host = _user_and_host(url)
+    if user is not None and (":" in user or parsed.scheme.startswith("http")):
+        raise InvalidValue("credentials must not be part of the url; configure a forge token")
+    _check_host(user or "", host, allow_local)
     if not parsed.path.strip("/"):
         raise InvalidValue("url has no repository path")
     return parsed
 
 
+def _user_and_host(url: str) -> tuple[str | None, str]:
+    """The userinfo (None without an '@') and the host of a URL, as written."""
+    if "://" not in url:
+        m = _SCP_LIKE.match(url)
+        assert m is not None  # parse_url read it
+        return m.group("user"), m.group("host")
+    parts = urlsplit(url)
+    # One '@' and no '\\': where URL parsers disagree on the host, git's might not be the one checked.
+    if parts.netloc.count("@") > 1 or "\\" in parts.netloc:
+        raise InvalidValue("url has more than one '@' or a '\\' before its path")
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    return (userinfo if at else None), parts.hostname or ""
+
+
+def _check_host(user: str, host: str, allow_local: bool) -> None:
+    """Refuse a host git would read as an option, as a local address, or differently than written."""
+    if unquote(user).startswith("-") or unquote(host).startswith("-"):
+        raise InvalidValue("the url's user and host must not start with '-'")
+    if not host:
+        raise InvalidValue("url has no host")
+    name = normal_host(host)
+    if not allow_local and _is_local_name(name):
+        raise InvalidValue(f"host {host[:80]!r} is local or private; not allowed")
+    # curl and ssh each decode a host their own way; only a host written as it is read is pinned
+    # by the engine to the address it checked.
+    if "%" in host or (":" not in name and name != host.lower()):
+        shown = f"[{name}]" if ":" in name else name
+        raise InvalidValue(f"write the url's host as {shown!r}")
+
+
+def normal_host(host: str) -> str:
+    """`host` as a resolver is given it: percent-decoded, IDNA-encoded and lowercase (an IPv6
+    address without brackets); InvalidValue if it has no such form."""
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        name = unquote(name, errors="strict")
+        if ":" in name:
+            return str(ipaddress.IPv6Address(name))
+        # The IDNA codec maps fullwidth digits and ideographic full stops as a UTF-8 resolver would.
+        name = name.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError) as exc:
+        raise InvalidValue(f"host {host[:80]!r} is not a valid host name") from exc
+    if not _HOST_CHARS.match(name):
+        raise InvalidValue(f"host {host[:80]!r} is not a valid host name")
+    return name
+
+
 def is_local_host(host: str) -> bool:
-    """True for loopback, private, link-local and unspecified addresses and localhost names."""
+    """True for loopback, private, link-local, shared, reserved, multicast and unspecified addresses
+    and localhost names in any spelling a resolver reads as one, and for hosts it cannot read."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    name = name.strip("[]").rstrip(".")
-    if name in _LOCAL_NAMES or name.endswith(".localhost") or name.endswith(".local"):
+    try:
+        return _is_local_name(normal_host(name))
+    except InvalidValue:
+        return True
+
+
+def _is_local_name(name: str) -> bool:
+    name = name.rstrip(".")
+    if name in _LOCAL_NAMES or name.endswith((".localhost", ".local")):
         return True
     try:
-        ip = ipaddress.ip_address(name)
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
     except ValueError:
         try:  # forms git's resolver also reads as IPv4: 2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1
             ip = ipaddress.IPv4Address(socket.inet_aton(name))
         except OSError:
             return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+    return is_local_ip(ip)
+
+
+def is_local_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True unless `ip` is a public unicast address. IPv4-mapped and NAT64 addresses are judged by
+    the IPv4 address they lead to; a 6to4 one is local if its IPv4 address is; IPv4-compatible
+    ones (::a.b.c.d) are reserved."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        leads_to = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if leads_to is not None:
+            return is_local_ip(leads_to)
+        if ip.is_site_local or (ip.sixtofour is not None and is_local_ip(ip.sixtofour)):
+            return True
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+            or ip.is_multicast or ip in _SHARED or not ip.is_global)
 
 
 def redact_url(url: str) -> str:

@@ -24,6 +24,7 @@ from service.settings import load_settings
 from service.web import create_app
 from tests.support.live import ADMIN
 from tests.support.services import postgres_database
+from tests.support.ssrf import fullwidth
 
 REPO = "acme/widgets"
 R = f"/api/v1/repos/{REPO}"
@@ -46,13 +47,16 @@ BAD_URLS = ["ext::sh -c touch% /tmp/pwned", "ext::sh", "fd::3", "https://user:pa
             "https://token@github.com/a/b", "ssh://git:pw@github.com/a/b", "--upload-pack=evil",
             "-oProxyCommand=x", "ssh://-oProxyCommand=calc/x", "ftp://github.com/a/b", "https://github.com/",
             "https://github.com:99999/a", "https://github.com/a\nb", "https://github.com/\ud800", "", "nonsense",
-            "https://[x/a/b", "https://[::1/a/b", "ssh://[x/a/b", "https://github.com/a\x00b"]
+            "https://[x/a/b", "https://[::1/a/b", "ssh://[x/a/b", "https://github.com/a\x00b",
+            "ssh://%2DoProxyCommand=calc/x", "ssh://-oProxyCommand=x@github.com/a/b", "https://%31%32%37.0.0.1/x",
+            f"https://{fullwidth('127.0.0.1')}/x", "https://%67ithub.com/a/b", "https://[::1/x"]
 # Refused only when local remotes are off.
 LOCAL_URLS = ["file:///", "file:///tmp/x", "http://github.com/a/b", "https://127.0.0.1/x", "https://10.0.0.1/x",
               "https://localhost/x", "https://foo.localhost/x", "https://[::1]/x", "https://[::1]:8443/x",
               "https://[::ffff:127.0.0.1]:8443/x", "https://2130706433/x", "https://127.1/x",
               "https://0x7f.0.0.1/x", "https://169.254.169.254/latest", "https://0.0.0.0/x",
-              "ssh://git@192.168.1.1/x", "git@127.0.0.1:x"]
+              "ssh://git@192.168.1.1/x", "git@127.0.0.1:x", "https://100.64.0.1/x", "[::1]:x.git",
+              "git@[::1]:x.git", "https://[fd00::1]/x", "https://224.0.0.1/x", "https://[::ffff:10.0.0.1]/x"]
 
 # notify_url: refused whatever GITFERRY_ALLOW_LOCAL_REMOTES says ...
 BAD_NOTIFY_URLS = ["", "nonsense", "hooks.example.com/x", "ftp://hooks.example.com/x", "file:///tmp/x",
@@ -66,7 +70,8 @@ BAD_NOTIFY_URLS = ["", "nonsense", "hooks.example.com/x", "ftp://hooks.example.c
 LOCAL_NOTIFY_URLS = ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://localhost/x",
                      "https://10.0.0.1/x", "https://[::1]/x", "https://[::1]:8443/x", "https://169.254.169.254/x",
                      "https://2130706433/x", "https://127.1/x", "https://0x7f.0.0.1/x", "https://0.0.0.0/x",
-                     "https://foo.localhost/x", "https://printer.local/x", "http://127.0.0.1:8080/x"]
+                     "https://foo.localhost/x", "https://printer.local/x", "http://127.0.0.1:8080/x",
+                     "https://100.64.0.1/x", "https://%31%32%37.0.0.1/x", f"https://{fullwidth('127.0.0.1')}/x"]
 
 ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
                    ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),

@@ -23,7 +23,7 @@ TEST_PROTOCOLS = ("file", "http", "https", "ssh")
 
 @pytest.fixture
 def config() -> GitConfig:
-    return GitConfig(allow_protocols=TEST_PROTOCOLS, timeout=60)
+    return GitConfig(allow_protocols=TEST_PROTOCOLS, allow_local_hosts=True, timeout=60)
 
 
 @dataclass

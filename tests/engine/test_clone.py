@@ -165,6 +165,7 @@ def test_http_clone_and_fetch_with_basic_auth(tmp_path: Path, forge: Forge) -> N
         url = server.url(forge.path.name)
         good = GitConfig(
             allow_protocols=TEST_PROTOCOLS,
+            allow_local_hosts=True,
             credentials={server.netloc: Credential("alice", password)},
             timeout=60,
         )
@@ -182,7 +183,7 @@ def test_http_clone_and_fetch_with_basic_auth(tmp_path: Path, forge: Forge) -> N
         assert password not in git(clone.path, "config", "--list")
 
         for creds in ({server.netloc: Credential("alice", "wrong-" + password)}, {}):
-            bad = GitConfig(allow_protocols=TEST_PROTOCOLS, credentials=creds, timeout=60)
+            bad = GitConfig(allow_protocols=TEST_PROTOCOLS, allow_local_hosts=True, credentials=creds, timeout=60)
             failed = Clone(tmp_path / "http" / "bad.git", bad)
             with pytest.raises(GitError) as err:
                 failed.create(url)
@@ -202,6 +203,7 @@ def test_credentials_only_for_their_host(tmp_path: Path, forge: Forge) -> None:
     with GitHttpServer(forge.path.parent, username="bob", password="pw") as server:
         other = GitConfig(
             allow_protocols=TEST_PROTOCOLS,
+            allow_local_hosts=True,
             credentials={"example.com": Credential("bob", "pw")},
             timeout=60,
         )
@@ -226,7 +228,7 @@ def test_http_gzip_and_chunked_bodies(tmp_path: Path, forge: Forge) -> None:
     # many wants make git gzip the fetch request; a big incompressible push goes chunked
     git(forge.path, "update-ref", "--stdin", input="".join(f"create refs/heads/b{n:03d} {main}\n" for n in range(80)))
     with GitHttpServer(forge.path.parent) as server:
-        config = GitConfig(allow_protocols=TEST_PROTOCOLS, timeout=60)
+        config = GitConfig(allow_protocols=TEST_PROTOCOLS, allow_local_hosts=True, timeout=60)
         clone = Clone(tmp_path / "c.git", config)
         clone.create(server.url(forge.path.name))
         assert len(clone.refs().remote_branches) == 81

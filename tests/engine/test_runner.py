@@ -51,7 +51,7 @@ def test_timeout_with_progress_reader(tmp_path: Path) -> None:
     runner = Runner(GitConfig(git_binary=str(fake), timeout=1.0))
     seen: list[tuple[str, int]] = []
     with pytest.raises(GitError) as err:
-        runner.run(["fetch"], progress=lambda p, n: seen.append((p, n)))
+        runner.run(["work"], progress=lambda p, n: seen.append((p, n)))
     assert err.value.code == "timeout"
     assert seen == [("Receiving objects", 10)]
 
@@ -67,7 +67,7 @@ def test_a_short_call_still_reports_its_progress_in_order(tmp_path: Path) -> Non
     fake = _fake_git(tmp_path, "printf 'Counting objects:  50%% (1/2)\\rCounting objects: 100%% (2/2)\\n"
                                "remote: Compressing objects: 100%% (2/2), done.\\n' >&2\necho out\n")
     seen: list[tuple[str, int]] = []
-    out = Runner(GitConfig(git_binary=fake)).run(["fetch"], progress=lambda p, n: seen.append((p, n)))
+    out = Runner(GitConfig(git_binary=fake)).run(["work"], progress=lambda p, n: seen.append((p, n)))
     assert out.stdout == "out\n"
     assert seen == [("Counting objects", 50), ("Counting objects", 100), ("Compressing objects", 100)]
 
@@ -78,7 +78,7 @@ def test_a_long_call_reports_progress_while_it_runs(tmp_path: Path) -> None:
     started = time.monotonic()
     seen: list[tuple[int, float]] = []
     heard = lambda phase, n: seen.append((n, time.monotonic() - started))  # noqa: E731
-    Runner(GitConfig(git_binary=fake)).run(["fetch"], progress=heard)
+    Runner(GitConfig(git_binary=fake)).run(["work"], progress=heard)
     assert [n for n, _ in seen] == [10, 100]
     assert seen[0][1] < 0.8  # heard before git was done, not read at the end
 
@@ -89,7 +89,7 @@ def test_much_output_on_both_streams_is_read_whole(tmp_path: Path) -> None:
                                "printf 'remote: Counting objects: %3d%%\\r' $((i % 100)) >&2; i=$((i+1)); done\n"
                                "seq 1 30000\n")
     seen: list[tuple[str, int]] = []
-    out = Runner(GitConfig(git_binary=fake, timeout=30)).run(["fetch"], progress=lambda p, n: seen.append((p, n)))
+    out = Runner(GitConfig(git_binary=fake, timeout=30)).run(["work"], progress=lambda p, n: seen.append((p, n)))
     assert out.stdout.split() == [str(n) for n in range(1, 30001)]
     assert len(out.stderr.split("\r")) == 3001 and len(seen) == 3000
 
@@ -99,13 +99,13 @@ def test_each_call_is_stopped_at_its_own_deadline(tmp_path: Path) -> None:
     results: dict[str, object] = {}
 
     def patient() -> None:
-        results["patient"] = Runner(GitConfig(git_binary=slow, timeout=30)).run(["fetch"]).stdout
+        results["patient"] = Runner(GitConfig(git_binary=slow, timeout=30)).run(["work"]).stdout
 
     thread = threading.Thread(target=patient)
     thread.start()
     started = time.monotonic()
     with pytest.raises(GitError) as err:  # watched after the patient call, due before it
-        Runner(GitConfig(git_binary=slow, timeout=0.3)).run(["fetch"])
+        Runner(GitConfig(git_binary=slow, timeout=0.3)).run(["work"])
     assert err.value.code == "timeout" and time.monotonic() - started < 1.2
     thread.join()
     assert results["patient"] == "finished\n"
@@ -115,7 +115,7 @@ def test_git_calls_start_no_thread_of_their_own(tmp_path: Path, monkeypatch: pyt
     """A thread started per call (a timer, a reader) cost each call the wait for it to run."""
     fake = _fake_git(tmp_path, "printf 'Receiving objects: 100%% (1/1)\\n' >&2\n")
     runner = Runner(GitConfig(git_binary=fake))
-    runner.run(["fetch"])  # the process's one watchdog thread is running from here on
+    runner.run(["work"])  # the process's one watchdog thread is running from here on
     started: list[str] = []
     original = threading.Thread.start
 
@@ -125,8 +125,8 @@ def test_git_calls_start_no_thread_of_their_own(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(threading.Thread, "start", counting_start)
     for _ in range(5):
-        runner.run(["fetch"])
-        runner.run(["fetch"], progress=lambda p, n: None)
+        runner.run(["work"])
+        runner.run(["work"], progress=lambda p, n: None)
     assert started == []
 
 
@@ -236,7 +236,7 @@ def _all_gone_soon(pids: list[int]) -> bool:
 
 def test_git_dies_with_the_worker_that_started_it(tmp_path: Path) -> None:
     """A worker killed mid-job leaves no git behind to race the job's next attempt."""
-    worker = _worker_running_git(tmp_path, "runner.run(['fetch'])")
+    worker = _worker_running_git(tmp_path, "runner.run(['work'])")
     gits = _gits_started(tmp_path, worker)
     worker.kill()
     worker.wait()
@@ -270,7 +270,7 @@ def test_a_child_of_git_that_closed_its_descriptors_dies_with_the_worker(tmp_pat
     """ssh closes every descriptor it did not open: it goes with git's process group."""
     child = (f"{sys.executable} -S -c \"import os, time; os.closerange(3, 65536); "
              f"open('{tmp_path}/child.pid', 'w').write(str(os.getpid())); time.sleep(30)\" &\nexec sleep 30")
-    worker = _worker_running_git(tmp_path, "runner.run(['fetch'])", then=child)
+    worker = _worker_running_git(tmp_path, "runner.run(['work'])", then=child)
     gits = [*_gits_started(tmp_path, worker), int(_wait_for(tmp_path / "child.pid"))]
     worker.kill()
     worker.wait()

@@ -102,7 +102,7 @@ class Clone:
 
     def create(self, origin_url: str, progress: ProgressCallback | None = None) -> str:
         """Clone `origin_url` as a bare repo here; return the default branch name."""
-        validate.remote_url(origin_url, self.config.allow_protocols)
+        validate.remote_url(origin_url, self.config.allow_protocols, allow_local_hosts=self.config.allow_local_hosts)
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise GitError("invalid", f"{self.path} already exists and is not empty")
         try:
@@ -152,7 +152,7 @@ class Clone:
     def add_remote(self, name: str, url: str) -> None:
         """Add a remote; tags from it will go to refs/remote-tags/<name>/."""
         validate.remote_name(name)
-        validate.remote_url(url, self.config.allow_protocols)
+        validate.remote_url(url, self.config.allow_protocols, allow_local_hosts=self.config.allow_local_hosts)
         if name in self.remotes():
             raise GitError("remote_exists", f"remote {name!r} already exists")
         self._git.run(["remote", "add", "--end-of-options", name, url])
@@ -170,7 +170,7 @@ class Clone:
     def set_remote_url(self, name: str, url: str) -> None:
         """Point a remote at a new URL."""
         _refs.require_remote(self._git, name)
-        validate.remote_url(url, self.config.allow_protocols)
+        validate.remote_url(url, self.config.allow_protocols, allow_local_hosts=self.config.allow_local_hosts)
         self._git.run(["remote", "set-url", "--end-of-options", name, url])
 
     def default_branch(self, remote: str = "origin") -> str | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ProgressCallback = Callable[[str, int], None]
 """Called with (phase, percent) as git reports progress, e.g. ("Receiving objects", 45)."""
+
+Resolver = Callable[[str, int, int, int], Sequence[tuple[int, int, int, str, tuple[Any, ...]]]]
+"""socket.getaddrinfo's shape: (host, port, family, type) to (family, type, proto, canonname, sockaddr)s."""
 
 
 class Record:
@@ -34,6 +38,10 @@ class GitConfig:
 
     timeout: float = 600.0
     allow_protocols: tuple[str, ...] = ("https", "ssh")
+    # Off: a remote's host may not be, nor resolve to, a loopback, private or otherwise local address.
+    allow_local_hosts: bool = False
+    # How a remote's host is resolved before git connects to it (tests give their own).
+    resolve: Resolver = socket.getaddrinfo
     # key: lowercase "host" or "host:port" as in the remote URL's netloc (without userinfo)
     credentials: Mapping[str, Credential] = field(default_factory=dict)
     author_name: str = "gitferry"

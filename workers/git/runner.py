@@ -7,6 +7,7 @@ import math
 import os
 import re
 import selectors
+import shlex
 import signal
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from . import validate
 from .errors import GitError, classify, redact, summarize
 from .models import Credential, GitConfig, ProgressCallback
+from .pin import UNPINNED, pin
 from .reaper import REAPER
 
 # Receives exactly (credential.helper "get") and answers from this process's env only.
@@ -30,6 +32,8 @@ _PROGRESS = re.compile(r"^(?:remote: )?([A-Za-z][A-Za-z ]*?):\s+(\d{1,3})%")
 # Passed through so ssh finds its agent and known_hosts; nothing here changes git's behaviour
 # because system and global config are off.
 _KEEP_ENV = ("PATH", "HOME", "TMPDIR", "SSH_AUTH_SOCK")
+# Subcommands that connect to a remote: each call names its URL, whose host is checked and pinned.
+_CONNECTS = frozenset({"fetch", "push", "ls-remote", "clone", "pull"})
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,12 @@ class Runner:
     ) -> Output:
         """Run `git <args>`; raise GitError on failure unless check=False.
 
-        `url` is the remote this call talks to; its credential, if any, is given to git for
-        this call only.
+        `url` is the remote this call talks to: its host is checked where git is started
+        (pin.pin), and its credential, if any, is given to git for this call only.
         """
+        if url is None and args and args[0] in _CONNECTS:
+            raise GitError("internal", f"git {args[0]} was called without the URL it connects to")
+        connect = UNPINNED if url is None else pin(self.config, url)
         if not _reads_only(args):
             self.cache.clear()
         cmd = [self.config.git_binary]
@@ -117,7 +124,7 @@ class Runner:
             cmd.append(f"--git-dir={self.git_dir}")
         # Hooks in a clone are never ours to run. Maintenance waits until the job has answered
         # (Clone.housekeeping) instead of running inside fetch, rebase or commit.
-        cmd += ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", *args]
+        cmd += ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", *connect.config, *args]
         full_env = self.base_env()
         secrets: list[str] = []
         cred = self.credential_for(url)
@@ -136,6 +143,8 @@ class Runner:
             full_env["GIT_PROGRESS_DELAY"] = "0"
         if env:
             full_env.update(env)
+        if connect.ssh_options:
+            full_env["GIT_SSH_COMMAND"] += " " + shlex.join(connect.ssh_options)
         shown = [redact(part, secrets) for part in cmd]
 
         mark = REAPER.mark()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import urlsplit
+import socket
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from .errors import GitError
 from .models import Credential
@@ -16,6 +19,14 @@ _DISGUISING = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")  # bidirect
 _RESERVED_REMOTES = frozenset({"head", "refs", "fetch_head", "orig_head", "merge_head"})
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)(://|::)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The host rules below are the web's too (service/domain/validation.py); the engine may import
+# nothing of ours, and tests/workers/test_validation_agree.py holds the two to the same answers.
+_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:\[\]]*)@)?(?P<host>\[[^\]/@]*\]|[^:/@\[\]]+):(?P<path>.+)$")
+_HOST_CHARS = re.compile(r"^[a-z0-9_.-]+\Z")
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, which is_private leaves out
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # leads to the IPv4 address in its low 32 bits
+DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
 
 
 def _invalid(message: str) -> GitError:
@@ -86,8 +97,9 @@ def url_protocol(url: str) -> str:
     return "file"
 
 
-def remote_url(url: str, allow_protocols: tuple[str, ...]) -> str:
-    """Validate a remote URL: allowed protocol, no option look-alike, no password inside."""
+def remote_url(url: str, allow_protocols: tuple[str, ...], *, allow_local_hosts: bool = False) -> str:
+    """Validate a remote URL: allowed protocol, no option look-alike, no password inside, a host
+    written as it is read and, unless allowed, not local."""
     if not isinstance(url, str) or not url.strip():
         raise _invalid("remote URL is empty")
     if url.startswith("-") or _CONTROL.search(url):
@@ -95,11 +107,104 @@ def remote_url(url: str, allow_protocols: tuple[str, ...]) -> str:
     protocol = url_protocol(url)
     if protocol not in allow_protocols:
         raise _invalid(f"remote URL protocol {protocol!r} is not allowed (allowed: {', '.join(allow_protocols)})")
-    if "://" in url:
-        userinfo = urlsplit(url).netloc.rpartition("@")[0]
-        if ":" in userinfo:
-            raise _invalid("remote URL must not contain a password; configure a credential")
+    remote_endpoint(url, allow_local_hosts=allow_local_hosts)  # first: it reads the URL or says why not
+    if "://" in url and ":" in urlsplit(url).netloc.rpartition("@")[0]:
+        raise _invalid("remote URL must not contain a password; configure a credential")
     return url
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a remote URL connects: its protocol, its host as a resolver is given it, its port."""
+
+    protocol: str
+    host: str
+    port: int
+
+
+def remote_endpoint(url: str, *, allow_local_hosts: bool) -> Endpoint | None:
+    """Where `url` connects (None unless over http, https or ssh), once its user and host pass:
+    no leading '-', written as a resolver reads it and, unless allowed, not local."""
+    protocol = url_protocol(url)
+    if protocol not in DEFAULT_PORTS:
+        return None
+    user, host, port = _user_host_port(url)
+    if unquote(user).startswith("-") or unquote(host).startswith("-"):
+        raise _invalid("remote URL user and host must not start with '-'")
+    if not host:
+        raise _invalid("remote URL has no host")
+    name = normal_host(host)
+    if not allow_local_hosts and _is_local_name(name):
+        raise GitError("remote_not_allowed", f"host {host[:80]!r} is local or private; not allowed")
+    # curl and ssh each decode a host their own way: only a host written as it is read is sure
+    # to be the one the engine checked and pinned.
+    if "%" in host or (":" not in name and name != host.lower()):
+        shown = f"[{name}]" if ":" in name else name
+        raise _invalid(f"write the remote URL's host as {shown!r}")
+    return Endpoint(protocol, name, port or DEFAULT_PORTS[protocol])
+
+
+def _user_host_port(url: str) -> tuple[str, str, int | None]:
+    """User, host (both as written) and port of a URL or scp-like address."""
+    if _SCHEME.match(url):
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:  # "https://[::1", "https://host:99999"
+            raise _invalid("remote URL is not a valid URL") from exc
+        # One '@' and no '\\': where URL parsers disagree on the host, git's might not be the one checked.
+        if parts.netloc.count("@") > 1 or "\\" in parts.netloc:
+            raise _invalid("remote URL has more than one '@' or a '\\' before its path")
+        return parts.username or "", parts.hostname or "", port
+    match = _SCP_LIKE.match(url)
+    if match is None:
+        raise _invalid("remote URL has no host that can be read")
+    return match.group("user") or "", match.group("host"), None
+
+
+def normal_host(host: str) -> str:
+    """`host` as a resolver is given it: percent-decoded, IDNA-encoded and lowercase (an IPv6
+    address without brackets); GitError invalid if it has no such form."""
+    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        name = unquote(name, errors="strict")
+        if ":" in name:
+            return str(ipaddress.IPv6Address(name))
+        # The IDNA codec maps fullwidth digits and ideographic full stops as a UTF-8 resolver would.
+        name = name.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError) as exc:
+        raise _invalid(f"host {host[:80]!r} is not a valid host name") from exc
+    if not _HOST_CHARS.match(name):
+        raise _invalid(f"host {host[:80]!r} is not a valid host name")
+    return name
+
+
+def _is_local_name(name: str) -> bool:
+    name = name.rstrip(".")
+    if name in _LOCAL_NAMES or name.endswith((".localhost", ".local")):
+        return True
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
+    except ValueError:
+        try:  # forms git's resolver also reads as IPv4: 2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1
+            ip = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
+    return is_local_ip(ip)
+
+
+def is_local_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True unless `ip` is a public unicast address. IPv4-mapped and NAT64 addresses are judged by
+    the IPv4 address they lead to; a 6to4 one is local if its IPv4 address is; IPv4-compatible
+    ones (::a.b.c.d) are reserved."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        leads_to = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        if leads_to is not None:
+            return is_local_ip(leads_to)
+        if ip.is_site_local or (ip.sixtofour is not None and is_local_ip(ip.sixtofour)):
+            return True
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+            or ip.is_multicast or ip in _SHARED or not ip.is_global)
 
 
 def url_host(url: str) -> str | None:

@@ -28,8 +28,8 @@ class WorkerContext:
         protocols = ("https", "ssh") + (("file", "http") if s.allow_local_remotes else ())
         credentials = {f.host: Credential(f.git_username, f.token)
                        for f in self.store.forges.in_effect(forges_version) if f.token and f.git_username}
-        return GitConfig(timeout=s.git_timeout, allow_protocols=protocols, credentials=credentials,
-                         author_name=s.git_author_name, author_email=s.git_author_email)
+        return GitConfig(timeout=s.git_timeout, allow_protocols=protocols, allow_local_hosts=s.allow_local_remotes,
+                         credentials=credentials, author_name=s.git_author_name, author_email=s.git_author_email)
 
     def clone_path(self, repo_id: int) -> Path:
         return self.settings.repos_dir / f"{repo_id}.git"
