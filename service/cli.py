@@ -105,10 +105,10 @@ def _keep_data_private(settings: Settings) -> None:
     only. Files made from here on are (umask), and those made before are set so."""
     os.umask(0o077)
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
-    data.chmod(0o700)
-    for path in data.glob("*.sqlite*"):
-        path.chmod(0o600)
+    if data.is_dir():
+        data.chmod(0o700)
+        for path in data.glob("*.sqlite*"):
+            path.chmod(0o600)
 
 
 class GaveUp(Exception):
