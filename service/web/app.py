@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, Response, request
 
 from service.jobs import JobQueue, make_celery, open_store
 from service.settings import Settings
@@ -24,6 +24,14 @@ from service.web import (
 from service.web.context import Services, refuse_unstorable_url
 
 
+def _options_say_no_content(response: Response) -> Response:
+    """OPTIONS is answered by its Allow header alone (Flask's own answer is an empty text/html 200)."""
+    if request.method == "OPTIONS" and response.status_code == 200 and not response.get_data():
+        response.status_code = 204
+        del response.headers["Content-Type"]
+    return response
+
+
 def create_app(settings: Settings, *, store: Store | None = None,
                jobs: JobQueue | None = None, migrate: bool = True) -> Flask:
     """A web app over `settings`; `migrate` brings the database schema up to date first."""
@@ -37,6 +45,7 @@ def create_app(settings: Settings, *, store: Store | None = None,
     app.extensions["gitferry"] = Services(settings, store, jobs)
     errors.install(app)
     app.before_request(refuse_unstorable_url)
+    app.after_request(_options_say_no_content)
     for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)
     app.wsgi_app = hooks.HookIntake(app)  # type: ignore[method-assign]

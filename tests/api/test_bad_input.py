@@ -550,6 +550,16 @@ def test_bad_webhook_delivery_is_a_json_4xx_and_changes_nothing(world: World, fo
     assert world.state() == before
 
 
+@pytest.mark.parametrize("path, allow", [("/api/v1/repos", {"GET", "HEAD", "POST", "OPTIONS"}),
+                                         ("/api/v1/jobs", {"GET", "HEAD", "OPTIONS"}),
+                                         ("/hooks/github", {"POST", "OPTIONS"}),
+                                         ("/healthz", {"GET", "HEAD", "OPTIONS"})])
+def test_options_says_what_is_allowed_and_nothing_else(world: World, path: str, allow: set[str]) -> None:
+    response = world.clients["local"].open(path, method="OPTIONS")
+    assert response.status_code == 204 and not response.data and "Content-Type" not in response.headers
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allow
+
+
 def test_revoked_token_is_refused_at_once(client: FlaskClient, admin: dict[str, str]) -> None:
     token = client.post("/api/v1/tokens", json={"name": "gone", "scope": "admin"}, headers=admin).get_json()["token"]
     assert client.get("/api/v1/repos", headers={"Authorization": f"Bearer {token}"}).status_code == 200
