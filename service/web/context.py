@@ -94,4 +94,5 @@ def wait_seconds() -> float | None:
         raise ApiError(400, "bad_query", "wait must be a number of seconds (at most 60)") from exc
     if not 0 <= seconds <= 60:
         raise ApiError(400, "bad_query", "wait must be between 0 and 60 seconds")
+    services().jobs.check_place(seconds)  # refused, if it must be, before the view reads anything
     return seconds
