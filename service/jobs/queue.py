@@ -29,10 +29,11 @@ LOOK_EVERY = 0.25  # seconds between looks at a waited-for job when no signal co
 
 
 def open_store(settings: Settings) -> Store:
-    """The store over the database of `settings`, with its forges, the key to their secrets, and
-    their drivers' knowledge of what each kind implies."""
+    """The store over the database of `settings`, with its forges, the key to their secrets,
+    their drivers' knowledge of what each kind implies, and the database's time limits."""
     return Store(settings.database_url, secret_key=settings.secret_key, forges=settings.forges,
-                 complete_forge=forge_config)
+                 complete_forge=forge_config, connect_timeout=settings.db_connect_timeout,
+                 statement_timeout=settings.db_statement_timeout)
 
 
 class WaitsFull(Exception):

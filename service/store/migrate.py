@@ -26,6 +26,7 @@ def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(alembic_config(db), revision)
         return
     with db.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a migration may take its time
         config = alembic_config(db)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
