@@ -39,6 +39,7 @@ class Settings:
     log_level: str = "INFO"
     db_connect_timeout: int = 5  # seconds PostgreSQL may take to accept a connection (or answer a ping)
     db_statement_timeout: int = 10  # seconds a statement may run; 0: no limit
+    min_free_bytes: int = 100 * 1024 * 1024  # less free in the data dir and /healthz says unhealthy
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir).absolute()
@@ -106,6 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=get("LOG_LEVEL", "INFO").upper() or "INFO",
         db_connect_timeout=_int(get, "DB_CONNECT_TIMEOUT", 5, minimum=2),  # psycopg waits 2 s at least
         db_statement_timeout=_int(get, "DB_STATEMENT_TIMEOUT", 10, minimum=0),
+        min_free_bytes=_int(get, "MIN_FREE_MB", 100, minimum=0) * 1024 * 1024,
     )
     if kwargs["admin_token"] and len(str(kwargs["admin_token"])) < 16:
         raise SettingsError("GITFERRY_ADMIN_TOKEN must be at least 16 characters")
