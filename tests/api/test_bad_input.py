@@ -392,6 +392,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         "GITFERRY_ADMIN_TOKEN": ADMIN,
         "GITFERRY_ALLOW_LOCAL_REMOTES": "1",
         "GITFERRY_FETCH_INTERVAL": "0",
+        # Every endpoint gets a wrong token from the one test address: tests/api/test_auth_limit.py
+        # tests the limit on wrong tokens.
+        "GITFERRY_AUTH_FAILURES": "0",
     })
     local = create_app(settings)
     services = local.extensions["gitferry"]
