@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from service.store.group_commit import GroupCommit
 from service.store.pipelining import pipelined, sync_sqlalchemy
 from service.store.sqlite_writers import WriterQueue, sqlite_pragmas
-from service.store.timeouts import GRACE, WATCHDOG
+from service.store.timeouts import GRACE, WATCHDOG, NoAnswer
 
 T = TypeVar("T")
 IDLE_PING_AFTER = 2.0  # seconds a PostgreSQL connection may sit unused before it is pinged
@@ -184,9 +184,11 @@ class Database:
                 and time.monotonic() - held.used > IDLE_PING_AFTER:
             try:
                 self._ping(held.conn.connection.dbapi_connection)
-            except Exception:
+            except Exception as exc:
                 held.close()
-                held = None
+                held = keeper.held = None
+                if isinstance(exc, NoAnswer):
+                    raise
         if held is None:
             conn = self.engine.connect()
             held = keeper.held = _Held(conn if self.sqlite else conn.execution_options(isolation_level="AUTOCOMMIT"))
@@ -200,19 +202,25 @@ class Database:
         if last is not None and time.monotonic() - last > IDLE_PING_AFTER:
             try:
                 self._ping(dbapi_conn)
+            except NoAnswer:
+                raise  # not DisconnectionError: the pool would try a new connection, and wait again
             except Exception as exc:
                 raise DisconnectionError("the database connection went away") from exc
 
     def _ping(self, dbapi_conn: Any) -> None:
-        """A round trip with no work: as long to wait for as a new connection."""
+        """A round trip with no work: as long to wait for as a new connection. NoAnswer if it
+        got none in that time; a connection the server dropped fails at once (a new one may do)."""
         if self._ping_deadline is None:
             self.engine.dialect.do_ping(dbapi_conn)
             return
         WATCHDOG.watch(dbapi_conn, self._ping_deadline)
         try:
             self.engine.dialect.do_ping(dbapi_conn)
-        finally:
-            WATCHDOG.let_go(dbapi_conn)
+        except Exception as exc:
+            if not WATCHDOG.let_go(dbapi_conn):
+                raise NoAnswer(None, None, exc) from exc
+            raise
+        WATCHDOG.let_go(dbapi_conn)
 
     def dispose(self) -> None:
         for keeper in (self._local, self._batches):

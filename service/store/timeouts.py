@@ -35,6 +35,10 @@ def unanswered(exc: BaseException) -> bool:
     return state is None or str(state).startswith(("08", "57"))
 
 
+class NoAnswer(OperationalError):
+    """A connection was cut off for want of an answer: another would wait as long."""
+
+
 class Watchdog:
     """One thread per process that cuts off the connections it watches once their deadline has
     passed. Watching and letting go cost a lock and a dict entry."""
@@ -53,9 +57,10 @@ class Watchdog:
                 self._thread = threading.Thread(target=self._run, name="gitferry-db-watchdog", daemon=True)
                 self._thread.start()
 
-    def let_go(self, driver: Any) -> None:
+    def let_go(self, driver: Any) -> bool:
+        """Stop watching `driver`; False if it was cut off already."""
         with self._lock:
-            self._watched.pop(id(driver), None)
+            return self._watched.pop(id(driver), None) is not None
 
     def _run(self) -> None:
         while True:
