@@ -162,6 +162,12 @@ def _can_listen(host: str, port: int) -> bool:
 
 
 THREADS = 16  # per web worker process
+# Calls that wait on a job (?wait, and changes answered once made) hold a thread each, up to a
+# minute; past this many, more are refused (429) before their job is recorded. Half the threads:
+# the other eight answer webhooks, health checks and everything else, and intake on eight threads
+# ran only 6-20% slower than on sixteen (ARCHITECTURE.md). Sixteen bots waiting at once fit in the
+# two-process web when the kernel spreads them evenly; one that finds no place is told to retry.
+WAITS = THREADS // 2
 
 
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
@@ -174,8 +180,9 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
             self.cfg.set("worker_class", "gthread")
             # A thread per request in flight. A ?wait answer holds one for up to 60 s: with 8, the
             # waits of sixteen bots held every thread of a two-worker web, and webhook deliveries
-            # queued behind them. Deliveries arriving together are recorded together, so more
-            # threads also make bigger batches, and intake on PostgreSQL ran faster (ARCHITECTURE.md).
+            # queued behind them (now at most WAITS of them wait). Deliveries arriving together are
+            # recorded together, so more threads also make bigger batches, and intake on PostgreSQL
+            # ran faster (ARCHITECTURE.md).
             self.cfg.set("threads", THREADS)
             # Each worker listens on its own socket and the kernel spreads new connections
             # evenly: on one shared socket, whichever worker woke first took most of a burst's
@@ -187,7 +194,7 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
         def load(self):  # type: ignore[no-untyped-def]
             from service.web import create_app
 
-            return create_app(settings, migrate=False)
+            return create_app(settings, migrate=False, max_waits=WAITS)
 
     App().run()
 

@@ -38,6 +38,12 @@ class Settings:
     git_author_name: str = "gitferry"
     git_author_email: str = "gitferry@localhost"
     log_level: str = "INFO"
+    db_connect_timeout: int = 5  # seconds PostgreSQL may take to accept a connection (or answer a ping)
+    db_statement_timeout: int = 10  # seconds a statement may run; 0: no limit
+    min_free_bytes: int = 100 * 1024 * 1024  # less free in the data dir and /healthz says unhealthy
+    auth_failures: int = 20  # wrong tokens an address may send per window before it gets 429; 0: no limit
+    auth_window: int = 60  # seconds
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir).absolute()
@@ -104,6 +110,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         git_author_name=get("GIT_AUTHOR_NAME", "gitferry") or "gitferry",
         git_author_email=get("GIT_AUTHOR_EMAIL", "gitferry@localhost") or "gitferry@localhost",
         log_level=get("LOG_LEVEL", "INFO").upper() or "INFO",
+        db_connect_timeout=_int(get, "DB_CONNECT_TIMEOUT", 5, minimum=2),  # psycopg waits 2 s at least
+        db_statement_timeout=_int(get, "DB_STATEMENT_TIMEOUT", 10, minimum=0),
+        min_free_bytes=_int(get, "MIN_FREE_MB", 100, minimum=0) * 1024 * 1024,
+        auth_failures=_int(get, "AUTH_FAILURES", 20, minimum=0),
+        auth_window=_int(get, "AUTH_WINDOW", 60, minimum=1),
+        proxy_hops=_int(get, "PROXY_HOPS", 0, minimum=0),
     )
     if kwargs["admin_token"] and len(str(kwargs["admin_token"])) < 16:
         raise SettingsError("GITFERRY_ADMIN_TOKEN must be at least 16 characters")

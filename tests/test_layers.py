@@ -29,7 +29,8 @@ MAY_IMPORT: dict[str, set[str]] = {
 # What only the store may import: its tables, its SQL and the database library (which the
 # embedded broker also uses, for the broker's own SQLite file).
 STORE_ONLY = ("service.store.tables", "service.store.sql", "service.store.db", "service.store.pipelining",
-              "service.store.group_commit", "service.store.sqlite_writers", "sqlalchemy", "psycopg")
+              "service.store.group_commit", "service.store.sqlite_writers", "service.store.timeouts", "sqlalchemy",
+              "psycopg")
 OWN_DATABASE = {"service.jobs.embedded_broker": ("sqlalchemy",)}
 
 

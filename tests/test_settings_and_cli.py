@@ -126,7 +126,8 @@ def test_app_factory_builds_an_app_on_given_settings(tmp_path: Path) -> None:
     assert app.extensions["gitferry"].settings is settings
     assert (tmp_path / "factory" / "gitferry.sqlite").exists()
     response = app.test_client().get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok"}
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "ok" and response.json["disk_free_bytes"] > 0
 
 
 def test_healthz_is_503_when_the_broker_is_down(tmp_path: Path) -> None:
@@ -134,3 +135,44 @@ def test_healthz_is_503_when_the_broker_is_down(tmp_path: Path) -> None:
     response = create_app(settings).test_client().get("/healthz")
     assert response.status_code == 503
     assert "broker" in response.json["problems"]
+
+
+def test_healthz_is_503_when_the_data_dirs_disk_is_nearly_full(tmp_path: Path) -> None:
+    settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path / "data"), "GITFERRY_MIN_FREE_MB": str(2**40)})
+    response = create_app(settings).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert set(response.json["problems"]) == {"disk"}
+    assert "bytes free in the data dir" in response.json["problems"]["disk"]
+    assert response.json["disk_free_bytes"] > 0
+
+
+def test_healthz_answers_in_time_when_a_check_hangs(tmp_path: Path) -> None:
+    """A check that never ends is waited for DEADLINE seconds, and one thread runs it however
+    often health is asked meanwhile."""
+    import threading
+    import time
+
+    from service.web import health
+
+    app = create_app(load_settings({"GITFERRY_DATA_DIR": str(tmp_path)}))
+    store = app.extensions["gitferry"].store
+    release = threading.Event()
+    store.ping = release.wait  # the database that never answers
+    client = app.test_client()
+
+    def probes() -> int:
+        return sum(t.name == "gitferry-health-database" for t in threading.enumerate())
+
+    before = probes()  # other tests' apps keep theirs
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            response = client.get("/healthz")
+            assert time.monotonic() - started < health.DEADLINE + 0.5
+            assert response.status_code == 503
+            assert response.json["problems"] == {"database": f"database did not answer within {health.DEADLINE:g} s"}
+        assert probes() == before + 1
+    finally:
+        release.set()
+    time.sleep(0.1)
+    assert client.get("/healthz").status_code == 200

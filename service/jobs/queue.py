@@ -7,9 +7,11 @@ queues a job (API, webhook intake, scheduler, a fetch's sync rules) goes through
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from celery import Celery
@@ -27,35 +29,74 @@ LOOK_EVERY = 0.25  # seconds between looks at a waited-for job when no signal co
 
 
 def open_store(settings: Settings) -> Store:
-    """The store over the database of `settings`, with its forges, the key to their secrets, and
-    their drivers' knowledge of what each kind implies."""
+    """The store over the database of `settings`, with its forges, the key to their secrets,
+    their drivers' knowledge of what each kind implies, and the database's time limits."""
     return Store(settings.database_url, secret_key=settings.secret_key, forges=settings.forges,
-                 complete_forge=forge_config)
+                 complete_forge=forge_config, connect_timeout=settings.db_connect_timeout,
+                 statement_timeout=settings.db_statement_timeout)
+
+
+class WaitsFull(Exception):
+    """As many calls as may are waiting on jobs already; the job was not recorded."""
+
+    def __init__(self, bound: int):
+        super().__init__(f"{bound} calls are waiting on jobs already")
+        self.bound = bound
 
 
 class JobQueue:
-    def __init__(self, celery: Celery, store: Store, settings: Settings):
+    def __init__(self, celery: Celery, store: Store, settings: Settings, *, max_waits: int | None = None):
+        """`max_waits`: how many calls of this process may wait on a job at once (None: any number)."""
         self.celery = celery
         self.store = store
         self.settings = settings
         self.signals = JobSignals(settings)
+        self.max_waits = max_waits
+        self._waiting_now = 0
+        self._waits_lock = threading.Lock()
 
     def add(self, repo: Repo, kind: str, params: dict[str, Any], *, trigger: str = Trigger.API,
             coalesce_key: str | None = None, wait: float | None = None) -> Job:
         """Record a job (joining a queued twin when coalescing) and send it. With `wait` seconds,
-        the job once it ended (or the wait ran out)."""
-        job, new = self.store.jobs.add(repo, kind, trigger, params, coalesce_key)
-        return self._sent(job, new, wait)
+        the job once it ended (or the wait ran out); WaitsFull, with nothing recorded, if as many
+        calls as may are waiting already."""
+        with self._waiting(wait):
+            job, new = self.store.jobs.add(repo, kind, trigger, params, coalesce_key)
+            return self._sent(job, new, wait)
 
     def add_fetch_of(self, name: str, params: dict[str, Any], *, coalesce: bool,
                      wait: float | None = None) -> Job | None:
         """add() a fetch of every remote of the repo named `name`; None if there is none. Reading
         the repo and recording the job are one round trip."""
-        recorded = self.store.jobs.add_fetch_of(name, Trigger.API, params, coalesce)
-        if recorded is None:
-            return None
-        _repo, job, new = recorded
-        return self._sent(job, new, wait)
+        with self._waiting(wait):
+            recorded = self.store.jobs.add_fetch_of(name, Trigger.API, params, coalesce)
+            if recorded is None:
+                return None
+            _repo, job, new = recorded
+            return self._sent(job, new, wait)
+
+    def check_place(self, wait: float | None) -> None:
+        """WaitsFull now if a call would wait `wait` seconds and finds every place taken: a call
+        to be refused is refused before it reads anything (add() takes the place itself)."""
+        if wait and self.max_waits and self._waiting_now >= self.max_waits:
+            raise WaitsFull(self.max_waits)
+
+    @contextlib.contextmanager
+    def _waiting(self, wait: float | None) -> Iterator[None]:
+        """A place among the calls that wait, taken before the job is recorded: a call refused
+        changes nothing. Each waiting call holds a web thread (up to a minute), and webhooks and
+        health checks need some left."""
+        if not wait or not self.max_waits:
+            yield
+            return
+        with self._waits_lock:
+            self.check_place(wait)
+            self._waiting_now += 1
+        try:
+            yield
+        finally:
+            with self._waits_lock:
+                self._waiting_now -= 1
 
     def deliver(self, forge: str, delivery_id: str, event: str, keys: set[str], ignored: str | None,
                 debounce: float) -> Intake:

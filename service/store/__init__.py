@@ -38,11 +38,13 @@ def why_unavailable(exc: BaseException) -> str:
 
 class Store:
     """Every store over one database. `secret_key` opens stored forge secrets; `forges` are the
-    configured ones (GITFERRY_CONFIG); `complete_forge` makes a stored forge (ForgeStore)."""
+    configured ones (GITFERRY_CONFIG); `complete_forge` makes a stored forge (ForgeStore); the
+    timeouts are Database's."""
 
     def __init__(self, database_url: str, *, secret_key: str = "", forges: tuple[ForgeConfig, ...] = (),
-                 complete_forge: Complete = ForgeConfig):
-        self.db = Database(database_url)
+                 complete_forge: Complete = ForgeConfig, connect_timeout: int | None = None,
+                 statement_timeout: int | None = None):
+        self.db = Database(database_url, connect_timeout=connect_timeout, statement_timeout=statement_timeout)
         sealer = Sealer(secret_key)
         self.repos = RepoStore(self.db, sealer)
         self.notifications = NotificationStore(self.db)

@@ -3,11 +3,13 @@
 Each backend does what makes it fast behind those three, privately: a SQLite file gets WAL and
 its writers lined up before its lock (sqlite_writers), PostgreSQL sends a write transaction
 in one round trip (pipelining), and both commit bursts of work together (group_commit).
+PostgreSQL's connections and transactions are held to time limits (timeouts).
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,27 +19,34 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from service.store.group_commit import GroupCommit
 from service.store.pipelining import pipelined, sync_sqlalchemy
 from service.store.sqlite_writers import WriterQueue, sqlite_pragmas
+from service.store.timeouts import GRACE, WATCHDOG, NoAnswer
 
 T = TypeVar("T")
 IDLE_PING_AFTER = 2.0  # seconds a PostgreSQL connection may sit unused before it is pinged
 
 
 class Database:
-    """One engine per process."""
+    """One engine per process. On PostgreSQL, `connect_timeout` limits connecting and pinging,
+    and `statement_timeout` each statement (seconds; None: no limit)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, connect_timeout: int | None = None, statement_timeout: int | None = None):
         self._local = threading.local()
         self._batches = _Keeper()
         parsed = make_url(url)
         self.sqlite = parsed.get_backend_name() == "sqlite"
         self._held_per_thread = True
         self._writers: WriterQueue | None = None
+        self._deadline: float | None = None  # seconds a PostgreSQL transaction may go unanswered
+        self._ping_deadline: float | None = None
+        # Errors of statements run on the driver's own connection (sql.py), which SQLAlchemy does
+        # not see: raised as its OperationalError, as DatabaseUnavailable.
+        self._driver_unavailable: type[Exception] = sqlite3.OperationalError
         if self.sqlite:
             options: dict[str, Any] = {}
             if parsed.database and parsed.database != ":memory:":
@@ -57,7 +66,13 @@ class Database:
             # As many kept connections as a web process has threads (gunicorn's 16, and a few to
             # spare): with fewer, every burst opened and closed overflow connections, and a new
             # PostgreSQL connection costs milliseconds on both sides.
-            self.engine = create_engine(url, pool_size=20, max_overflow=12)
+            import psycopg
+
+            self._driver_unavailable = psycopg.OperationalError
+            self._deadline = statement_timeout + GRACE if statement_timeout else None
+            self._ping_deadline = connect_timeout or self._deadline
+            self.engine = create_engine(url, pool_size=20, max_overflow=12,
+                                        connect_args=_limits(parsed.query, connect_timeout, statement_timeout))
             event.listen(self.engine, "checkin", _note_checkin)
             event.listen(self.engine, "checkout", self._ping_if_idle)
             sync_sqlalchemy(self.engine)
@@ -111,6 +126,10 @@ class Database:
         queue: Any = self._writers if write and self._writers is not None else nullcontext()
         with queue, self._connection(keeper or self._local) as conn:
             self._local.open = (conn, write)
+            driver = None
+            if self._deadline is not None:
+                driver = conn.connection.driver_connection
+                WATCHDOG.watch(driver, self._deadline)
             try:
                 if self.sqlite:
                     with _sqlite_transaction(conn, write):
@@ -122,8 +141,12 @@ class Database:
                     # A read runs in autocommit: under READ COMMITTED each statement reads its own
                     # snapshot anyway, so a read-only transaction adds nothing but BEGIN and COMMIT.
                     yield conn
+            except self._driver_unavailable as exc:
+                raise OperationalError(None, None, exc) from exc
             finally:
                 self._local.open = None
+                if driver is not None:
+                    WATCHDOG.let_go(driver)
 
     @contextmanager
     def _connection(self, keeper: Any) -> Iterator[Connection]:
@@ -160,10 +183,12 @@ class Database:
         if held is not None and not held.busy and not self.sqlite \
                 and time.monotonic() - held.used > IDLE_PING_AFTER:
             try:
-                self.engine.dialect.do_ping(held.conn.connection.dbapi_connection)  # type: ignore[arg-type]
-            except Exception:
+                self._ping(held.conn.connection.dbapi_connection)
+            except Exception as exc:
                 held.close()
-                held = None
+                held = keeper.held = None
+                if isinstance(exc, NoAnswer):
+                    raise
         if held is None:
             conn = self.engine.connect()
             held = keeper.held = _Held(conn if self.sqlite else conn.execution_options(isolation_level="AUTOCOMMIT"))
@@ -176,9 +201,26 @@ class Database:
         last = record.info.get("checked_in")
         if last is not None and time.monotonic() - last > IDLE_PING_AFTER:
             try:
-                self.engine.dialect.do_ping(dbapi_conn)
+                self._ping(dbapi_conn)
+            except NoAnswer:
+                raise  # not DisconnectionError: the pool would try a new connection, and wait again
             except Exception as exc:
                 raise DisconnectionError("the database connection went away") from exc
+
+    def _ping(self, dbapi_conn: Any) -> None:
+        """A round trip with no work: as long to wait for as a new connection. NoAnswer if it
+        got none in that time; a connection the server dropped fails at once (a new one may do)."""
+        if self._ping_deadline is None:
+            self.engine.dialect.do_ping(dbapi_conn)
+            return
+        WATCHDOG.watch(dbapi_conn, self._ping_deadline)
+        try:
+            self.engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            if not WATCHDOG.let_go(dbapi_conn):
+                raise NoAnswer(None, None, exc) from exc
+            raise
+        WATCHDOG.let_go(dbapi_conn)
 
     def dispose(self) -> None:
         for keeper in (self._local, self._batches):
@@ -199,6 +241,19 @@ def _sqlite_transaction(conn: Connection, write: bool) -> Iterator[None]:
         raw.execute("ROLLBACK")
         raise
     raw.execute("COMMIT")
+
+
+def _limits(query: Any, connect_timeout: int | None, statement_timeout: int | None) -> dict[str, Any]:
+    """psycopg's arguments for the limits: `connect_timeout`, and the server's `statement_timeout`
+    set at connection start (no round trip of its own), after any `options` the URL gives."""
+    limits: dict[str, Any] = {}
+    if connect_timeout:
+        limits["connect_timeout"] = connect_timeout
+    if statement_timeout:
+        given = query.get("options")
+        limits["options"] = " ".join(filter(None, [given if isinstance(given, str) else None,
+                                                   f"-c statement_timeout={statement_timeout * 1000}"]))
+    return limits
 
 
 def _note_checkin(_dbapi_conn: Any, record: Any) -> None:

@@ -24,6 +24,7 @@ from service.store.db import Database
 from service.store.group_commit import Batcher, Slot
 from service.store.jobs import JOINS_QUEUED_TWIN, NEW_JOB_COLUMNS, JobStore
 from service.store.sql import Sql
+from service.store.timeouts import unanswered
 
 log = logging.getLogger("gitferry.deliveries")
 ToSend = tuple[int, int, float | None]  # (job, repo, countdown)
@@ -140,10 +141,14 @@ class DeliveryStore:
                     conn, batch=rows, unmatched=UNMATCHED, kind=JobKind.FETCH.value, trigger=Trigger.WEBHOOK.value,
                     key_head=head, key_between=between, now=utcnow())
             answers = answered()  # read once committed: the commit goes with the statement
-        except Exception as exc:  # one statement: it recorded nothing, so each goes on its own
+        except Exception as exc:  # one statement: it recorded nothing, so each goes on its own...
             log.warning("delivery_batch_failed deliveries=%d error=%s", len(batch), type(exc).__name__)
+            given_up = unanswered(exc)  # ... unless the database did not answer: alone, each would wait again
             for slot in batch:
-                slot.set((None, []))
+                if given_up:
+                    slot.fail(exc)
+                else:
+                    slot.set((None, []))
             return
         for n, recorded, matched in answers:
             d = batch[n].item

@@ -38,6 +38,7 @@ def upgrade(db: Database, revision: str = "head") -> None:
             command.upgrade(alembic_config(db), revision)
         return
     with db.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # a migration may take its time
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config(db)
         config.attributes["connection"] = conn

@@ -32,16 +32,17 @@ def _options_say_no_content(response: Response) -> Response:
     return response
 
 
-def create_app(settings: Settings, *, store: Store | None = None,
-               jobs: JobQueue | None = None, migrate: bool = True) -> Flask:
-    """A web app over `settings`; `migrate` brings the database schema up to date first."""
+def create_app(settings: Settings, *, store: Store | None = None, jobs: JobQueue | None = None,
+               migrate: bool = True, max_waits: int | None = None) -> Flask:
+    """A web app over `settings`; `migrate` brings the database schema up to date first;
+    `max_waits` calls at most wait on a job at once (JobQueue)."""
     app = Flask("gitferry")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = store or open_store(settings)
     if migrate:
         store.upgrade()
-    jobs = jobs or JobQueue(make_celery(settings), store, settings)
+    jobs = jobs or JobQueue(make_celery(settings), store, settings, max_waits=max_waits)
     app.extensions["gitferry"] = Services(settings, store, jobs)
     errors.install(app)
     app.before_request(refuse_unstorable_url)

@@ -12,6 +12,7 @@ from flask import g, request
 from service.domain.types import Scope
 from service.web.context import services
 from service.web.errors import ApiError
+from service.web.limits import client_address
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,11 +26,19 @@ def token_scope() -> Scope:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>",
                        {"WWW-Authenticate": 'Bearer realm="gitferry"'})
     svc = services()
+    address = client_address(request, svc.settings.proxy_hops)
+    # An address past its limit is refused before its token is looked at, a right one too:
+    # answering a right token otherwise than a wrong one would tell a guesser when it guessed.
+    wait = svc.auth_failures.retry_after(address)
+    if wait:
+        raise ApiError(429, "rate_limited", f"too many wrong tokens from this address; retry in {wait} s",
+                       {"Retry-After": str(wait)})
     admin = svc.settings.admin_token
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
         return Scope.ADMIN
     scope = svc.store.tokens.scope_of(token)
     if scope is None:
+        svc.auth_failures.failed(address)
         raise ApiError(401, "unauthorized", "unknown or revoked token",
                        {"WWW-Authenticate": 'Bearer realm="gitferry", error="invalid_token"'})
     return Scope(scope)

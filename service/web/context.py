@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from flask import current_app, request
@@ -17,6 +18,7 @@ from service.jobs import JobQueue
 from service.settings import Settings
 from service.store import Store
 from service.web.errors import ApiError
+from service.web.limits import FailureLimit
 
 _MISSING = object()
 
@@ -26,6 +28,10 @@ class Services:
     settings: Settings
     store: Store
     jobs: JobQueue
+    auth_failures: FailureLimit = dataclass_field(init=False)  # wrong tokens by address (auth.py)
+
+    def __post_init__(self) -> None:
+        self.auth_failures = FailureLimit(self.settings.auth_failures, self.settings.auth_window)
 
     def provider(self) -> Callable[[str], str]:
         """The provider of a remote URL, knowing the hosts of the forges in effect."""
@@ -113,4 +119,5 @@ def wait_seconds() -> float | None:
         raise ApiError(400, "bad_query", "wait must be a number of seconds (at most 60)") from exc
     if not 0 <= seconds <= 60:
         raise ApiError(400, "bad_query", "wait must be between 0 and 60 seconds")
+    services().jobs.check_place(seconds)  # refused, if it must be, before the view reads anything
     return seconds

@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from service.jobs import WaitsFull
 from service.store import DatabaseUnavailable, why_unavailable
 
 log = logging.getLogger("gitferry.web")
@@ -59,6 +60,10 @@ def error_answer(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
         }.get(status, exc.description or exc.name)
         allow = exc.get_response().headers.get("Allow") if status == 405 else None
         return status, _HTTP_CODES.get(status, "error"), message, {"Allow": allow} if allow else {}
+    if isinstance(exc, WaitsFull):
+        # A place frees as soon as any waiting call's job ends; most end within a second or two.
+        return 429, "too_many_waits", (f"{exc.bound} calls are waiting on jobs here already; retry, or call "
+                                       "without ?wait and follow the job"), {"Retry-After": "2"}
     if isinstance(exc, DatabaseUnavailable):
         # e.g. the server restarted in the middle of this request; the pool reconnects for the next
         log.warning("database_unavailable reason=%s", why_unavailable(exc))

@@ -66,13 +66,16 @@ ERROR_TEXT = {
     401: "No or unknown token", 403: "The token's scope is too small",
     404: "Unknown repo, remote, branch or job", 409: "State conflict", 413: "Body too large",
     422: "Valid JSON, refused value (ref name, URL scheme or host, ...)",
-    502: "The forge or the worker failed", 503: "Busy or rate-limited; see Retry-After",
+    429: "Too many wrong tokens from this address, or (waiting on a job) too many calls waiting already; "
+         "nothing was done. See Retry-After",
+    502: "The forge or the worker failed", 503: "The clone is busy, or the database is not answering; see Retry-After",
 }
 
 
 def errors(*statuses: int) -> Schema:
-    """Error answers: always 401 (no or bad token), plus the ones named."""
-    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in sorted({401, *statuses})}
+    """Error answers: always 401 (no or bad token), 429 (too many wrong tokens) and 503 (the
+    database is not answering), plus the ones named."""
+    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in sorted({401, 429, 503, *statuses})}
 
 
 def op(summary: str, scope: str, responses: Schema, *, params: list[Schema] | None = None,
@@ -99,7 +102,8 @@ def query(name: str, schema: Schema, description: str) -> Schema:
 NAME = path_param("name", "The repo's name as given, e.g. `acme/widgets`; it may contain `/`, sent as is.")
 BRANCH = path_param("branch", "A local branch name; it may contain `/`, sent as is.")
 WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60},
-             "Wait up to this many seconds for the job to end: 200 with the finished job, 202 if time ran out.")
+             "Wait up to this many seconds for the job to end: 200 with the finished job, 202 if time ran out; "
+             "429 (nothing recorded) if too many calls are waiting already.")
 STRATEGY = string(*[s.value for s in PullStrategy])
 REF = string(minLength=1, maxLength=255, description="A branch name valid for `git check-ref-format --branch`")
 REMOTE_NAME = string(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", maxLength=100)
@@ -209,7 +213,7 @@ PATHS: dict[str, Schema] = {
                   {**ok("200", "The forks", obj(["forks"], forks=array(obj(
                       ["full_name", "owner", "clone_url", "ssh_url", "web_url", "provider"],
                       full_name=string(), owner=string(), clone_url=string(), ssh_url=string(),
-                      web_url=string(), provider=string(*PROVIDERS))))), **errors(404, 422, 502, 503)},
+                      web_url=string(), provider=string(*PROVIDERS))))), **errors(404, 422, 502)},
                   params=[query("refresh", string("0", "1"), "1 asks the forge again instead of the cache")],
                   tag="remotes"),
     },
@@ -231,9 +235,9 @@ PATHS: dict[str, Schema] = {
     "/api/v1/repos/{name}/branches/{branch}/upstream": {
         "parameters": [NAME, BRANCH],
         "put": op("Set a branch's upstream", "write", {**ok("200", "The branch", ref("Branch")),
-                                                       **errors(403, 404, 422, 503)},
+                                                       **errors(403, 404, 422)},
                   tag="branches", body=obj(["remote", "branch"], remote=REMOTE_NAME, branch=REF)),
-        "delete": op("Unset a branch's upstream", "write", {**ok("204", "Unset"), **errors(403, 404, 422, 503)},
+        "delete": op("Unset a branch's upstream", "write", {**ok("204", "Unset"), **errors(403, 404, 422)},
                      tag="branches"),
     },
     "/api/v1/repos/{name}/fetch": {
@@ -333,6 +337,8 @@ PATHS: dict[str, Schema] = {
                         **json_content(ref("Error"))},
                 "404": {"description": "Not a known forge", **json_content(ref("Error"))},
                 "413": {"$ref": "#/components/responses/E413"},
+                "503": {"description": "The database is not answering; see Retry-After",
+                        **json_content(ref("Error"))},
             },
         },
     },

@@ -437,6 +437,9 @@ def _world(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[
         "GITFERRY_ADMIN_TOKEN": ADMIN,
         "GITFERRY_ALLOW_LOCAL_REMOTES": "1",
         "GITFERRY_FETCH_INTERVAL": "0",
+        # Every endpoint gets a wrong token from the one test address: tests/api/test_auth_limit.py
+        # tests the limit on wrong tokens.
+        "GITFERRY_AUTH_FAILURES": "0",
     })
     local = create_app(settings)
     services = local.extensions["gitferry"]

@@ -1,4 +1,5 @@
-"""A TCP proxy that holds new connections until released: makes a git transfer hang on purpose."""
+"""TCP proxies that make a server hang on purpose: one holds new connections until released (a
+git transfer that hangs), one relays until told to black-hole (a database that stops answering)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,84 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         for s in (src, dst):
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+
+
+class FaultProxy:
+    """Relays 127.0.0.1:<port> to `target` until black_hole(): from then on it accepts
+    connections and swallows whatever either side sends, on new connections and open ones alike,
+    as a hung server does. relay() closes every connection that lost bytes (their protocol
+    state is gone) and relays new ones again."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.holing = False
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self._lock = threading.Lock()
+        self._links: set[_Link] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def black_hole(self) -> None:
+        self.holing = True
+
+    def relay(self) -> None:
+        with self._lock:
+            self.holing = False
+            spoiled = [link for link in self._links if link.spoiled]
+        for link in spoiled:
+            self._drop(link)
+
+    def close(self) -> None:
+        self.server.close()
+        with self._lock:
+            links = list(self._links)
+        for link in links:
+            self._drop(link)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            link = _Link(client)
+            with self._lock:
+                self._links.add(link)
+                link.spoiled = self.holing  # accepted, and never answered
+            if link.spoiled:
+                continue
+            try:
+                link.upstream = socket.create_connection(self.target)
+            except OSError:
+                self._drop(link)
+                continue
+            for src, dst in ((link.client, link.upstream), (link.upstream, link.client)):
+                threading.Thread(target=self._pipe, args=(link, src, dst), daemon=True).start()
+
+    def _pipe(self, link: _Link, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if self.holing or link.spoiled:
+                    link.spoiled = True
+                    continue
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._drop(link)
+
+    def _drop(self, link: _Link) -> None:
+        with self._lock:
+            self._links.discard(link)
+        for s in (link.client, link.upstream):
+            if s is not None:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+
+
+class _Link:
+    def __init__(self, client: socket.socket):
+        self.client = client
+        self.upstream: socket.socket | None = None
+        self.spoiled = False
