@@ -130,11 +130,16 @@ def test_a_thousand_waiting_calls_leave_webhooks_and_health_answering(tmp_path: 
         assert {status for _, status in hook_times} == {202}
         assert {status for _, status in health_times} == {200}
         hook_seconds = sorted(took for took, _ in hook_times)
-        p99 = hook_seconds[min(len(hook_seconds) - 1, int(len(hook_seconds) * 0.99))]
+        health_seconds = sorted(took for took, _ in health_times)
         print(f"webhooks: {len(hook_seconds)}, p50 {hook_seconds[len(hook_seconds) // 2] * 1000:.0f} ms, "
-              f"p99 {p99 * 1000:.0f} ms, max {hook_seconds[-1] * 1000:.0f} ms; health max "
-              f"{max(took for took, _ in health_times) * 1000:.0f} ms; {waited} calls waited")
-        assert p99 < 1.0
-        assert max(took for took, _ in health_times) < 1.0
+              f"p99 {p99(hook_seconds) * 1000:.0f} ms, max {hook_seconds[-1] * 1000:.0f} ms; health p99 "
+              f"{p99(health_seconds) * 1000:.0f} ms, max {health_seconds[-1] * 1000:.0f} ms; {waited} calls waited")
+        # p99, not the maximum: a new connection can queue behind the burst's thousand in the
+        # kernel's accept queue (the server takes them a loop at a time), whatever the service does.
+        assert p99(hook_seconds) < 1.0 and p99(health_seconds) < 1.0
     finally:
         procs.stop_all()
+
+
+def p99(seconds: list[float]) -> float:
+    return seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))]
