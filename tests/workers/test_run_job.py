@@ -1,5 +1,6 @@
-"""Running a job: its fetch's result, a busy clone waited for only once the job is claimed
-(its lease kept meanwhile), and a job another worker holds left alone."""
+"""Running a job: its fetch's result, a busy clone waited for only once the job is claimed (its
+lease kept meanwhile), a job another worker holds left alone; what a killed job left in the clone
+cleared."""
 
 from __future__ import annotations
 
@@ -93,3 +94,20 @@ def test_a_job_another_worker_holds_is_left_alone(setup: Setup) -> None:
     assert setup.store.jobs.start(job_id, lease=60) is not None  # another worker runs it
     run_job(setup.ctx, job_id)
     assert setup.job(job_id).state == "running"  # not run twice, nor ended by this one
+
+
+def test_what_a_killed_job_left_in_the_clone_is_cleared_when_the_next_job_takes_it(setup: Setup) -> None:
+    clone = setup.ctx.clone_path(setup.repo.id)
+    for left in ("objects/maintenance.lock", "refs/remotes/origin/main.lock", "objects/pack/tmp_pack_Ab12",
+                 "objects/00/tmp_obj_Cd34"):
+        (clone / left).parent.mkdir(parents=True, exist_ok=True)
+        (clone / left).write_text("")
+    (clone / "objects/pack/pack-0000.keep").write_text("fetch-pack 99 on worker\n")
+    new = setup.commit("second")
+    job_id = setup.fetch_job()
+    assert setup.store.jobs.start(job_id, lease=-1) is not None  # its worker died: it runs again
+    run_job(setup.ctx, job_id)
+    assert (setup.job(job_id).state, setup.job(job_id).attempts) == ("done", 2)
+    assert setup.job(job_id).result["remotes"]["origin"]["updated"] == ["refs/heads/main"]
+    assert {b["name"]: b["sha"] for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}["main"] == new
+    assert not [p for p in clone.rglob("*") if p.name.endswith((".lock", ".keep")) or p.name.startswith("tmp_")]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import fetch as _fetch
+from . import leftovers as _leftovers
 from . import pull as _pull
 from . import push as _push
 from . import refs as _refs
@@ -23,6 +24,7 @@ from .models import (
     PushResult,
     RefSnapshot,
 )
+from .rebase import clean_worktrees
 from .runner import Runner
 
 # Set on every clone we create: gc in the foreground so a finished job means a quiet repo,
@@ -50,6 +52,15 @@ class Clone:
     def forget(self) -> None:
         """Drop what this Clone remembers of the repository's refs."""
         self._git.cache.clear()
+
+    def clear_leftovers(self, *, after_crash: bool = False) -> list[str]:
+        """Remove the lock files, temporary files and kept packs of gits that were killed (see
+        leftovers.py); `after_crash` (a worker died in the middle of a job here), half-written
+        objects and rebase worktrees too. Only while holding the clone's lock. The paths removed."""
+        removed = _leftovers.clear(self.path, thorough=after_crash)
+        if after_crash:
+            clean_worktrees(self._git, self.path)
+        return removed
 
     def __repr__(self) -> str:
         return f"Clone({str(self.path)!r})"

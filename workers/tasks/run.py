@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Celery
 
-from service.domain.records import Ended, JobEnd, JobStart
+from service.domain.records import Ended, Job, JobEnd, JobStart
 from service.domain.types import JobKind, RepoState
 from service.jobs import NOTIFY, RUN_JOB, JobQueue, open_store
 from workers.git import Clone, GitError
@@ -59,6 +59,8 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     clone = Clone(ctx.clone_path(job.repo_id), ctx.git_config(start.forges_version))
     with heartbeat(lambda: ctx.store.jobs.renew(job_id, ctx.lease_seconds), ctx.lease_seconds / 3), \
             clone_lock(clone.path):
+        if job.kind != JobKind.REMOVE:
+            _clear_leftovers(job, clone)
         end = _run_op(ctx, start, clone)
         _answer(ctx, ctx.store.jobs.end(end))
         if end.refs_later and start.repo is not None:
@@ -74,6 +76,21 @@ def _answer(ctx: WorkerContext, ended: Ended) -> None:
     ctx.jobs.ended(ended.job)
     if ended.notification is not None:
         ctx.jobs.notify(ended.notification, ended.job.repo_id)
+
+
+def _clear_leftovers(job: Job, clone: Clone) -> None:
+    """Clear what killed gits left in the clone (Clone.clear_leftovers), before any git runs. A
+    job that ran before and did not end had its worker die (or lose its lease) under it: its
+    gits may have left more, looked for then only."""
+    if not clone.exists():
+        return
+    try:
+        removed = clone.clear_leftovers(after_crash=job.attempts > 1)
+    except (OSError, GitError) as exc:  # the job runs anyway: git says what is wrong, if anything
+        log.warning("leftovers_not_cleared repo=%s error=%s", job.repo, exc)
+        return
+    for path in removed:
+        log.warning("leftover_removed repo=%s path=%s", job.repo, path)
 
 
 def _run_op(ctx: WorkerContext, start: JobStart, clone: Clone) -> JobEnd:
