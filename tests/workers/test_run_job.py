@@ -1,6 +1,6 @@
 """Running a job: its fetch's result, a busy clone waited for only once the job is claimed (its
 lease kept meanwhile), a job another worker holds left alone; what a killed job left in the clone
-cleared."""
+cleared; a removed repo's lock file removed with it."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from service.domain.records import Job, Repo
+from service.domain.types import JobKind
 from service.jobs import JobQueue, make_celery, open_store
 from service.settings import load_settings
 from tests.engine.conftest import Forge
 from tests.support.repos import init_forge, work_clone
 from workers.tasks.context import WorkerContext
-from workers.tasks.lock import clone_lock
+from workers.tasks.lock import clone_lock, lock_file
 from workers.tasks.run import run_job
 
 
@@ -111,3 +112,14 @@ def test_what_a_killed_job_left_in_the_clone_is_cleared_when_the_next_job_takes_
     assert setup.job(job_id).result["remotes"]["origin"]["updated"] == ["refs/heads/main"]
     assert {b["name"]: b["sha"] for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}["main"] == new
     assert not [p for p in clone.rglob("*") if p.name.endswith((".lock", ".keep")) or p.name.startswith("tmp_")]
+
+
+def test_a_removed_repo_leaves_neither_its_clone_nor_its_lock_file(setup: Setup) -> None:
+    clone = setup.ctx.clone_path(setup.repo.id)
+    assert clone.exists() and lock_file(clone).exists()
+    setup.store.repos.delete(setup.repo.id)
+    job, _ = setup.store.jobs.add(setup.repo, JobKind.REMOVE, "api", {})
+    run_job(setup.ctx, job.id)
+    assert setup.job(job.id).state == "done"
+    assert not clone.exists() and not lock_file(clone).exists()
+    assert list(clone.parent.iterdir()) == []

@@ -15,6 +15,7 @@ from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key,
 from service.domain.validation import redact_url
 from workers.git import Clone, GitError, ProgressCallback
 from workers.tasks.context import WorkerContext
+from workers.tasks.lock import lock_file
 
 log = logging.getLogger("gitferry.worker")
 Result = dict[str, Any]
@@ -200,6 +201,8 @@ def do_remote(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progr
 
 def do_remove(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
     clone.remove()
+    # Held by this job as it goes: a job waiting for it finds it gone and takes a new one.
+    lock_file(clone.path).unlink(missing_ok=True)
     return Outcome({"removed": True})
 
 
