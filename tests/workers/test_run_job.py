@@ -1,12 +1,13 @@
 """Running a job: its fetch's result, a busy clone waited for only once the job is claimed (its
 lease kept meanwhile), a job another worker holds left alone; what a killed job left in the clone
-cleared; a removed repo's lock file removed with it."""
+cleared; a removed repo's lock file removed with it; the job's time limit."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from service.domain.types import JobKind
 from service.jobs import JobQueue, make_celery, open_store
 from service.settings import load_settings
 from tests.engine.conftest import Forge
+from tests.support.proxy import HoldingProxy
 from tests.support.repos import init_forge, work_clone
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, lock_file
@@ -123,3 +125,28 @@ def test_a_removed_repo_leaves_neither_its_clone_nor_its_lock_file(setup: Setup)
     assert setup.job(job.id).state == "done"
     assert not clone.exists() and not lock_file(clone).exists()
     assert list(clone.parent.iterdir()) == []
+
+
+def test_a_fetch_of_stalled_remotes_fails_at_the_jobs_time_limit(setup: Setup) -> None:
+    """Each stalled remote alone may take GITFERRY_GIT_TIMEOUT; the job as a whole is stopped at
+    GITFERRY_JOB_TIMEOUT, and the remotes it had no time for are not started."""
+    stalled = HoldingProxy(("127.0.0.1", 9))  # accepts, and answers nothing
+    try:
+        for name in ("stalled1", "stalled2", "stalled3"):
+            setup.store.repos.add_remote(setup.repo.id, name, f"http://127.0.0.1:{stalled.port}/{name}.git")
+        new = setup.commit("second")
+        ctx = replace(setup.ctx, settings=setup.ctx.settings.with_(job_timeout=2.0, git_timeout=60.0))
+        job_id = setup.fetch_job()
+        started = time.monotonic()
+        run_job(ctx, job_id)
+        assert time.monotonic() - started < 10
+    finally:
+        stalled.close()
+    job = setup.job(job_id)
+    assert (job.state, job.error_code) == ("failed", "job_timeout"), job
+    assert job.result["remotes"] == {
+        "origin": {"updated": ["refs/heads/main"], "deleted": []},
+        "stalled1": {"error": {"code": "job_timeout", "message": "the job ran out of time: git fetch was stopped"}},
+    }
+    branches = {b["name"]: b["sha"] for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}
+    assert branches["main"] == new  # what it fetched in time is recorded

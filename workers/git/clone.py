@@ -53,6 +53,11 @@ class Clone:
         """Drop what this Clone remembers of the repository's refs."""
         self._git.cache.clear()
 
+    def limit_time(self, seconds: float) -> None:
+        """Give the git calls from now on `seconds` together: past that, a call is not started
+        and a running one is stopped (GitError job_timeout). Each alone has config.timeout."""
+        self._git.deadline = time.monotonic() + seconds
+
     def clear_leftovers(self, *, after_crash: bool = False) -> list[str]:
         """Remove the lock files, temporary files and kept packs of gits that were killed (see
         leftovers.py); `after_crash` (a worker died in the middle of a job here), half-written

@@ -114,8 +114,10 @@ def fetch_remotes(ctx: WorkerContext, start: JobStart, clone: Clone, names: list
         except GitError as exc:
             if exc.code == "corrupt":
                 raise  # the clone's fault, not the remote's: the job re-clones and runs again
-            failed = failed or exc
             results[name] = {"error": {"code": exc.code, "message": exc.message}}
+            if exc.code == "job_timeout":  # no time for the others either: the job fails for this
+                raise PartialFailure(exc, Outcome({"remotes": results}, utcnow())) from exc
+            failed = failed or exc
             continue
         results[name] = {"updated": fetched.updated, "deleted": fetched.deleted}
         queue_rule_syncs(ctx, start, name, results[name])

@@ -61,8 +61,11 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
             clone_lock(clone.path):
         if job.kind != JobKind.REMOVE:
             _clear_leftovers(job, clone)
+        clone.limit_time(ctx.settings.job_timeout)
         end = _run_op(ctx, start, clone)
         _answer(ctx, ctx.store.jobs.end(end))
+        # What follows the answer holds the clone too: it gets a time limit of its own.
+        clone.limit_time(ctx.settings.git_timeout)
         if end.refs_later and start.repo is not None:
             _record_refs(ctx, start, clone)
         if job.kind != JobKind.REMOVE:
@@ -111,7 +114,8 @@ def _run_op(ctx: WorkerContext, start: JobStart, clone: Clone) -> JobEnd:
     except PartialFailure as exc:
         outcome, error, refs = exc.outcome, exc.error, True
     except GitError as exc:
-        error, refs = exc, clone.exists() and clone.is_healthy()
+        # A job stopped at its time limit says nothing of the clone (and has no time to look).
+        error, refs = exc, clone.exists() and (exc.code == "job_timeout" or clone.is_healthy())
     except Exception:
         log.exception("job_crashed job=%s", job.id)
         error, refs = GitError("internal", "internal error while running the job (see worker log)"), False
