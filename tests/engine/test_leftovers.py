@@ -1,13 +1,17 @@
 """What killed gits leave in a clone is cleared, and what is there on purpose stays; a clone
-whose gc was killed packs again."""
+whose gc was killed packs again; housekeeping within a time limit."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.engine.conftest import Forge
 from tests.support.repos import git
-from workers.git import Clone
+from workers.git import Clone, GitConfig, GitError
+from workers.git.clone import HOUSEKEEPING_STOPPED
 
 LEFT_BY_KILLED_GITS = [
     "HEAD.lock", "config.lock", "packed-refs.lock", "gc.pid",
@@ -72,3 +76,33 @@ def test_a_clone_whose_gc_was_killed_packs_again_once_cleared(clone: Clone, forg
     assert clone.clear_leftovers() == ["objects/maintenance.lock"]
     clone.housekeeping()
     assert packs() == 1
+
+
+def _timing_git(tmp_path: Path) -> tuple[str, Path]:
+    """A git that runs the real one, except `maintenance`, which takes a minute; its calls logged."""
+    calls = tmp_path / "calls.log"
+    fake = tmp_path / "slow-maintenance-git"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\ncase "$*" in *" maintenance "*) exec sleep 60;; esac\n'
+                    'exec git "$@"\n')
+    fake.chmod(0o755)
+    return str(fake), calls
+
+
+def test_housekeeping_is_stopped_at_its_time_limit_and_then_pauses(clone: Clone, tmp_path: Path,
+                                                                   config: GitConfig) -> None:
+    binary, calls = _timing_git(tmp_path)
+    slow = Clone(clone.path, GitConfig(allow_protocols=config.allow_protocols, git_binary=binary, timeout=60))
+    slow.limit_time(0.5)
+    started = time.monotonic()
+    with pytest.raises(GitError) as stopped:
+        slow.housekeeping()
+    assert stopped.value.code == "job_timeout" and time.monotonic() - started < 5
+    assert (clone.path / HOUSEKEEPING_STOPPED).exists()
+
+    slow.limit_time(0.5)
+    slow.housekeeping()  # gc that could not finish is not tried again after every job
+    assert calls.read_text().count(" maintenance run ") == 1
+
+    (clone.path / HOUSEKEEPING_STOPPED).unlink()
+    clone.housekeeping()  # the real git: a run that finishes
+    assert not (clone.path / HOUSEKEEPING_STOPPED).exists()

@@ -35,6 +35,9 @@ CLONE_CONFIG = (
     ("gc.autoDetach", "false"),
     ("core.logAllRefUpdates", "always"),
 )
+# Left in a clone whose housekeeping ran out of time, and how long it then pauses.
+HOUSEKEEPING_STOPPED = "gitferry-housekeeping-stopped"
+HOUSEKEEPING_PAUSE = 24 * 3600.0
 
 
 class Clone:
@@ -154,10 +157,25 @@ class Clone:
 
     def housekeeping(self) -> None:
         """What jobs leave for later, run once their answer is out: gc when git thinks it is due,
-        and loose refs (one file each, read by every job) packed once there are many."""
+        and loose refs (one file each, read by every job) packed once there are many.
+
+        It holds the clone meanwhile, so give it a time limit (limit_time). A gc stopped there
+        did nothing, and the next would be stopped the same way after every job: gc then pauses
+        for HOUSEKEEPING_PAUSE (GitError job_timeout says when it stops)."""
         if _count_loose_refs(self.path) > LOOSE_REFS_MAX:
             self._git.run(["pack-refs", "--all"])
-        self._git.run(["maintenance", "run", "--auto", "--quiet"])
+        stopped = self.path / HOUSEKEEPING_STOPPED
+        stopped_at = _modified(stopped)
+        if stopped_at is not None and time.time() - stopped_at < HOUSEKEEPING_PAUSE:
+            return
+        try:
+            self._git.run(["maintenance", "run", "--auto", "--quiet"])
+        except GitError as exc:
+            if exc.code == "job_timeout":
+                stopped.touch()
+            raise
+        if stopped_at is not None:
+            stopped.unlink(missing_ok=True)
 
     # -- remotes ---------------------------------------------------------------------------
 
@@ -254,6 +272,13 @@ class Clone:
             force=force,
             protected=protected,
         )
+
+
+def _modified(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _count_loose_refs(path: Path) -> int:

@@ -160,7 +160,7 @@ def _housekeeping(repo_name: str, clone: Clone) -> None:
         if clone.exists():
             clone.housekeeping()
     except GitError as exc:
-        log.warning("housekeeping_failed repo=%s code=%s", repo_name, exc.code)
+        log.warning("housekeeping_failed repo=%s code=%s message=%s", repo_name, exc.code, exc.message)
 
 
 class ProgressRecorder:
