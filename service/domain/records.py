@@ -73,6 +73,7 @@ class Job:
     progress: Json | None
     coalesce_key: str | None
     attempts: int
+    owner: str | None
     lease_until: datetime | None
     sent_at: datetime | None
     created_at: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from service.domain.types import JobKind, JobState, RepoState, fetch_key_parts, 
 from service.store.db import Database
 from service.store.notifications import NotificationStore
 from service.store.repos import RepoStore
-from service.store.sql import Sql, records
+from service.store.sql import Ending, Sql, records
 from service.store.tables import jobs
 
 # The columns of a new job, and the clause that makes a queued job's twins join it instead: the
@@ -34,8 +35,11 @@ _ADD_FETCH_OF = Sql(f"""
     FROM repos WHERE name = :name
     {JOINS_QUEUED_TWIN} RETURNING *""", Job)
 _GET = Sql("SELECT * FROM jobs WHERE id = :id", Job)
+# A claim makes the claiming worker the job's owner: a token of its own, which its renewals and
+# its end must match.
 _CLAIM = Sql("""
-    UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
+    UPDATE jobs SET state = 'running', owner = :owner, lease_until = :lease_until, started_at = :now,
+        attempts = attempts + 1
     WHERE id = :id AND (state = 'queued' OR (state = 'running' AND lease_until < :now))
     RETURNING *""", Job)
 # What running a job needs, read as it is claimed (JobStore.start).
@@ -48,7 +52,10 @@ FORGES_VERSION = Sql("SELECT count(*) || ':' || coalesce(max(id), 0) FROM forges
 _END = Sql("""
     UPDATE jobs SET state = :state, finished_at = :now, lease_until = NULL, result = :result,
         error_code = :error_code, error_message = :error_message, progress = COALESCE(:progress, progress)
-    WHERE id = :id RETURNING *""", Job)
+    WHERE id = :id AND owner = :owner AND state = 'running' RETURNING *""", Job)
+_RENEW = Sql("""
+    UPDATE jobs SET lease_until = :lease_until WHERE id = :id AND owner = :owner AND state = 'running'
+    RETURNING id""")
 
 
 class JobStore:
@@ -132,7 +139,8 @@ class JobStore:
         # A claim lost in a crash of the database is the job running again, as when a worker
         # dies: it need not wait for the disk (the job's end does).
         with self.db.write(durable=False) as conn:
-            claimed = _CLAIM.later(conn, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
+            claimed = _CLAIM.later(conn, id=job_id, now=now, lease_until=now + timedelta(seconds=lease),
+                                   owner=secrets.token_hex(16))
             repo = _JOBS_REPO.later(conn, id=job_id)
             its_remotes = _JOBS_REMOTES.later(conn, id=job_id)
             its_rules = _JOBS_RULES.later(conn, id=job_id)
@@ -144,37 +152,44 @@ class JobStore:
         return JobStart(job[0], found[0] if found else None, tuple(its_remotes()), tuple(its_rules()),
                         str(version()[0][0]))
 
-    def renew(self, job_id: int, lease: float) -> None:
+    def renew(self, job_id: int, owner: str | None, lease: float) -> bool:
+        """Extend a running job's lease; False if `owner` no longer holds the job."""
         with self.db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING.value)
-                         .values(lease_until=utcnow() + timedelta(seconds=lease)))
+            return bool(_RENEW.all(conn, id=job_id, owner=owner, lease_until=utcnow() + timedelta(seconds=lease)))
 
     def set_progress(self, job_id: int, phase: str, percent: int) -> None:
         with self.db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(progress={"phase": phase, "percent": percent}))
 
-    def end(self, end: JobEnd) -> Ended:
+    def end(self, end: JobEnd) -> Ended | None:
         """Record a job's end with what it changed, in one transaction (one round trip on
         PostgreSQL): the repo's refs (or that they are pending), when it fetched, that a new
-        clone is ready, and the notification to send."""
+        clone is ready, and the notification to send. None, with nothing recorded, if the job is
+        no longer this end's (`end.job.owner`): its lease ran out and another worker claimed it."""
         job, repo = end.job, end.repo
+        ending = Ending(job.id, job.owner, utcnow())
         notification = None
         with self.db.write() as conn:
-            if repo is not None and job.kind != JobKind.REMOVE:
-                if end.refs_later:
-                    self.repos.refs_pending(repo.id)
-                elif end.refs is not None:
-                    self.repos.save_refs(repo.id, end.refs)
-                if end.fetched_at is not None:
-                    self.repos.fetched(repo.id, end.fetched_at)
-                if end.error_code is None and repo.state != RepoState.READY:
-                    self.repos.ready(repo.id)  # only now, with its branches recorded, is a new clone usable
-            ended = _END.later(conn, id=job.id, now=utcnow(), result=end.result,
+            # First: the writes after it are made only if it ended the job (sql.ENDED_HERE).
+            ended = _END.later(conn, id=job.id, owner=job.owner, now=ending.at, result=end.result,
                                state=(JobState.DONE if end.error_code is None else JobState.FAILED).value,
                                error_code=end.error_code, error_message=end.error_message, progress=end.progress)
-            if repo is not None and job.kind != JobKind.REMOVE and repo.notify_url:
-                notification = self.notifications.add_later(job.id, repo.notify_url)
-        return Ended(ended()[0], notification() if notification else None)
+            if repo is not None and job.kind != JobKind.REMOVE:
+                if end.refs_later:
+                    self.repos.refs_pending(repo.id, ending=ending)
+                elif end.refs is not None:
+                    self.repos.save_refs(repo.id, end.refs, ending=ending)
+                if end.fetched_at is not None:
+                    self.repos.fetched(repo.id, end.fetched_at, ending=ending)
+                if end.error_code is None and repo.state != RepoState.READY:
+                    # only now, with its branches recorded, is a new clone usable
+                    self.repos.ready(repo.id, ending=ending)
+                if repo.notify_url:
+                    notification = self.notifications.add_later(ending, repo.notify_url)
+        found = ended()
+        if not found:
+            return None
+        return Ended(found[0], notification() if notification else None)
 
     def fail_queued(self, repo_id: int, code: str, message: str) -> list[int]:
         """End every queued job of a repo as failed (the repo was deleted)."""

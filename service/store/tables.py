@@ -100,6 +100,9 @@ jobs = Table(
     Column("progress", JSON),
     Column("coalesce_key", String(300)),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # Set anew by each claim: a worker records the job's end (and renews its lease) only while
+    # it is still the owner, so a job taken over by another worker has its outcome written once.
+    Column("owner", String(32)),
     Column("lease_until", UTCDateTime),
     Column("sent_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),

@@ -1,6 +1,7 @@
 """Running a job: its fetch's result, a busy clone waited for only once the job is claimed (its
 lease kept meanwhile), a job another worker holds left alone; what a killed job left in the clone
-cleared; a removed repo's lock file removed with it; the job's time limit."""
+cleared; a removed repo's lock file removed with it; the job's time limit; a job taken over by
+another worker ended by that worker alone."""
 
 from __future__ import annotations
 
@@ -8,19 +9,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
-from service.domain.records import Job, Repo
-from service.domain.types import JobKind
+from service.domain.records import Job, JobEnd, JobStart, Repo
+from service.domain.types import JobKind, utcnow
 from service.jobs import JobQueue, make_celery, open_store
 from service.settings import load_settings
 from tests.engine.conftest import Forge
 from tests.support.proxy import HoldingProxy
 from tests.support.repos import init_forge, work_clone
+from workers.git import Clone
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, lock_file
+from workers.tasks.ops import OPS
 from workers.tasks.run import run_job
 
 
@@ -150,3 +156,27 @@ def test_a_fetch_of_stalled_remotes_fails_at_the_jobs_time_limit(setup: Setup) -
     }
     branches = {b["name"]: b["sha"] for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}
     assert branches["main"] == new  # what it fetched in time is recorded
+
+
+def test_a_job_taken_over_while_it_ran_leaves_its_outcome_to_the_new_owner(
+        setup: Setup, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    job_id = setup.fetch_job()
+    taken: list[JobStart] = []
+    fetch = OPS[JobKind.FETCH]
+
+    def paused_then_taken_over(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Any) -> Any:
+        outcome = fetch(ctx, start, clone, progress)
+        # The worker stalls past its lease (its renewals lost); another worker claims the job.
+        with setup.store.db.write() as conn:
+            conn.execute(text("UPDATE jobs SET lease_until = :past WHERE id = :id"),
+                         {"past": (utcnow() - timedelta(seconds=1)).replace(tzinfo=None), "id": job_id})
+        taken.append(setup.store.jobs.start(job_id, lease=60))  # type: ignore[arg-type]
+        return outcome
+
+    monkeypatch.setitem(OPS, JobKind.FETCH, paused_then_taken_over)
+    run_job(setup.ctx, job_id)
+    job = setup.job(job_id)
+    assert (job.state, job.owner, job.result) == ("running", taken[0].job.owner, None)
+    assert "job_end_not_recorded" in caplog.text
+    ended = setup.store.jobs.end(JobEnd(taken[0].job, taken[0].repo, {"remotes": {}}))
+    assert ended is not None and setup.job(job_id).result == {"remotes": {}}
