@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, update
 
 from service.domain.records import Ended, Job, JobEnd, JobStart, Remote, Repo, Rule
 from service.domain.types import JobKind, JobState, RepoState, fetch_key_parts, utcnow
@@ -15,7 +15,7 @@ from service.store.db import Database
 from service.store.notifications import NotificationStore
 from service.store.repos import RepoStore
 from service.store.sql import Ending, Sql, records
-from service.store.tables import jobs
+from service.store.tables import UTCDateTime, jobs
 
 # The columns of a new job, and the clause that makes a queued job's twins join it instead: the
 # one definition of both, used by every statement that adds jobs (deliveries' too).
@@ -35,11 +35,11 @@ _ADD_FETCH_OF = Sql(f"""
     FROM repos WHERE name = :name
     {JOINS_QUEUED_TWIN} RETURNING *""", Job)
 _GET = Sql("SELECT * FROM jobs WHERE id = :id", Job)
-# A claim makes the claiming worker the job's owner: a token of its own, which its renewals and
-# its end must match.
+# A claim makes the claiming worker the job's owner (a token of its own), and a job whose worker
+# died due again as soon as its lease runs out (resend_at).
 _CLAIM = Sql("""
     UPDATE jobs SET state = 'running', owner = :owner, lease_until = :lease_until, started_at = :now,
-        attempts = attempts + 1
+        attempts = attempts + 1, resend_at = NULL
     WHERE id = :id AND (state = 'queued' OR (state = 'running' AND lease_until < :now))
     RETURNING *""", Job)
 # What running a job needs, read as it is claimed (JobStore.start).
@@ -56,6 +56,9 @@ _END = Sql("""
 _RENEW = Sql("""
     UPDATE jobs SET lease_until = :lease_until WHERE id = :id AND owner = :owner AND state = 'running'
     RETURNING id""")
+# The sweeper sends a job again a lease after it was queued (or after its worker's lease ran
+# out), then after twice as long each time, this many times: 2, 4, then 8 leases apart.
+RESEND_DOUBLINGS = 3
 
 
 class JobStore:
@@ -201,21 +204,39 @@ class JobStore:
                     state=JobState.FAILED.value, error_code=code, error_message=message, finished_at=utcnow()))
         return ids
 
-    def mark_sent(self, job_id: int) -> None:
+    def send_failed(self, job_id: int) -> None:
+        """A queued job's message did not go out: the sweeper sends it at its next look."""
         with self.db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(sent_at=utcnow()))
+            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.QUEUED.value)
+                         .values(resend_at=utcnow()))
 
-    def needing_send(self, now: datetime, unsent_after: float) -> list[tuple[int, int]]:
-        """(job, repo) of jobs whose message may be lost: queued and not sent (or long ago), or
-        running past their lease."""
-        old = now - timedelta(seconds=unsent_after)
-        unsent = and_(jobs.c.state == JobState.QUEUED.value, jobs.c.created_at < old,
-                      or_(jobs.c.sent_at.is_(None), jobs.c.sent_at < old))
+    def needing_send(self, now: datetime, lease: float) -> list[tuple[int, int]]:
+        """(job, repo) of jobs whose message may be lost: queued a lease ago, or running past
+        their lease, and not sent again since (or longer ago than the back-off of mark_resent);
+        and queued jobs whose send failed. A queued job's message is most likely still waiting
+        for a worker: sending it more often only fills the broker with copies."""
+        queued = jobs.c.state == JobState.QUEUED.value
         orphaned = and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now)
+        first = or_(orphaned, jobs.c.created_at < now - timedelta(seconds=lease))
+        due = or_(jobs.c.resend_at <= now, and_(jobs.c.resend_at.is_(None), first))
         with self.db.read() as conn:
-            rows = conn.execute(select(jobs.c.id, jobs.c.repo_id).where(or_(unsent, orphaned))
+            rows = conn.execute(select(jobs.c.id, jobs.c.repo_id).where(or_(queued, orphaned), due)
                                 .order_by(jobs.c.id).limit(500))
             return [(r.id, r.repo_id) for r in rows]
+
+    def mark_resent(self, job_ids: list[int], now: datetime, lease: float) -> None:
+        """Record that the jobs were sent again at `now`: each is due again after twice as long
+        as it waited before (RESEND_DOUBLINGS). A job claimed meanwhile is left alone: its claim
+        made it due at its lease's end."""
+        def after(leases: int) -> Any:
+            return literal(now + timedelta(seconds=lease * leases), UTCDateTime())
+
+        backoff = case(*((jobs.c.resends == n, after(2 ** (n + 1))) for n in range(RESEND_DOUBLINGS)),
+                       else_=after(2 ** RESEND_DOUBLINGS))
+        not_claimed = or_(jobs.c.state == JobState.QUEUED.value, jobs.c.lease_until < now)
+        with self.db.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id.in_(job_ids), not_claimed)
+                         .values(sent_at=now, resends=jobs.c.resends + 1, resend_at=backoff))
 
     def counts(self) -> list[tuple[str, str, int]]:
         """(kind, state, how many) of all jobs."""

@@ -112,7 +112,7 @@ def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
     assert claim(store, job.id) is None
     assert claim(store, job.id, lease=-1) is None  # still held
     assert store.jobs.renew(job.id, first.owner, lease=-5)  # the worker died: its lease ran out
-    assert (job.id, repo.id) in store.jobs.needing_send(utcnow(), unsent_after=10)
+    assert (job.id, repo.id) in store.jobs.needing_send(utcnow(), lease=10)
     again = claim(store, job.id)
     assert again is not None and again.attempts == 2 and again.owner != first.owner
     finish(store, again, {"ok": True})
@@ -123,10 +123,19 @@ def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
 def test_unsent_jobs_are_found_for_resending(store: Store) -> None:
     repo = new_repo(store)
     job, _ = store.jobs.add(repo, "fetch", "api", {})
-    assert store.jobs.needing_send(utcnow(), unsent_after=10) == []  # may still be on its way
-    assert store.jobs.needing_send(utcnow() + timedelta(seconds=11), unsent_after=10) == [(job.id, repo.id)]
-    store.jobs.mark_sent(job.id)
-    assert store.jobs.needing_send(utcnow() + timedelta(seconds=5), unsent_after=10) == []
+    assert store.jobs.needing_send(utcnow(), lease=10) == []  # most likely waiting for a worker
+    later = utcnow() + timedelta(seconds=11)
+    assert store.jobs.needing_send(later, lease=10) == [(job.id, repo.id)]
+    store.jobs.mark_resent([job.id], later, lease=10)
+    assert store.jobs.needing_send(later + timedelta(seconds=15), lease=10) == []  # two leases on
+    assert store.jobs.needing_send(later + timedelta(seconds=21), lease=10) == [(job.id, repo.id)]
+    claimed = claim(store, job.id)  # a worker took it after all
+    assert (claimed.resends, claimed.resend_at) == (1, None)
+    store.jobs.mark_resent([job.id], utcnow(), lease=10)  # a re-send that crossed the claim
+    assert store.jobs.get(job.id).resend_at is None  # due again as soon as its lease runs out
+    unsent, _ = store.jobs.add(repo, "pull", "api", {})
+    store.jobs.send_failed(unsent.id)  # its first send: due at the sweeper's next look
+    assert store.jobs.needing_send(utcnow(), lease=10) == [(unsent.id, repo.id)]
 
 
 def test_deleting_a_repo_fails_its_queued_jobs(store: Store) -> None:
