@@ -1,4 +1,5 @@
-"""Nothing is lost: with the broker down a request is still recorded, and the sweeper sends it later."""
+"""Nothing is lost: with the broker down a request is still recorded, and the sweeper sends it later;
+and while no worker takes jobs, the sweeper does not fill the broker with copies of them."""
 
 from __future__ import annotations
 
