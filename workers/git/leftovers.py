@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# Directories git puts lock files in, looked through at each look (refs/ is walked whole).
+# Directories git puts lock files in, looked through before every job (refs/ is walked whole).
 # objects/ itself holds the 256 loose object directories: only its one known lock is looked at.
 _LOCK_DIRS = (".", "objects/info", "objects/info/commit-graphs")
 _KNOWN_LOCKS = ("objects/maintenance.lock",
