@@ -73,8 +73,11 @@ class Job:
     progress: Json | None
     coalesce_key: str | None
     attempts: int
+    owner: str | None
     lease_until: datetime | None
     sent_at: datetime | None
+    resends: int
+    resend_at: datetime | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -102,7 +105,7 @@ class Job:
 
 
 _JOB_FIELDS = tuple(f.name for f in fields(Job))
-_JOB_TIMES = ("lease_until", "sent_at", "created_at", "started_at", "finished_at")
+_JOB_TIMES = ("lease_until", "sent_at", "resend_at", "created_at", "started_at", "finished_at")
 
 
 @dataclass(frozen=True, slots=True)

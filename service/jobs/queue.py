@@ -116,16 +116,20 @@ class JobQueue:
         return self.wait(job.id, wait, send=send)
 
     def send(self, job_id: int, repo_id: int, countdown: float | None = None, *, resend: bool = False) -> bool:
-        """Send a recorded job to its repo's worker queue; a send that fails is left to the
-        sweeper. A first send is not written back: the sweeper counts from the job's creation,
-        so only a re-send needs its time recorded (or it would go out every sweep)."""
+        """Send a recorded job to its repo's worker queue; False if the broker did not take it.
+        A first send is not written back (the sweeper counts from the job's creation); one that
+        fails is, so that the sweeper sends it at its next look rather than a lease later. A
+        re-send is recorded by the sweeper (and one that fails is simply still due)."""
         try:
             self.celery.send_task(RUN_JOB, args=[job_id], queue=self.settings.queue_for(repo_id), countdown=countdown)
         except Exception as exc:  # broker down: the job is recorded, the sweeper re-sends it
             log.warning("job_send_failed job=%s error=%s", job_id, type(exc).__name__)
+            if not resend:
+                try:
+                    self.store.jobs.send_failed(job_id)
+                except Exception:  # the sweeper still sends it, a lease after it was queued
+                    log.warning("job_send_failed_not_recorded job=%s", job_id)
             return False
-        if resend:
-            self.store.jobs.mark_sent(job_id)
         return True
 
     def wait(self, job_id: int, seconds: float, send: Callable[[], object] | None = None) -> Job:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 
 from service.domain.types import JobKind, Trigger, fetch_coalesce_key, utcnow
 from service.jobs.queue import JobQueue
@@ -26,17 +27,20 @@ def queue_due_fetches(jobs: JobQueue) -> list[int]:
     return queued
 
 
-def resend_lost(jobs: JobQueue, unsent_after: float) -> list[int]:
-    """Re-send queued jobs whose message never arrived and jobs whose worker died."""
-    lost = jobs.store.jobs.needing_send(utcnow(), unsent_after)
-    for job_id, repo_id in lost:
-        log.info("job_resent job=%s", job_id)
-        jobs.send(job_id, repo_id, resend=True)
-    return [job_id for job_id, _ in lost]
+def resend_lost(jobs: JobQueue, now: datetime | None = None) -> list[int]:
+    """Re-send queued jobs whose message may be lost and jobs whose worker died: each at most
+    once a lease, and less often the longer it waits (JobStore.needing_send). The ids sent."""
+    now = now or utcnow()
+    lease = jobs.settings.job_lease
+    sent = [job_id for job_id, repo_id in jobs.store.jobs.needing_send(now, lease)
+            if jobs.send(job_id, repo_id, resend=True)]
+    if sent:
+        log.info("jobs_resent jobs=%s", ",".join(map(str, sent)))
+        jobs.store.jobs.mark_resent(sent, now, lease)
+    return sent
 
 
-def run_beat(jobs: JobQueue, stop: threading.Event, tick: float = 1.0, sweep_every: float = 5.0,
-             unsent_after: float = 10.0) -> None:
+def run_beat(jobs: JobQueue, stop: threading.Event, tick: float = 1.0, sweep_every: float = 5.0) -> None:
     """Loop until `stop` is set."""
     last_sweep = 0.0
     log.info("beat_started fetch_interval=%s", jobs.settings.fetch_interval)
@@ -44,7 +48,7 @@ def run_beat(jobs: JobQueue, stop: threading.Event, tick: float = 1.0, sweep_eve
         try:
             queue_due_fetches(jobs)
             if time.monotonic() - last_sweep >= sweep_every:
-                resend_lost(jobs, unsent_after)
+                resend_lost(jobs)
                 last_sweep = time.monotonic()
         except Exception:
             log.exception("beat_tick_failed")

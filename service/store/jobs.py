@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, update
 
 from service.domain.records import Ended, Job, JobEnd, JobStart, Remote, Repo, Rule
 from service.domain.types import JobKind, JobState, RepoState, fetch_key_parts, utcnow
 from service.store.db import Database
 from service.store.notifications import NotificationStore
 from service.store.repos import RepoStore
-from service.store.sql import Sql, records
-from service.store.tables import jobs
+from service.store.sql import Ending, Sql, records
+from service.store.tables import UTCDateTime, jobs
 
 # The columns of a new job, and the clause that makes a queued job's twins join it instead: the
 # one definition of both, used by every statement that adds jobs (deliveries' too).
@@ -36,8 +37,11 @@ _ADD_FETCH_OF = Sql(f"""
     FROM repos WHERE name = :name
     {JOINS_QUEUED_TWIN} RETURNING *""", Job)
 _GET = Sql("SELECT * FROM jobs WHERE id = :id", Job)
+# A claim makes the claiming worker the job's owner (a token of its own), and a job whose worker
+# died due again as soon as its lease runs out (resend_at).
 _CLAIM = Sql("""
-    UPDATE jobs SET state = 'running', lease_until = :lease_until, started_at = :now, attempts = attempts + 1
+    UPDATE jobs SET state = 'running', owner = :owner, lease_until = :lease_until, started_at = :now,
+        attempts = attempts + 1, resend_at = NULL
     WHERE id = :id AND (state = 'queued' OR (state = 'running' AND lease_until < :now))
     RETURNING *""", Job)
 # What running a job needs, read as it is claimed (JobStore.start).
@@ -50,7 +54,13 @@ FORGES_VERSION = Sql("SELECT count(*) || ':' || coalesce(max(id), 0) FROM forges
 _END = Sql("""
     UPDATE jobs SET state = :state, finished_at = :now, lease_until = NULL, result = :result,
         error_code = :error_code, error_message = :error_message, progress = COALESCE(:progress, progress)
-    WHERE id = :id RETURNING *""", Job)
+    WHERE id = :id AND owner = :owner AND state = 'running' RETURNING *""", Job)
+_RENEW = Sql("""
+    UPDATE jobs SET lease_until = :lease_until WHERE id = :id AND owner = :owner AND state = 'running'
+    RETURNING id""")
+# The sweeper sends a job again a lease after it was queued (or after its worker's lease ran
+# out), then after twice as long each time, this many times: 2, 4, then 8 leases apart.
+RESEND_DOUBLINGS = 3
 
 
 class JobStore:
@@ -132,7 +142,8 @@ class JobStore:
         # A claim lost in a crash of the database is the job running again, as when a worker
         # dies: it need not wait for the disk (the job's end does).
         with self.db.write(durable=False) as conn:
-            claimed = _CLAIM.later(conn, id=job_id, now=now, lease_until=now + timedelta(seconds=lease))
+            claimed = _CLAIM.later(conn, id=job_id, now=now, lease_until=now + timedelta(seconds=lease),
+                                   owner=secrets.token_hex(16))
             repo = _JOBS_REPO.later(conn, id=job_id)
             its_remotes = _JOBS_REMOTES.later(conn, id=job_id)
             its_rules = _JOBS_RULES.later(conn, id=job_id)
@@ -144,37 +155,44 @@ class JobStore:
         return JobStart(job[0], found[0] if found else None, tuple(its_remotes()), tuple(its_rules()),
                         str(version()[0][0]))
 
-    def renew(self, job_id: int, lease: float) -> None:
+    def renew(self, job_id: int, owner: str | None, lease: float) -> bool:
+        """Extend a running job's lease; False if `owner` no longer holds the job."""
         with self.db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING.value)
-                         .values(lease_until=utcnow() + timedelta(seconds=lease)))
+            return bool(_RENEW.all(conn, id=job_id, owner=owner, lease_until=utcnow() + timedelta(seconds=lease)))
 
     def set_progress(self, job_id: int, phase: str, percent: int) -> None:
         with self.db.write() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(progress={"phase": phase, "percent": percent}))
 
-    def end(self, end: JobEnd) -> Ended:
+    def end(self, end: JobEnd) -> Ended | None:
         """Record a job's end with what it changed, in one transaction (one round trip on
         PostgreSQL): the repo's refs (or that they are pending), when it fetched, that a new
-        clone is ready, and the notification to send."""
+        clone is ready, and the notification to send. None, with nothing recorded, if the job is
+        no longer this end's (`end.job.owner`): its lease ran out and another worker claimed it."""
         job, repo = end.job, end.repo
+        ending = Ending(job.id, job.owner, utcnow())
         notification = None
         with self.db.write() as conn:
-            if repo is not None and job.kind != JobKind.REMOVE:
-                if end.refs_later:
-                    self.repos.refs_pending(repo.id)
-                elif end.refs is not None:
-                    self.repos.save_refs(repo.id, end.refs)
-                if end.fetched_at is not None:
-                    self.repos.fetched(repo.id, end.fetched_at)
-                if end.error_code is None and repo.state != RepoState.READY:
-                    self.repos.ready(repo.id)  # only now, with its branches recorded, is a new clone usable
-            ended = _END.later(conn, id=job.id, now=utcnow(), result=end.result,
+            # First: the writes after it are made only if it ended the job (sql.ENDED_HERE).
+            ended = _END.later(conn, id=job.id, owner=job.owner, now=ending.at, result=end.result,
                                state=(JobState.DONE if end.error_code is None else JobState.FAILED).value,
                                error_code=end.error_code, error_message=end.error_message, progress=end.progress)
-            if repo is not None and job.kind != JobKind.REMOVE and repo.notify_url:
-                notification = self.notifications.add_later(job.id, repo.notify_url)
-        return Ended(ended()[0], notification() if notification else None)
+            if repo is not None and job.kind != JobKind.REMOVE:
+                if end.refs_later:
+                    self.repos.refs_pending(repo.id, ending=ending)
+                elif end.refs is not None:
+                    self.repos.save_refs(repo.id, end.refs, ending=ending)
+                if end.fetched_at is not None:
+                    self.repos.fetched(repo.id, end.fetched_at, ending=ending)
+                if end.error_code is None and repo.state != RepoState.READY:
+                    # only now, with its branches recorded, is a new clone usable
+                    self.repos.ready(repo.id, ending=ending)
+                if repo.notify_url:
+                    notification = self.notifications.add_later(ending, repo.notify_url)
+        found = ended()
+        if not found:
+            return None
+        return Ended(found[0], notification() if notification else None)
 
     def fail_queued(self, repo_id: int, code: str, message: str) -> list[int]:
         """End every queued job of a repo as failed (the repo was deleted)."""
@@ -186,21 +204,39 @@ class JobStore:
                     state=JobState.FAILED.value, error_code=code, error_message=message, finished_at=utcnow()))
         return ids
 
-    def mark_sent(self, job_id: int) -> None:
+    def send_failed(self, job_id: int) -> None:
+        """A queued job's message did not go out: the sweeper sends it at its next look."""
         with self.db.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(sent_at=utcnow()))
+            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.QUEUED.value)
+                         .values(resend_at=utcnow()))
 
-    def needing_send(self, now: datetime, unsent_after: float) -> list[tuple[int, int]]:
-        """(job, repo) of jobs whose message may be lost: queued and not sent (or long ago), or
-        running past their lease."""
-        old = now - timedelta(seconds=unsent_after)
-        unsent = and_(jobs.c.state == JobState.QUEUED.value, jobs.c.created_at < old,
-                      or_(jobs.c.sent_at.is_(None), jobs.c.sent_at < old))
+    def needing_send(self, now: datetime, lease: float) -> list[tuple[int, int]]:
+        """(job, repo) of jobs whose message may be lost: queued a lease ago, or running past
+        their lease, and not sent again since (or longer ago than the back-off of mark_resent);
+        and queued jobs whose send failed. A queued job's message is most likely still waiting
+        for a worker: sending it more often only fills the broker with copies."""
+        queued = jobs.c.state == JobState.QUEUED.value
         orphaned = and_(jobs.c.state == JobState.RUNNING.value, jobs.c.lease_until < now)
+        first = or_(orphaned, jobs.c.created_at < now - timedelta(seconds=lease))
+        due = or_(jobs.c.resend_at <= now, and_(jobs.c.resend_at.is_(None), first))
         with self.db.read() as conn:
-            rows = conn.execute(select(jobs.c.id, jobs.c.repo_id).where(or_(unsent, orphaned))
+            rows = conn.execute(select(jobs.c.id, jobs.c.repo_id).where(or_(queued, orphaned), due)
                                 .order_by(jobs.c.id).limit(500))
             return [(r.id, r.repo_id) for r in rows]
+
+    def mark_resent(self, job_ids: list[int], now: datetime, lease: float) -> None:
+        """Record that the jobs were sent again at `now`: each is due again after twice as long
+        as it waited before (RESEND_DOUBLINGS). A job claimed meanwhile is left alone: its claim
+        made it due at its lease's end."""
+        def after(leases: int) -> Any:
+            return literal(now + timedelta(seconds=lease * leases), UTCDateTime())
+
+        backoff = case(*((jobs.c.resends == n, after(2 ** (n + 1))) for n in range(RESEND_DOUBLINGS)),
+                       else_=after(2 ** RESEND_DOUBLINGS))
+        not_claimed = or_(jobs.c.state == JobState.QUEUED.value, jobs.c.lease_until < now)
+        with self.db.write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id.in_(job_ids), not_claimed)
+                         .values(sent_at=now, resends=jobs.c.resends + 1, resend_at=backoff))
 
     def counts(self) -> list[tuple[str, str, int]]:
         """(kind, state, how many) of all jobs."""

@@ -9,24 +9,30 @@ from sqlalchemy import select, update
 from service.domain.records import Notification
 from service.domain.types import utcnow
 from service.store.db import Database
-from service.store.sql import Sql, records
+from service.store.sql import ENDED_HERE, Ending, Sql, records
 from service.store.tables import notifications
 
-# Hand-written: it goes out in the one round trip of a job's end.
-_ADD = Sql("""
-    INSERT INTO notifications (job_id, url, state, attempts, created_at) VALUES (:job_id, :url, 'pending', 0, :now)
-    RETURNING id""")
+# Hand-written: it goes out in the one round trip of a job's end, if that end was recorded.
+_ADD = Sql(f"""
+    INSERT INTO notifications (job_id, url, state, attempts, created_at) SELECT :job_id, :url, 'pending', 0, :now
+    WHERE {ENDED_HERE} RETURNING id""")
 
 
 class NotificationStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def add_later(self, job_id: int, url: str) -> Callable[[], int]:
-        """Inside a write: record a pending notification; its id when called."""
+    def add_later(self, ending: Ending, url: str) -> Callable[[], int | None]:
+        """Inside the write of a job's end: record a pending notification if that end ended the
+        job (sql.ENDED_HERE); its id when called, or None."""
         with self.db.write() as conn:
-            added = _ADD.later(conn, job_id=job_id, url=url, now=utcnow())
-        return lambda: int(added()[0][0])
+            added = _ADD.later(conn, url=url, now=utcnow(), **ending.params())
+
+        def read() -> int | None:
+            found = added()
+            return int(found[0][0]) if found else None
+
+        return read
 
     def get(self, notification_id: int) -> Notification | None:
         with self.db.read() as conn:

@@ -15,22 +15,23 @@ from service.domain.records import Remote, Repo
 from service.domain.types import RepoState, utcnow
 from service.store.db import Database
 from service.store.secrets import Sealer
-from service.store.sql import Sql, records
+from service.store.sql import Ending, Guarded, Sql, records
 from service.store.tables import remotes, repo_refs, repos
 
 # What every API call on a repo and every job reads (service.store.sql says why hand-written).
 _BY_ID = Sql("SELECT * FROM repos WHERE id = :id", Repo)
 _BY_NAME = Sql("SELECT * FROM repos WHERE name = :name", Repo)
 _REMOTES = Sql("SELECT * FROM remotes WHERE repo_id = :repo_id ORDER BY name", Remote)
-_FETCHED = Sql("UPDATE repos SET last_fetch_at = :at WHERE id = :id")
-_READY = Sql("UPDATE repos SET state = 'ready', error = NULL WHERE id = :id")
+# What a job's end writes (Guarded: only if the job was still its worker's).
+_FETCHED = Guarded("UPDATE repos SET last_fetch_at = :at WHERE id = :id AND {when}")
+_READY = Guarded("UPDATE repos SET state = 'ready', error = NULL WHERE id = :id AND {when}")
 # A repo deleted meanwhile gets no refs (and no foreign-key error).
-_SAVE_REFS = Sql("""
+_SAVE_REFS = Guarded("""
     INSERT INTO repo_refs (repo_id, snapshot, updated_at, pending) SELECT :repo_id, :snapshot, :now, false
-    WHERE EXISTS (SELECT 1 FROM repos WHERE id = :repo_id)
+    WHERE EXISTS (SELECT 1 FROM repos WHERE id = :repo_id) AND {when}
     ON CONFLICT (repo_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at,
         pending = false""")
-_REFS_PENDING = Sql("UPDATE repo_refs SET pending = true WHERE repo_id = :repo_id")
+_REFS_PENDING = Guarded("UPDATE repo_refs SET pending = true WHERE repo_id = :repo_id AND {when}")
 
 
 class NameTaken(Exception):
@@ -74,15 +75,15 @@ class RepoStore:
         with self.db.read() as conn:
             return records(Repo, conn.execute(select(repos).order_by(repos.c.name)))
 
-    def fetched(self, repo_id: int, at: datetime) -> None:
-        """Record when the repo's remotes were last fetched."""
+    def fetched(self, repo_id: int, at: datetime, *, ending: Ending | None = None) -> None:
+        """Record when the repo's remotes were last fetched (`ending`: see Guarded)."""
         with self.db.write() as conn:
-            _FETCHED.run(conn, id=repo_id, at=at)
+            _FETCHED.run(conn, ending, id=repo_id, at=at)
 
-    def ready(self, repo_id: int) -> None:
+    def ready(self, repo_id: int, *, ending: Ending | None = None) -> None:
         """The repo's clone is there, its branches recorded: it can be used."""
         with self.db.write() as conn:
-            _READY.run(conn, id=repo_id)
+            _READY.run(conn, ending, id=repo_id)
 
     def update(self, repo_id: int, **fields: Any) -> None:
         """Change a repo's settings; a notify_secret is sealed (SecretKeyMissing without the key)."""
@@ -145,14 +146,14 @@ class RepoStore:
 
     # what the clone looked like after the last job
 
-    def save_refs(self, repo_id: int, snapshot: dict[str, Any]) -> None:
+    def save_refs(self, repo_id: int, snapshot: dict[str, Any], *, ending: Ending | None = None) -> None:
         with self.db.write() as conn:
-            _SAVE_REFS.run(conn, repo_id=repo_id, snapshot=snapshot, now=utcnow())
+            _SAVE_REFS.run(conn, ending, repo_id=repo_id, snapshot=snapshot, now=utcnow())
 
-    def refs_pending(self, repo_id: int) -> None:
+    def refs_pending(self, repo_id: int, *, ending: Ending | None = None) -> None:
         """Mark the recorded refs (if any) out of date until the next save_refs()."""
         with self.db.write() as conn:
-            _REFS_PENDING.run(conn, repo_id=repo_id)
+            _REFS_PENDING.run(conn, ending, repo_id=repo_id)
 
     def refs(self, repo_id: int) -> dict[str, Any]:
         """The refs as last recorded; "pending" while a job is recording newer ones."""

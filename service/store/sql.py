@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from sqlalchemy import JSON, Boolean, Connection, Table
 
@@ -79,6 +79,38 @@ class Sql(Generic[R]):
                     for row in found]
 
         return read
+
+
+# What a job's end writes besides the job is written only if that end ended it: JobStore.end
+# sends the job's own update first, which holds the job's row till the commit (no claim comes in
+# between), and each write after it is made on this condition, in the same round trip. An end
+# that finds the job claimed by another worker, or ended already, writes nothing.
+ENDED_HERE = "EXISTS (SELECT 1 FROM jobs WHERE id = :job_id AND owner = :owner AND finished_at = :ended_at)"
+
+
+class Ending(NamedTuple):
+    """A job's end being recorded: the job, its owner's claim and the time it is recorded with."""
+
+    job_id: int
+    owner: str | None
+    at: datetime
+
+    def params(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "owner": self.owner, "ended_at": self.at}
+
+
+class Guarded:
+    """A statement run as is, or as part of a job's end (`ending`): only if ENDED_HERE. Its text
+    has `{when}` where the condition goes."""
+
+    def __init__(self, text: str):
+        self.always = Sql(text.format(when="1 = 1"))
+        self.if_ended = Sql(text.format(when=ENDED_HERE))
+
+    def run(self, conn: Connection, ending: Ending | None, **params: Any) -> Any:
+        if ending is None:
+            return self.always.run(conn, **params)
+        return self.if_ended.run(conn, **params, **ending.params())
 
 
 def _as_is(value: Any) -> Any:

@@ -100,8 +100,13 @@ jobs = Table(
     Column("progress", JSON),
     Column("coalesce_key", String(300)),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # Set anew by each claim: a worker records the job's end (and renews its lease) only while
+    # it is still the owner, so a job taken over by another worker has its outcome written once.
+    Column("owner", String(32)),
     Column("lease_until", UTCDateTime),
-    Column("sent_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),  # when the sweeper last sent it again
+    Column("resends", Integer, nullable=False, server_default=text("0")),
+    Column("resend_at", UTCDateTime),  # when the sweeper sends it again (see JobStore.needing_send)
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,6 @@ from tests.support.live import Processes
 from tests.support.proxy import HoldingProxy
 from tests.support.repos import branch_sha
 from tests.support.services import postgres_database, redis_database
-
-
-@pytest.fixture
-def scaled(tmp_path: Path) -> Iterator[Processes]:
-    with redis_database(13) as broker, postgres_database() as database:
-        procs = Processes(tmp_path / "data", {
-            "GITFERRY_BROKER_URL": broker,
-            "GITFERRY_DATABASE_URL": database,
-            "GITFERRY_FETCH_INTERVAL": "0",
-            "GITFERRY_JOB_LEASE": "3",
-        })
-        procs.data_dir.mkdir()
-        try:
-            procs.web()
-            procs.start("worker", "worker")
-            procs.start("beat", "beat")
-            yield procs
-        finally:
-            procs.stop_all()
 
 
 def test_fetch_pull_and_auto_fetch_over_redis(scaled: Processes, forge: Forge) -> None:

@@ -90,3 +90,43 @@ def test_tags_are_kept_per_remote(clone: Clone, forge: Forge, tmp_path) -> None:
     clone.fetch("fork")
     tags = {(t.remote, t.name): t.sha for t in clone.refs().tags}
     assert tags[("origin", "v1")] != tags[("fork", "v1")]
+
+
+def _recording_git(tmp_path) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    """The real git, each call's arguments written to a log first."""
+    from pathlib import Path
+
+    calls = Path(tmp_path) / "calls.log"
+    fake = Path(tmp_path) / "recording-git"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {calls}\nexec git "$@"\n')
+    fake.chmod(0o755)
+    return str(fake), lambda: [line for line in calls.read_text().splitlines() if " fetch " in line]
+
+
+def test_a_fetch_negotiates_from_what_the_remote_sent_before(clone: Clone, forge: Forge, tmp_path,  # type: ignore[no-untyped-def]
+                                                             local_commit) -> None:
+    """A fetch offers the server only its own branches as last fetched as common history, not
+    every local ref (a big rebase, other remotes); a remote fetched for the first time offers
+    every ref, as its history is mostly shared with the others."""
+    from tests.support.repos import file_url, init_forge
+    from workers.git import GitConfig
+
+    for n in range(5):  # local history the server never saw, as a rebase leaves it
+        local_commit("main", f"local{n}.txt", f"{n}\n", f"local {n}")
+    fork = init_forge(tmp_path / "fork.git")
+    git(forge.work, "push", "--quiet", str(fork), "main:main", "main:feature")
+    new = forge.commit("b.txt", "b\n", "upstream moves on")
+    binary, fetches = _recording_git(tmp_path)
+    recorded = Clone(clone.path, GitConfig(allow_protocols=clone.config.allow_protocols, git_binary=binary))
+
+    assert recorded.fetch("origin").updated == ["refs/heads/main"]
+    recorded.add_remote("fork", file_url(fork))
+    assert recorded.fetch("fork").updated == ["refs/heads/feature", "refs/heads/main"]
+
+    origin, first_of_fork = fetches()
+    assert "--negotiation-tip=refs/remotes/origin/*" in origin.split()
+    assert "negotiation-tip" not in first_of_fork
+    tips = {(b.remote, b.name): b.sha for b in recorded.refs().remote_branches}
+    assert tips[("origin", "main")] == new and tips[("fork", "feature")] == tips[("fork", "main")] != new
+    recorded.fetch("fork")
+    assert "--negotiation-tip=refs/remotes/fork/*" in fetches()[-1].split()

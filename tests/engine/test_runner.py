@@ -351,3 +351,28 @@ def test_a_process_forked_from_the_worker_keeps_its_gits_apart(tmp_path: Path) -
         assert not _gone(child)
     finally:
         os.kill(child, 9)
+
+
+def test_a_deadline_stops_the_running_call_and_starts_no_other(tmp_path: Path) -> None:
+    """A job's calls together get so long (GITFERRY_JOB_TIMEOUT), however long each alone may run."""
+    fake = _fake_git(tmp_path, f"echo $$ >> {tmp_path}/started\nexec sleep 30\n")
+    runner = Runner(GitConfig(git_binary=fake, timeout=60), deadline=time.monotonic() + 0.5)
+    started = time.monotonic()
+    with pytest.raises(GitError) as stopped:
+        runner.run(["fetch", "origin"])
+    assert time.monotonic() - started < 3
+    assert (stopped.value.code, stopped.value.message) == ("job_timeout",
+                                                          "the job ran out of time: git fetch was stopped")
+    with pytest.raises(GitError) as refused:
+        runner.run(["fetch", "fork"])
+    assert (refused.value.code, refused.value.message) == ("job_timeout",
+                                                          "the job ran out of time: git fetch was not started")
+    assert len((tmp_path / "started").read_text().split()) == 1
+
+
+def test_a_call_due_before_the_deadline_keeps_its_own_timeout(tmp_path: Path) -> None:
+    fake = _fake_git(tmp_path, "exec sleep 30\n")
+    runner = Runner(GitConfig(git_binary=fake, timeout=0.3), deadline=time.monotonic() + 60)
+    with pytest.raises(GitError) as err:
+        runner.run(["fetch"])
+    assert err.value.code == "timeout"

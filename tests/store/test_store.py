@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from service.domain.records import Job, JobEnd, Repo
 from service.domain.types import fetch_coalesce_key, utcnow
 from service.store import NameTaken, Store
-from service.store.sql import Sql
+from service.store.sql import Ending, Sql
 from service.store.tables import jobs, metadata
 from tests.support.services import postgres_database
 
@@ -107,13 +107,14 @@ def test_a_fetch_of_a_repo_named_is_recorded_with_it_and_joins_the_same_queued_f
 def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
     repo = new_repo(store)
     job, _ = store.jobs.add(repo, "fetch", "api", {})
-    assert claim(store, job.id) is not None
+    first = claim(store, job.id)
+    assert first is not None
     assert claim(store, job.id) is None
     assert claim(store, job.id, lease=-1) is None  # still held
-    store.jobs.renew(job.id, lease=-5)  # the worker died: its lease ran out
-    assert (job.id, repo.id) in store.jobs.needing_send(utcnow(), unsent_after=10)
+    assert store.jobs.renew(job.id, first.owner, lease=-5)  # the worker died: its lease ran out
+    assert (job.id, repo.id) in store.jobs.needing_send(utcnow(), lease=10)
     again = claim(store, job.id)
-    assert again is not None and again.attempts == 2
+    assert again is not None and again.attempts == 2 and again.owner != first.owner
     finish(store, again, {"ok": True})
     assert claim(store, job.id) is None
     assert store.jobs.get(job.id).result == {"ok": True}
@@ -122,10 +123,19 @@ def test_claim_is_exclusive_until_the_lease_expires(store: Store) -> None:
 def test_unsent_jobs_are_found_for_resending(store: Store) -> None:
     repo = new_repo(store)
     job, _ = store.jobs.add(repo, "fetch", "api", {})
-    assert store.jobs.needing_send(utcnow(), unsent_after=10) == []  # may still be on its way
-    assert store.jobs.needing_send(utcnow() + timedelta(seconds=11), unsent_after=10) == [(job.id, repo.id)]
-    store.jobs.mark_sent(job.id)
-    assert store.jobs.needing_send(utcnow() + timedelta(seconds=5), unsent_after=10) == []
+    assert store.jobs.needing_send(utcnow(), lease=10) == []  # most likely waiting for a worker
+    later = utcnow() + timedelta(seconds=11)
+    assert store.jobs.needing_send(later, lease=10) == [(job.id, repo.id)]
+    store.jobs.mark_resent([job.id], later, lease=10)
+    assert store.jobs.needing_send(later + timedelta(seconds=15), lease=10) == []  # two leases on
+    assert store.jobs.needing_send(later + timedelta(seconds=21), lease=10) == [(job.id, repo.id)]
+    claimed = claim(store, job.id)  # a worker took it after all
+    assert (claimed.resends, claimed.resend_at) == (1, None)
+    store.jobs.mark_resent([job.id], utcnow(), lease=10)  # a re-send that crossed the claim
+    assert store.jobs.get(job.id).resend_at is None  # due again as soon as its lease runs out
+    unsent, _ = store.jobs.add(repo, "pull", "api", {})
+    store.jobs.send_failed(unsent.id)  # its first send: due at the sweeper's next look
+    assert store.jobs.needing_send(utcnow(), lease=10) == [(unsent.id, repo.id)]
 
 
 def test_deleting_a_repo_fails_its_queued_jobs(store: Store) -> None:
@@ -441,13 +451,15 @@ def test_a_write_is_all_or_nothing(store: Store) -> None:
     job, _ = store.jobs.add(repo, "fetch", "api", {})
     duplicate = Sql("INSERT INTO deliveries (forge, delivery_id, event, job_ids, received_at) "
                     "VALUES ('github', 'same', 'push', '[]', :now)")
+    job = claim(store, job.id)
     with pytest.raises(Exception, match=r"(?i)unique"), store.db.write() as conn:
         store.repos.save_refs(repo.id, {"branches": [{"name": "main"}]})
-        finish(store, job, {"fetched": 1})
-        assert store.notifications.add_later(job.id, "https://example.com/hook")() > 0
+        ended = finish(store, job, {"fetched": 1})
+        ending = Ending(job.id, job.owner, ended.finished_at)
+        assert store.notifications.add_later(ending, "https://example.com/hook")() > 0
         duplicate.run(conn, now=utcnow())
         duplicate.run(conn, now=utcnow())
-    assert store.jobs.get(job.id).state == "queued"
+    assert store.jobs.get(job.id).state == "running"
     assert store.repos.refs(repo.id)["branches"] == [] and store.notifications.for_job(job.id) == []
 
     with_hook = store.repos.get(repo.id)
@@ -541,3 +553,35 @@ def test_connections_the_server_dropped_while_idle_are_replaced(tmp_path: Path, 
         assert store.deliveries.record("github", "d-2", "push", {key}, None).job_ids
         assert "delivery_batch_failed" not in caplog.text  # recorded by the batch statement, not by the fallback
         store.close()
+
+
+def test_a_job_taken_over_has_its_outcome_written_once_by_its_new_owner(store: Store) -> None:
+    """A worker whose lease ran out (a pause, a lost renewal) and whose job another worker then
+    claimed can no longer renew it or end it: its end writes nothing, in the same one round trip."""
+    repo = new_repo(store)
+    store.repos.update(repo.id, notify_url="https://example.com/hook")
+    repo = store.repos.get(repo.id)
+    job, _ = store.jobs.add(repo, "fetch", "api", {})
+    old = claim(store, job.id, lease=-1)  # its lease runs out at once
+    new = claim(store, job.id)
+    assert old is not None and new is not None and old.owner != new.owner
+
+    assert not store.jobs.renew(job.id, old.owner, lease=30)
+    late = JobEnd(old, repo, {"by": "old"}, refs={"branches": [{"name": "old"}]}, fetched_at=utcnow())
+    assert store.jobs.end(late) is None
+    running = store.jobs.get(job.id)
+    assert (running.state, running.owner, running.result, running.lease_until is not None) == \
+        ("running", new.owner, None, True)
+    after = store.repos.get(repo.id)
+    assert (after.state, after.last_fetch_at) == ("cloning", None)
+    assert store.repos.refs(repo.id)["branches"] == [] and store.notifications.for_job(job.id) == []
+
+    assert store.jobs.renew(job.id, new.owner, lease=30)
+    ended = store.jobs.end(JobEnd(new, repo, {"by": "new"}, refs={"branches": [{"name": "new"}]},
+                                  fetched_at=utcnow()))
+    assert ended is not None and ended.job.result == {"by": "new"}
+    assert store.jobs.end(late) is None and store.jobs.end(JobEnd(new, repo, {"by": "again"})) is None
+    assert store.jobs.get(job.id).result == {"by": "new"}
+    assert store.repos.refs(repo.id)["branches"] == [{"name": "new"}]
+    assert [n.id for n in store.notifications.for_job(job.id)] == [ended.notification]
+    assert store.repos.get(repo.id).state == "ready"

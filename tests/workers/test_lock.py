@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from workers.tasks.lock import Heartbeat, clone_lock
+from workers.tasks.lock import Heartbeat, clone_lock, lock_file
 
 
 def _hold(path: str, ready, seconds: float) -> None:  # type: ignore[no-untyped-def]
@@ -50,6 +50,35 @@ def test_lock_of_a_killed_worker_is_released(tmp_path: Path) -> None:
     started = time.monotonic()
     with clone_lock(clone):
         assert time.monotonic() - started < 2
+
+
+def test_a_job_waiting_for_a_lock_file_that_is_removed_takes_a_new_one(tmp_path: Path) -> None:
+    """The job that removes a repo removes its lock file as it goes: a job that waited on the old
+    file holds nothing, so it must not run beside one that takes the new file."""
+    clone = tmp_path / "repos" / "3.git"
+    inside: list[str] = []
+    overlapped = threading.Event()
+    waiting = threading.Event()
+
+    def hold(name: str) -> None:
+        with clone_lock(clone, on_wait=waiting.set):
+            if inside:
+                overlapped.set()
+            inside.append(name)
+            time.sleep(0.2)
+            inside.remove(name)
+
+    with clone_lock(clone):
+        waiter = threading.Thread(target=hold, args=("waiter",))
+        waiter.start()
+        assert waiting.wait(5)
+        lock_file(clone).unlink()
+    newcomer = threading.Thread(target=hold, args=("newcomer",))
+    newcomer.start()
+    waiter.join()
+    newcomer.join()
+    assert not overlapped.is_set()
+    assert lock_file(clone).exists()
 
 
 def test_other_clones_are_not_blocked(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import fetch as _fetch
+from . import leftovers as _leftovers
 from . import pull as _pull
 from . import push as _push
 from . import refs as _refs
@@ -23,6 +24,7 @@ from .models import (
     PushResult,
     RefSnapshot,
 )
+from .rebase import clean_worktrees
 from .runner import Runner
 
 # Set on every clone we create: gc in the foreground so a finished job means a quiet repo,
@@ -33,6 +35,9 @@ CLONE_CONFIG = (
     ("gc.autoDetach", "false"),
     ("core.logAllRefUpdates", "always"),
 )
+# Left in a clone whose housekeeping ran out of time, and how long it then pauses.
+HOUSEKEEPING_STOPPED = "gitferry-housekeeping-stopped"
+HOUSEKEEPING_PAUSE = 24 * 3600.0
 
 
 class Clone:
@@ -50,6 +55,20 @@ class Clone:
     def forget(self) -> None:
         """Drop what this Clone remembers of the repository's refs."""
         self._git.cache.clear()
+
+    def limit_time(self, seconds: float) -> None:
+        """Give the git calls from now on `seconds` together: past that, a call is not started
+        and a running one is stopped (GitError job_timeout). Each alone has config.timeout."""
+        self._git.deadline = time.monotonic() + seconds
+
+    def clear_leftovers(self, *, after_crash: bool = False) -> list[str]:
+        """Remove the lock files, temporary files and kept packs of gits that were killed (see
+        leftovers.py); `after_crash` (a worker died in the middle of a job here), half-written
+        objects and rebase worktrees too. Only while holding the clone's lock. The paths removed."""
+        removed = _leftovers.clear(self.path, thorough=after_crash)
+        if after_crash:
+            clean_worktrees(self._git, self.path)
+        return removed
 
     def __repr__(self) -> str:
         return f"Clone({str(self.path)!r})"
@@ -138,10 +157,25 @@ class Clone:
 
     def housekeeping(self) -> None:
         """What jobs leave for later, run once their answer is out: gc when git thinks it is due,
-        and loose refs (one file each, read by every job) packed once there are many."""
+        and loose refs (one file each, read by every job) packed once there are many.
+
+        It holds the clone meanwhile, so give it a time limit (limit_time). A gc stopped there
+        did nothing, and the next would be stopped the same way after every job: gc then pauses
+        for HOUSEKEEPING_PAUSE (GitError job_timeout says when it stops)."""
         if _count_loose_refs(self.path) > LOOSE_REFS_MAX:
             self._git.run(["pack-refs", "--all"])
-        self._git.run(["maintenance", "run", "--auto", "--quiet"])
+        stopped = self.path / HOUSEKEEPING_STOPPED
+        stopped_at = _modified(stopped)
+        if stopped_at is not None and time.time() - stopped_at < HOUSEKEEPING_PAUSE:
+            return
+        try:
+            self._git.run(["maintenance", "run", "--auto", "--quiet"])
+        except GitError as exc:
+            if exc.code == "job_timeout":
+                stopped.touch()
+            raise
+        if stopped_at is not None:
+            stopped.unlink(missing_ok=True)
 
     # -- remotes ---------------------------------------------------------------------------
 
@@ -238,6 +272,13 @@ class Clone:
             force=force,
             protected=protected,
         )
+
+
+def _modified(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _count_loose_refs(path: Path) -> int:

@@ -32,6 +32,13 @@ def fetch(runner: Runner, remote: str, *, prune: bool = True, progress: Progress
         args.append("--prune")
     if progress is not None:
         args.append("--progress")
+    if any(ref.startswith(HEADS) for ref in before):
+        # Negotiation offers the server commits from every local ref as history we share. After
+        # a big rebase of a local branch, or with other remotes' refs, most are unknown to it,
+        # and round after round goes over them. Its own branches as last fetched are what it
+        # has: offer only those. A remote fetched for the first time has none, and offers every
+        # ref as before (a fork shares most of origin's history).
+        args.append(f"--negotiation-tip={REMOTES}{remote}/*")
     runner.run([*args, "--end-of-options", remote, *refspecs(remote)], url=url, progress=progress)
     # The refs read here stay with the runner for the snapshot the job records after answering.
     after = _as_remote_names(remote, list_refs(runner, *patterns))

@@ -32,7 +32,7 @@ def rebase_onto(
     (clone_path / WORKTREES_DIR).mkdir(exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=clone_path / WORKTREES_DIR))
     tree = tmp / "wt"
-    wt = Runner(runner.config)
+    wt = Runner(runner.config, deadline=runner.deadline)
     try:
         # A sparse worktree with nothing checked out: the rebase merges in the index and writes
         # only conflicting files, where a full checkout of a large tree costs most of the time.

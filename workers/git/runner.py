@@ -61,9 +61,12 @@ class Output:
 class Runner:
     """Runs git for one repository with the engine's config."""
 
-    def __init__(self, config: GitConfig, git_dir: Path | None = None) -> None:
+    def __init__(self, config: GitConfig, git_dir: Path | None = None, deadline: float | None = None) -> None:
         self.config = config
         self.git_dir = git_dir
+        # time.monotonic() after which no call is started and a running one is stopped: a job's
+        # calls together get so long (each alone gets config.timeout).
+        self.deadline = deadline
         # Facts read from the repository (refs, remotes), kept until a git call may change them.
         self.cache: dict[str, object] = {}
 
@@ -117,6 +120,7 @@ class Runner:
         if url is None and args and args[0] in _CONNECTS:
             raise GitError("internal", f"git {args[0]} was called without the URL it connects to")
         connect = UNPINNED if url is None else pin(self.config, url)
+        limit, limited_by_deadline = self._time_allowed(args)
         if not _reads_only(args):
             self.cache.clear()
         cmd = [self.config.git_binary]
@@ -162,7 +166,7 @@ class Runner:
         except OSError as exc:
             raise GitError("git", f"could not start git: {exc}", command=shown) from exc
         try:
-            timed_out, out_b, err_b = _communicate(proc, self.config.timeout, input, progress)
+            timed_out, out_b, err_b = _communicate(proc, limit, input, progress)
         except BaseException:
             # e.g. the worker is being shut down: leave no git behind
             _kill_group(proc)
@@ -171,9 +175,12 @@ class Runner:
         stdout = redact(out_b.decode("utf-8", "replace"), secrets)
         stderr = redact(err_b.decode("utf-8", "replace"), secrets)
         if timed_out:
+            code, message = ("job_timeout", f"the job ran out of time: git {_name(args)} was stopped") \
+                if limited_by_deadline else \
+                ("timeout", f"git {_name(args)} took longer than {self.config.timeout:g}s and was stopped")
             raise GitError(
-                "timeout",
-                f"git {args[0] if args else ''} took longer than {self.config.timeout:g}s and was stopped",
+                code,
+                message,
                 command=shown,
                 returncode=proc.returncode,
                 stdout=stdout,
@@ -183,6 +190,20 @@ class Runner:
         if check and proc.returncode != 0:
             raise result.error()
         return result
+
+    def _time_allowed(self, args: Sequence[str]) -> tuple[float, bool]:
+        """How long the call may run, and whether the deadline (not config.timeout) says so;
+        GitError job_timeout if the deadline has passed: the call is not started."""
+        if self.deadline is None:
+            return self.config.timeout, False
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise GitError("job_timeout", f"the job ran out of time: git {_name(args)} was not started")
+        return (left, True) if left < self.config.timeout else (self.config.timeout, False)
+
+
+def _name(args: Sequence[str]) -> str:
+    return args[0] if args else ""
 
 
 # Subcommands that change no ref and no config (merge-tree and commit-tree write only objects).

@@ -12,25 +12,53 @@ from pathlib import Path
 from typing import Any
 
 
+def lock_file(clone: Path) -> Path:
+    """The file beside the clone that its lock is taken on."""
+    return clone.with_suffix(".lock")
+
+
 @contextmanager
 def clone_lock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold an exclusive flock beside the clone; the kernel drops it if the worker dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _locked(lock_file(path), on_wait)
     try:
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if on_wait:
-                    on_wait()
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
         yield
     finally:
         os.close(fd)
+
+
+def _locked(lock: Path, on_wait: Callable[[], None] | None) -> int:
+    """A descriptor of `lock`, flocked. The file may be removed while we wait (with its clone,
+    by the job that removed a repo): a lock on it guards nothing, so it is opened again."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    delay = 0.005
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if on_wait:
+                        on_wait()
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+            if _same_file(fd, lock):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino)
 
 
 class Heartbeat:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from service.domain.records import JobStart, Repo
@@ -17,6 +15,7 @@ from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key,
 from service.domain.validation import redact_url
 from workers.git import Clone, GitError, ProgressCallback
 from workers.tasks.context import WorkerContext
+from workers.tasks.lock import lock_file
 
 log = logging.getLogger("gitferry.worker")
 Result = dict[str, Any]
@@ -51,12 +50,10 @@ def repo_of(start: JobStart) -> Repo:
 def prepare(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Repo:
     """Start from a known state: a healthy clone with exactly the remotes the database has."""
     repo = repo_of(start)
-    if clone.exists():
-        _clear_stale_locks(clone.path)
-        # Only a cheap look here; corruption that git itself reports makes the job re-clone
-        # and run again (see run.py), so healthy clones pay for no deep check.
-        if not clone.looks_intact():
-            move_aside(repo.name, clone)
+    # Only a cheap look here; corruption that git itself reports makes the job re-clone and run
+    # again (see run.py), so healthy clones pay for no deep check.
+    if clone.exists() and not clone.looks_intact():
+        move_aside(repo.name, clone)
     if not clone.exists():
         default = clone.create(repo.url, progress)
         ctx.store.repos.update(repo.id, default_branch=default, last_fetch_at=utcnow())
@@ -76,16 +73,6 @@ def move_aside(repo_name: str, clone: Clone) -> None:
     moved = clone.move_aside()
     clone.forget()
     log.warning("clone_corrupt repo=%s moved_to=%s", repo_name, moved.name)
-
-
-def _clear_stale_locks(path: Path) -> None:
-    # We hold the clone lock, so any git lock file here was left by a killed job.
-    candidates = list(path.glob("*.lock"))
-    for root, _dirs, files in os.walk(path / "refs"):
-        candidates += [Path(root, f) for f in files if f.endswith(".lock")]
-    for lock in candidates:
-        log.warning("stale_lock_removed path=%s", lock.relative_to(path))
-        lock.unlink(missing_ok=True)
 
 
 def do_clone(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
@@ -127,8 +114,10 @@ def fetch_remotes(ctx: WorkerContext, start: JobStart, clone: Clone, names: list
         except GitError as exc:
             if exc.code == "corrupt":
                 raise  # the clone's fault, not the remote's: the job re-clones and runs again
-            failed = failed or exc
             results[name] = {"error": {"code": exc.code, "message": exc.message}}
+            if exc.code == "job_timeout":  # no time for the others either: the job fails for this
+                raise PartialFailure(exc, Outcome({"remotes": results}, utcnow())) from exc
+            failed = failed or exc
             continue
         results[name] = {"updated": fetched.updated, "deleted": fetched.deleted}
         queue_rule_syncs(ctx, start, name, results[name])
@@ -214,6 +203,8 @@ def do_remote(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progr
 
 def do_remove(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
     clone.remove()
+    # Held by this job as it goes: a job waiting for it finds it gone and takes a new one.
+    lock_file(clone.path).unlink(missing_ok=True)
     return Outcome({"removed": True})
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Celery
 
-from service.domain.records import Ended, JobEnd, JobStart
+from service.domain.records import Job, JobEnd, JobStart
 from service.domain.types import JobKind, RepoState
 from service.jobs import NOTIFY, RUN_JOB, JobQueue, open_store
 from workers.git import Clone, GitError
@@ -52,28 +52,71 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
     if start is None:
         return  # done already, or another worker holds it
     job = start.job
+    lease = Lease(ctx, job)
     if start.repo is None and job.kind != JobKind.REMOVE:
-        _answer(ctx, ctx.store.jobs.end(JobEnd(job, None, None, "repo_deleted", "the repo was deleted")))
+        _record_end(ctx, lease, JobEnd(job, None, None, "repo_deleted", "the repo was deleted"))
         return
     began = time.monotonic()
     clone = Clone(ctx.clone_path(job.repo_id), ctx.git_config(start.forges_version))
-    with heartbeat(lambda: ctx.store.jobs.renew(job_id, ctx.lease_seconds), ctx.lease_seconds / 3), \
-            clone_lock(clone.path):
-        end = _run_op(ctx, start, clone)
-        _answer(ctx, ctx.store.jobs.end(end))
-        if end.refs_later and start.repo is not None:
-            _record_refs(ctx, start, clone)
+    with heartbeat(lease.renew, ctx.lease_seconds / 3), clone_lock(clone.path):
         if job.kind != JobKind.REMOVE:
-            _housekeeping(job.repo, clone)
+            _clear_leftovers(job, clone)
+        clone.limit_time(ctx.settings.job_timeout)
+        end = _run_op(ctx, start, clone)
+        if _record_end(ctx, lease, end):
+            # What follows the answer holds the clone too: it gets a time limit of its own.
+            clone.limit_time(ctx.settings.git_timeout)
+            if end.refs_later and start.repo is not None:
+                _record_refs(ctx, start, clone)
+            if job.kind != JobKind.REMOVE:
+                _housekeeping(job.repo, clone)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", "done" if end.error_code is None else "failed", job_id,
              job.repo, job.kind, (time.monotonic() - began) * 1000)
 
 
-def _answer(ctx: WorkerContext, ended: Ended) -> None:
-    """Tell whoever waits on the job that it ended, and send its notification."""
+class Lease:
+    """Renews a running job's lease, until the job's end is being recorded or another worker
+    took the job over (its lease ran out: this worker's end of it will not be recorded)."""
+
+    def __init__(self, ctx: WorkerContext, job: Job):
+        self.ctx = ctx
+        self.job = job
+        self.held = True
+
+    def renew(self) -> None:
+        if self.held and not self.ctx.store.jobs.renew(self.job.id, self.job.owner, self.ctx.lease_seconds):
+            self.held = False
+            log.warning("job_lease_lost job=%s repo=%s: another worker may be running it", self.job.id, self.job.repo)
+
+
+def _record_end(ctx: WorkerContext, lease: Lease, end: JobEnd) -> bool:
+    """Record the job's end and tell whoever waits on it; False if the job was no longer this
+    worker's, and nothing was recorded."""
+    lease.held = False  # a renewal now would only race the end
+    ended = ctx.store.jobs.end(end)
+    if ended is None:
+        log.warning("job_end_not_recorded job=%s repo=%s: another worker took the job over", end.job.id,
+                    end.job.repo)
+        return False
     ctx.jobs.ended(ended.job)
     if ended.notification is not None:
         ctx.jobs.notify(ended.notification, ended.job.repo_id)
+    return True
+
+
+def _clear_leftovers(job: Job, clone: Clone) -> None:
+    """Clear what killed gits left in the clone (Clone.clear_leftovers), before any git runs. A
+    job that ran before and did not end had its worker die (or lose its lease) under it: its
+    gits may have left more, looked for then only."""
+    if not clone.exists():
+        return
+    try:
+        removed = clone.clear_leftovers(after_crash=job.attempts > 1)
+    except (OSError, GitError) as exc:  # the job runs anyway: git says what is wrong, if anything
+        log.warning("leftovers_not_cleared repo=%s error=%s", job.repo, exc)
+        return
+    for path in removed:
+        log.warning("leftover_removed repo=%s path=%s", job.repo, path)
 
 
 def _run_op(ctx: WorkerContext, start: JobStart, clone: Clone) -> JobEnd:
@@ -94,7 +137,8 @@ def _run_op(ctx: WorkerContext, start: JobStart, clone: Clone) -> JobEnd:
     except PartialFailure as exc:
         outcome, error, refs = exc.outcome, exc.error, True
     except GitError as exc:
-        error, refs = exc, clone.exists() and clone.is_healthy()
+        # A job stopped at its time limit says nothing of the clone (and has no time to look).
+        error, refs = exc, clone.exists() and (exc.code == "job_timeout" or clone.is_healthy())
     except Exception:
         log.exception("job_crashed job=%s", job.id)
         error, refs = GitError("internal", "internal error while running the job (see worker log)"), False
@@ -139,7 +183,7 @@ def _housekeeping(repo_name: str, clone: Clone) -> None:
         if clone.exists():
             clone.housekeeping()
     except GitError as exc:
-        log.warning("housekeeping_failed repo=%s code=%s", repo_name, exc.code)
+        log.warning("housekeeping_failed repo=%s code=%s message=%s", repo_name, exc.code, exc.message)
 
 
 class ProgressRecorder:
