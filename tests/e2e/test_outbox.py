@@ -1,5 +1,6 @@
 """Nothing is lost: with the broker down a request is still recorded, and the sweeper sends it later;
-and while no worker takes jobs, the sweeper does not fill the broker with copies of them."""
+and while no worker takes jobs, the sweeper does not fill the broker with copies of them; and a
+Redis that stops and starts again mid-deliveries loses none of them."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import redis
+import requests
 
 from service.domain.types import utcnow
 from service.jobs import JobQueue, make_celery, open_store
 from service.jobs.scheduler import resend_lost
 from service.settings import load_settings
 from service.web import create_app
-from tests.support.live import ADMIN
+from tests.conftest import Forge
+from tests.hooks import signing
+from tests.support.live import ADMIN, HOOK_SECRET, Processes, free_port
+from tests.support.proxy import FaultProxy
 from tests.support.services import postgres_database, redis_database
 
 
@@ -67,3 +72,44 @@ def test_during_a_worker_outage_each_queued_job_is_sent_again_once_a_lease_then_
     assert in_broker == {f"[{job_id}]": len(times) for job_id, times in sends.items()}
     # a lease after it was queued, then 2, 4 and 8 leases apart: 10 messages an hour, not 241
     assert set(map(tuple, sends.values())) == {(0, 60, 180, 420, 900, 1380, 1860, 2340, 2820, 3300)}
+
+
+def test_deliveries_while_redis_is_down_are_all_fetched_once_it_is_back(tmp_path: Path, forge: Forge) -> None:
+    """Redis stops (here: the proxy in front of it goes away) while a forge delivers pushes: each
+    delivery is still answered 202 and recorded, and once Redis is back every one of their jobs
+    runs and the last commit reaches the clone."""
+    port = free_port()
+    redis_up = FaultProxy(("127.0.0.1", 6379), port=port)
+    with redis_database(13), postgres_database() as database:
+        procs = Processes(tmp_path / "data", {
+            "GITFERRY_BROKER_URL": f"redis://127.0.0.1:{port}/13", "GITFERRY_DATABASE_URL": database,
+            "GITFERRY_FETCH_INTERVAL": "0", "GITFERRY_JOB_LEASE": "3", "GITFERRY_WEBHOOK_SECRET": HOOK_SECRET})
+        procs.data_dir.mkdir()
+        try:
+            procs.web()
+            procs.start("worker", "worker")
+            procs.start("beat", "beat")
+            api = procs.api
+            api.ok("POST", "/api/v1/repos", {"name": "acme/widgets", "url": forge.url}, status=201)
+            api.wait_repo("acme/widgets")
+
+            redis_up.close()  # Redis is gone: connections dropped, new ones refused
+            jobs, last = set(), ""
+            for n in range(5):
+                last = forge.commit(f"down-{n}.txt", f"{n}\n", f"pushed while Redis was down {n}")
+                body, headers = signing.github(signing.github_push(forge.url, after=last), HOOK_SECRET)
+                answer = requests.post(f"{api.base}/hooks/github", data=body, headers=headers, timeout=30)
+                assert answer.status_code == 202, answer.text
+                jobs |= set(answer.json()["jobs"])
+            assert jobs and requests.get(f"{api.base}/healthz", timeout=5).status_code == 503
+
+            redis_up = FaultProxy(("127.0.0.1", 6379), port=port)  # Redis is back
+            deadline = time.monotonic() + 60
+            while {api.ok("GET", f"/api/v1/jobs/{job}")["state"] for job in jobs} != {"done"}:
+                assert time.monotonic() < deadline, [api.ok("GET", f"/api/v1/jobs/{job}") for job in jobs]
+                time.sleep(0.2)
+            branches = api.ok("GET", "/api/v1/repos/acme/widgets/branches")["remote_branches"]
+            assert {"remote": "origin", "name": "main", "sha": last} in branches
+        finally:
+            procs.stop_all()
+            redis_up.close()

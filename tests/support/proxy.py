@@ -66,10 +66,10 @@ class FaultProxy:
     as a hung server does. relay() closes every connection that lost bytes (their protocol
     state is gone) and relays new ones again."""
 
-    def __init__(self, target: tuple[str, int]):
+    def __init__(self, target: tuple[str, int], port: int = 0):
         self.target = target
         self.holing = False
-        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server = socket.create_server(("127.0.0.1", port))
         self.port = self.server.getsockname()[1]
         self._lock = threading.Lock()
         self._links: set[_Link] = set()
