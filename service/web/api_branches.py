@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Repo
+from service.domain.records import Json, Repo
 from service.domain.types import JobKind, Scope
 from service.domain.validation import check_ref_name, check_remote_name, is_sha
 from service.web.answers import find_repo, run_now
@@ -17,7 +16,6 @@ from service.web.context import checked, field, json_body, services
 from service.web.errors import ApiError
 
 bp = Blueprint("branches", __name__)
-Row = dict[str, Any]
 PENDING_WAIT = 2.0  # seconds; past it (a worker died in between) the listing shows ahead/behind as null
 
 
@@ -48,7 +46,7 @@ def list_branches(name: str) -> ResponseReturnValue:
                     "remote_branches": snapshot.get("remote_branches", [])})
 
 
-def settled_refs(repo_id: int) -> Row:
+def settled_refs(repo_id: int) -> Json:
     """The refs as last recorded. A job answers before it has recorded the refs it changed,
     with their ahead/behind (the refs are `pending` for those few milliseconds): wait for them,
     so that a listing after a fetch shows what the fetch did."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Repo
+from service.domain.records import Json, Repo
 from service.domain.types import JobKind, JobState, PullStrategy, RepoState, Scope, fetch_coalesce_key
 from service.domain.validation import check_ref_name
 from service.web.answers import answer, answer_op, find_repo, repo_not_found
@@ -18,10 +16,9 @@ from service.web.errors import ApiError
 from service.web.views import job_view
 
 bp = Blueprint("ops", __name__)
-Row = dict[str, Any]
 
 
-def _snapshot_branch(repo: Repo, branch: str) -> Row | None:
+def _snapshot_branch(repo: Repo, branch: str) -> Json | None:
     """The branch as last seen in the clone; None while the clone is not ready yet."""
     if repo.state != RepoState.READY:
         return None
@@ -34,7 +31,7 @@ def _snapshot_branch(repo: Repo, branch: str) -> Row | None:
     return found
 
 
-def _named(refs: Row, branch: str) -> Row | None:
+def _named(refs: Json, branch: str) -> Json | None:
     return next((b for b in refs.get("branches", []) if b["name"] == branch), None)
 
 

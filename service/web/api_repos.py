@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Remote, Repo
+from service.domain.records import Json, Remote, Repo
 from service.domain.types import JobKind, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import (
     check_globs,
@@ -26,24 +24,23 @@ from service.web.forks import fork_remote, forks_of
 from service.web.views import job_view, remote_view, repo_view
 
 bp = Blueprint("repos", __name__)
-Row = dict[str, Any]
 STRATEGIES = [s.value for s in PullStrategy]
 
 
-def _repo_view(repo: Repo, remotes: list[Remote]) -> Row:
+def _repo_view(repo: Repo, remotes: list[Remote]) -> Json:
     svc = services()
     return repo_view(repo, remotes, svc.provider(), pull_strategy=svc.settings.pull_strategy,
                      fetch_interval=svc.settings.fetch_interval, admin=require(Scope.READ) == Scope.ADMIN)
 
 
-def _strategy(body: Row) -> str | None:
+def _strategy(body: Json) -> str | None:
     value: str | None = field(body, "pull_strategy", str, None)
     if value is not None and value not in STRATEGIES:
         raise ApiError(422, "invalid", f"pull_strategy must be one of {', '.join(STRATEGIES)}")
     return value
 
 
-def _interval(body: Row) -> int | None:
+def _interval(body: Json) -> int | None:
     value: int | None = field(body, "fetch_interval", int, None)
     if value is not None and not 0 <= value <= 7 * 24 * 3600:
         raise ApiError(422, "invalid", "fetch_interval must be between 0 (off) and 604800 seconds")
@@ -96,7 +93,7 @@ def patch_repo(name: str) -> ResponseReturnValue:
     unknown = set(body) - known
     if unknown:
         raise ApiError(400, "bad_field", f"cannot change {', '.join(sorted(unknown))}")
-    changes: Row = {}
+    changes: Json = {}
     if "pull_strategy" in body:
         changes["pull_strategy"] = _strategy(body)
     if "fetch_interval" in body:
