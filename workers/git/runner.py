@@ -19,7 +19,7 @@ from pathlib import Path
 from . import validate
 from .errors import GitError, classify, redact, summarize
 from .models import Credential, GitConfig, ProgressCallback
-from .pin import UNPINNED, pin
+from .pin import UNPINNED, Pin, pin
 from .reaper import REAPER
 
 # Receives exactly (credential.helper "get") and answers from this process's env only.
@@ -129,6 +129,24 @@ class Runner:
         # Hooks in a clone are never ours to run. Maintenance waits until the job has answered
         # (Clone.housekeeping) instead of running inside fetch, rebase or commit.
         cmd += ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", *connect.config, *args]
+        full_env, secrets = self._env(url, connect, progress is not None, env)
+        shown = [redact(part, secrets) for part in cmd]
+        returncode, out_b, err_b, timed_out = _spawn(cmd, cwd, full_env, input, progress, limit, shown)
+        stdout = redact(out_b.decode("utf-8", "replace"), secrets)
+        stderr = redact(err_b.decode("utf-8", "replace"), secrets)
+        if timed_out:
+            code, message = ("job_timeout", f"the job ran out of time: git {_name(args)} was stopped") \
+                if limited_by_deadline else \
+                ("timeout", f"git {_name(args)} took longer than {self.config.timeout:g}s and was stopped")
+            raise GitError(code, message, command=shown, returncode=returncode, stdout=stdout, stderr=stderr)
+        result = Output(shown, returncode, stdout, stderr)
+        if check and returncode != 0:
+            raise result.error()
+        return result
+
+    def _env(self, url: str | None, connect: Pin, progress: bool,
+             env: Mapping[str, str] | None) -> tuple[dict[str, str], list[str]]:
+        """The call's environment, and the secrets it holds (to redact from what git prints)."""
         full_env = self.base_env()
         secrets: list[str] = []
         cred = self.credential_for(url)
@@ -143,53 +161,13 @@ class Runner:
                 GITFERRY_GIT_PASSWORD=cred.password,
             )
             secrets.append(cred.password)
-        if progress is not None:
+        if progress:
             full_env["GIT_PROGRESS_DELAY"] = "0"
         if env:
             full_env.update(env)
         if connect.ssh_options:
             full_env["GIT_SSH_COMMAND"] += " " + shlex.join(connect.ssh_options)
-        shown = [redact(part, secrets) for part in cmd]
-
-        mark = REAPER.mark()
-        try:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=cwd,
-                env=full_env,
-                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # its own process group, killed whole
-                pass_fds=() if mark is None else (mark,),  # git dies with this process, whatever kills it
-            )
-        except OSError as exc:
-            raise GitError("git", f"could not start git: {exc}", command=shown) from exc
-        try:
-            timed_out, out_b, err_b = _communicate(proc, limit, input, progress)
-        except BaseException:
-            # e.g. the worker is being shut down: leave no git behind
-            _kill_group(proc)
-            proc.wait()
-            raise
-        stdout = redact(out_b.decode("utf-8", "replace"), secrets)
-        stderr = redact(err_b.decode("utf-8", "replace"), secrets)
-        if timed_out:
-            code, message = ("job_timeout", f"the job ran out of time: git {_name(args)} was stopped") \
-                if limited_by_deadline else \
-                ("timeout", f"git {_name(args)} took longer than {self.config.timeout:g}s and was stopped")
-            raise GitError(
-                code,
-                message,
-                command=shown,
-                returncode=proc.returncode,
-                stdout=stdout,
-                stderr=stderr,
-            )
-        result = Output(shown, proc.returncode, stdout, stderr)
-        if check and proc.returncode != 0:
-            raise result.error()
-        return result
+        return full_env, secrets
 
     def _time_allowed(self, args: Sequence[str]) -> tuple[float, bool]:
         """How long the call may run, and whether the deadline (not config.timeout) says so;
@@ -200,6 +178,33 @@ class Runner:
         if left <= 0:
             raise GitError("job_timeout", f"the job ran out of time: git {_name(args)} was not started")
         return (left, True) if left < self.config.timeout else (self.config.timeout, False)
+
+
+def _spawn(cmd: list[str], cwd: Path | None, env: dict[str, str], input: str | None,
+           progress: ProgressCallback | None, limit: float, shown: list[str]) -> tuple[int, bytes, bytes, bool]:
+    """Run git to its end or its limit: (exit code, stdout, stderr, whether it was stopped)."""
+    mark = REAPER.mark()
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, killed whole
+            pass_fds=() if mark is None else (mark,),  # git dies with this process, whatever kills it
+        )
+    except OSError as exc:
+        raise GitError("git", f"could not start git: {exc}", command=shown) from exc
+    try:
+        timed_out, out_b, err_b = _communicate(proc, limit, input, progress)
+    except BaseException:
+        # e.g. the worker is being shut down: leave no git behind
+        _kill_group(proc)
+        proc.wait()
+        raise
+    return proc.returncode, out_b, err_b, timed_out
 
 
 def _name(args: Sequence[str]) -> str:
