@@ -281,4 +281,10 @@ class _Held:
                 self.conn.close()
 
     def __del__(self) -> None:
+        # Collected together with its Database (an app nobody closed), the connection may have
+        # been let go by SQLAlchemy already: closing it again would reset a closed connection,
+        # and log the failure, from inside the garbage collector.
+        with suppress(Exception):
+            if self.conn.connection.driver_connection is None:
+                return
         self.close()
