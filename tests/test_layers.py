@@ -14,15 +14,17 @@ OURS = ("service", "workers")
 # layer -> the layers of ours it may import (besides itself). Longest prefix names a module's layer.
 MAY_IMPORT: dict[str, set[str]] = {
     "service.domain": set(),
-    "service.forges": {"service.domain"},
+    "service.outbound": {"service.domain"},  # every HTTP request gitferry makes on its own
+    "service.forges": {"service.domain", "service.outbound"},
     "service.store": {"service.domain"},
     "service.settings": {"service.domain", "service.forges"},
     # (forges: each process's store is opened with what a stored forge's kind implies)
     "service.jobs": {"service.domain", "service.store", "service.settings", "service.forges"},
     # The notifier sends a job as the API shows it: views is a leaf over domain records.
     "workers.tasks": {"service.domain", "service.store", "service.jobs", "service.settings", "workers.git",
-                      "service.web.views"},
-    "service.web": {"service.domain", "service.store", "service.forges", "service.jobs", "service.settings"},
+                      "service.web.views", "service.outbound"},
+    "service.web": {"service.domain", "service.store", "service.forges", "service.jobs", "service.settings",
+                    "service.outbound"},
     "workers.git": set(),  # and the standard library only
     "service.cli": {"service", "workers"},  # the command starts every part
 }

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+
+from service.outbound import CheckedAdapter, refusal
 
 TIMEOUT = 15.0  # the web request waits for this; forges that take longer are reported unreachable
 USER_AGENT = "gitferry"
@@ -132,8 +133,9 @@ class _EtagStore:
 ETAGS = _EtagStore()
 
 
-class EtagAdapter(HTTPAdapter):
-    """Revalidates GETs with If-None-Match and turns the forge's 304 into the remembered 200.
+class EtagAdapter(CheckedAdapter):
+    """Revalidates GETs with If-None-Match and turns the forge's 304 into the remembered 200;
+    connects only where the remote allowlist lets it (service.outbound).
 
     Works under every client library that talks through requests, one page at a time; a 304
     costs GitHub and GitLab users nothing of their rate limit.
@@ -183,6 +185,9 @@ def http_get(session: requests.Session, url: str, forge: str, **kwargs: Any) -> 
 
 
 def unreachable(forge: str, exc: BaseException) -> ForgeUnavailable:
+    refused = refusal(exc)
+    if refused:
+        return ForgeUnavailable(f"{forge} is not reached: {refused}")
     # The exception text of a connection error names the URL, never the token (it travels in headers).
     return ForgeUnavailable(f"{forge} is unreachable: {type(exc).__name__}")
 

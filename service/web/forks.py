@@ -7,6 +7,7 @@ import re
 
 from flask import current_app
 
+from service import outbound
 from service.domain.forge import ForgeConfig, forge_for_host
 from service.domain.records import Repo
 from service.domain.validation import InvalidValue, parse_url
@@ -51,7 +52,8 @@ def forks_of(repo: Repo, refresh: bool = False) -> tuple[ForgeConfig, list[Fork]
     """The forks of the repo's origin; forge failures become 502/503 answers."""
     forge, name = origin_forge(repo)
     try:
-        return forge, _cache().forks(forge, name, refresh=refresh)
+        with outbound.local_hosts(services().settings.allow_local_remotes):
+            return forge, _cache().forks(forge, name, refresh=refresh)
     except ForgeRateLimited as exc:
         log.info("forks_rate_limited host=%s retry_after=%s", forge.host, exc.retry_after)
         raise ApiError(503, "forge_rate_limited", exc.message, {"Retry-After": str(exc.retry_after)}) from None

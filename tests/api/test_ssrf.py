@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from service import outbound
+from service.domain.records import JobEnd
 from service.jobs import JobQueue, make_celery
 from service.settings import load_settings
 from service.web import create_app
 from tests.support.live import ADMIN
-from tests.support.ssrf import Listener, fullwidth, resolver, spellings
+from tests.support.ssrf import NAMES, Listener, fullwidth, resolver, spellings
 from workers.git import GitConfig
 from workers.tasks.context import WorkerContext
+from workers.tasks.notify import deliver
 from workers.tasks.run import run_job
 
 HEADERS = {"Authorization": f"Bearer {ADMIN}"}
@@ -77,3 +80,29 @@ def test_the_answer_says_the_host_is_local(service: Service, url: str) -> None:
     assert answer.status_code == 422
     message = answer.get_json()["error"]["message"]
     assert "local or private" in message and "ext::" not in message, message
+
+
+def test_a_notify_url_whose_host_resolves_locally_is_not_posted_to(service: Service,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API takes a notify_url on a public-looking name; when a job ends, the name is resolved
+    where the notification would connect, and one that leads here is refused: nothing connects."""
+    monkeypatch.setattr(outbound, "resolve", resolver())
+    store = service.worker.store
+    with Listener() as listener:
+        repo = store.repos.create("acme/told", "https://example.com/acme/told.git", pull_strategy=None,
+                                  fetch_interval=None, protected_branches=[])
+        for n, name in enumerate(NAMES):
+            answer = service.client.patch("/api/v1/repos/acme/told", headers=HEADERS,
+                                          json={"notify_url": f"https://{name}:{listener.port}/hook/{n}"})
+            assert answer.status_code == 200, answer.get_data(as_text=True)
+            job, _ = store.jobs.add(store.repos.get(repo.id), "fetch", "api", {})
+            started = store.jobs.start(job.id, 30)
+            assert started is not None
+            ended = store.jobs.end(JobEnd(started.job, started.repo, {"fetched": []}))
+            assert ended is not None and ended.notification is not None
+            assert deliver(service.worker, ended.notification) == "pending"
+            note = store.notifications.get(ended.notification)
+            assert note is not None and note.last_status is None
+            assert f"not sent: host '{name}' resolves to" in str(note.last_error)
+            assert "a local or private address" in str(note.last_error)
+    assert listener.connections == 0

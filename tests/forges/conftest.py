@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service import outbound
 from service.settings import ForgeConfig, parse_forge
 from tests.support.fake_forges import (
     FakeAzureDevOps,
@@ -80,3 +81,11 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
     s = start_fake(request.param, tmp_path)
     yield s
     s.fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def local_forges() -> Iterator[None]:
+    """The fake forges listen on 127.0.0.1: these tests allow local hosts, as
+    GITFERRY_ALLOW_LOCAL_REMOTES does (tests/forges/test_outbound.py checks what happens without)."""
+    with outbound.local_hosts(True):
+        yield

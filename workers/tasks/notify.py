@@ -9,6 +9,7 @@ import logging
 
 import requests
 
+from service import outbound
 from service.domain.validation import url_origin
 from service.store import SecretKeyMissing
 from service.web.views import job_view
@@ -38,14 +39,16 @@ def deliver(ctx: WorkerContext, notification_id: int) -> str:
         secret = store.repos.notify_secret(repo) if repo else ""
         if secret:
             headers["X-Gitferry-Signature-256"] = signature(secret, body)
-        response = requests.post(note.url, data=body, headers=headers, timeout=10, allow_redirects=False)
+        with outbound.local_hosts(ctx.settings.allow_local_remotes), outbound.session() as session:
+            response = session.post(note.url, data=body, headers=headers, timeout=10, allow_redirects=False)
         status = response.status_code
         if 200 <= status < 300:
             store.notifications.attempted(notification_id, "delivered", status, None)
             return "delivered"
         error = f"receiver answered {status}"
     except requests.RequestException as exc:
-        error = f"could not reach the receiver ({type(exc).__name__})"
+        refused = outbound.refusal(exc)
+        error = f"not sent: {refused}" if refused else f"could not reach the receiver ({type(exc).__name__})"
     except SecretKeyMissing as exc:  # nothing was sent: unsigned it would be refused, or worse, trusted
         error = f"could not sign the notification: {exc}"
     attempt = note.attempts + 1

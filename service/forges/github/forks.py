@@ -11,7 +11,15 @@ from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectio
 from service.domain.forge import ForgeConfig
 from service.forges.base import Fork
 from service.forges.github import DRIVER
-from service.forges.http import TIMEOUT, EtagAdapter, ForgeError, error_for, repo_path, unreachable
+from service.forges.http import (
+    TIMEOUT,
+    EtagAdapter,
+    ForgeError,
+    ForgeUnavailable,
+    error_for,
+    repo_path,
+    unreachable,
+)
 
 NAME = "GitHub"
 
@@ -35,6 +43,8 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
         raise error_for(exc.status, exc.headers or {}, message, NAME) from None
     except requests.RequestException as exc:
         raise unreachable(NAME, exc) from None
+    except AssertionError:  # PyGithub's own check that a next page is on the same host
+        raise ForgeUnavailable(f"{NAME} sent a link to a page elsewhere than its API") from None
     except ForgeError:
         raise
     finally:
