@@ -13,7 +13,7 @@ from tests.support.services import postgres_database, redis_database
 
 @pytest.fixture
 def scaled(tmp_path: Path) -> Iterator[Processes]:
-    with redis_database(13) as broker, postgres_database() as database:
+    with redis_database() as broker, postgres_database() as database:
         procs = Processes(tmp_path / "data", {
             "GITFERRY_BROKER_URL": broker,
             "GITFERRY_DATABASE_URL": database,

@@ -29,7 +29,7 @@ def test_the_package_installed_as_declared_runs_scaled_out(tmp_path: Path, forge
     assert installed.returncode == 0, installed.stderr[-3000:]
     data = tmp_path / "data"
     data.mkdir()
-    with redis_database(13) as broker, postgres_database() as database:
+    with redis_database() as broker, postgres_database() as database:
         procs = Processes(data, {"GITFERRY_BROKER_URL": broker, "GITFERRY_DATABASE_URL": database,
                                  "GITFERRY_FETCH_INTERVAL": "0"}, command=[str(venv / "bin" / "gitferry")])
         try:

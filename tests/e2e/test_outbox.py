@@ -38,7 +38,7 @@ def test_job_recorded_while_broker_is_down_is_sent_by_the_sweeper(tmp_path: Path
     job = store.jobs.get(response.json["job"]["id"])
     assert (job.state, job.sent_at) == ("queued", None)
 
-    with redis_database(13) as url:
+    with redis_database() as url:
         settings = load_settings({**env, "GITFERRY_BROKER_URL": url})
         # its failed send was recorded: it goes at the sweeper's next look, not a lease later
         assert resend_lost(JobQueue(make_celery(settings), store, settings)) == [job.id]
@@ -51,7 +51,7 @@ def test_during_a_worker_outage_each_queued_job_is_sent_again_once_a_lease_then_
     """No worker takes anything for an hour; the sweeper looks every 5 s. Each queued job's
     message is still waiting in the broker: sending it again at each look put 5 copies of every
     job there within a minute, and 241 within the hour."""
-    with redis_database(13) as url, postgres_database() as database:
+    with redis_database() as url, postgres_database() as database:
         settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path), "GITFERRY_BROKER_URL": url,
                                   "GITFERRY_DATABASE_URL": database, "GITFERRY_JOB_LEASE": "60"})
         store = open_store(settings)
@@ -80,9 +80,10 @@ def test_deliveries_while_redis_is_down_are_all_fetched_once_it_is_back(tmp_path
     runs and the last commit reaches the clone."""
     port = free_port()
     redis_up = FaultProxy(("127.0.0.1", 6379), port=port)
-    with redis_database(13), postgres_database() as database:
+    with redis_database() as broker, postgres_database() as database:
         procs = Processes(tmp_path / "data", {
-            "GITFERRY_BROKER_URL": f"redis://127.0.0.1:{port}/13", "GITFERRY_DATABASE_URL": database,
+            "GITFERRY_BROKER_URL": f"redis://127.0.0.1:{port}/{broker.rsplit('/', 1)[1]}",
+            "GITFERRY_DATABASE_URL": database,
             "GITFERRY_FETCH_INTERVAL": "0", "GITFERRY_JOB_LEASE": "3", "GITFERRY_WEBHOOK_SECRET": HOOK_SECRET})
         procs.data_dir.mkdir()
         try:

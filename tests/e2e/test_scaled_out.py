@@ -65,7 +65,7 @@ def test_killed_worker_leaves_job_to_run_again(scaled: Processes, forge: Forge) 
 
 
 def test_repos_are_sharded_so_each_clone_lives_on_one_worker(tmp_path: Path, forge: Forge) -> None:
-    with redis_database(13) as broker, postgres_database() as database:
+    with redis_database() as broker, postgres_database() as database:
         procs = Processes(tmp_path / "data", {
             "GITFERRY_BROKER_URL": broker, "GITFERRY_DATABASE_URL": database,
             "GITFERRY_FETCH_INTERVAL": "0", "GITFERRY_WORKER_SHARDS": "2",

@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 POSTGRES_ADMIN = os.environ.get("GITFERRY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("GITFERRY_TEST_REDIS", "redis://127.0.0.1:6379")
+# The tests' own Redis database; two checkouts tested at once each need one of their own.
+REDIS_DB = int(os.environ.get("GITFERRY_TEST_REDIS_DB", "13"))
 
 
 @contextmanager
@@ -30,9 +32,9 @@ def postgres_database() -> Iterator[str]:
 
 
 @contextmanager
-def redis_database(number: int = 13) -> Iterator[str]:
-    """Redis database `number`, flushed before and after; yields its URL."""
-    url = f"{REDIS}/{number}"
+def redis_database() -> Iterator[str]:
+    """The tests' Redis database, flushed before and after; yields its URL."""
+    url = f"{REDIS}/{REDIS_DB}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     try:

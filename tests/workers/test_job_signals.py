@@ -25,7 +25,7 @@ def signals(request: pytest.FixtureRequest) -> Iterator[JobSignals]:
         if request.param == "embedded":
             yield JobSignals(load_settings(env))
             return
-        with redis_database(13) as url:
+        with redis_database() as url:
             yield JobSignals(load_settings({**env, "GITFERRY_BROKER_URL": url}))
     finally:
         shutil.rmtree(data, ignore_errors=True)
@@ -96,7 +96,7 @@ def test_over_redis_the_end_signal_hands_the_waiter_the_ended_job(signals: JobSi
 def test_over_redis_a_waiter_just_after_the_end_hears_it_and_the_signal_does_not_linger() -> None:
     """A ?wait call reads the job, then waits: a job that ended in between must still wake it.
     Every waiter of the job hears the end, and the signal is gone from Redis soon after."""
-    with redis_database(13) as url:
+    with redis_database() as url:
         _waiters_after_the_end(JobSignals(load_settings({"GITFERRY_BROKER_URL": url})))
 
 
