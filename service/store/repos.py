@@ -166,6 +166,12 @@ class RepoStore:
         snapshot: dict[str, Any] = row[0]
         return {**snapshot, "pending": True} if row[1] else snapshot
 
+    def all_refs(self) -> dict[int, dict[str, Any]]:
+        """Every repo's refs as last recorded, in one query, for the overview."""
+        with self.db.read() as conn:
+            return {repo_id: snapshot for repo_id, snapshot in
+                    conn.execute(select(repo_refs.c.repo_id, repo_refs.c.snapshot))}
+
     # auto-fetch schedule
 
     def due_for_fetch(self, now: datetime, default_interval: int) -> list[tuple[Repo, int]]:

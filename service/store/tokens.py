@@ -37,9 +37,18 @@ class TokenStore:
         return token
 
     def scope_of(self, token: str) -> str | None:
+        return self.scope_of_hash(hash_token(token))
+
+    def scope_of_hash(self, token_hash: str) -> str | None:
+        """The scope of the token whose hash is `token_hash` (a dashboard session keeps only the hash)."""
         with self.db.read() as conn:
-            row = conn.execute(select(tokens.c.scope).where(tokens.c.token_hash == hash_token(token))).first()
+            row = conn.execute(select(tokens.c.scope).where(tokens.c.token_hash == token_hash)).first()
         return row[0] if row else None
+
+    def any(self) -> bool:
+        """Whether any token was made (a first run has none)."""
+        with self.db.read() as conn:
+            return conn.execute(select(tokens.c.name).limit(1)).first() is not None
 
     def all(self) -> list[Token]:
         with self.db.read() as conn:

@@ -83,20 +83,28 @@ def create_branch(name: str) -> ResponseReturnValue:
 @bp.put("/api/v1/repos/<path:name>/branches/<path:branch>/upstream")
 @requires(Scope.WRITE)
 def set_upstream(name: str, branch: str) -> ResponseReturnValue:
-    repo = find_repo(name)
+    return jsonify(set_upstream_of(find_repo(name), branch, json_body())), 200
+
+
+def set_upstream_of(repo: Repo, branch: str, body: Json) -> Json:
+    """Set a branch's upstream from a request's fields; the branch as it is then (the API's and the dashboard's)."""
     checked(check_ref_name, branch)
-    body = json_body()
     remote = known_remote(repo, field(body, "remote", str))
     remote_branch = checked(check_ref_name, field(body, "branch", str))
     result = run_now(repo, JobKind.UPSTREAM,
                      {"branch": branch, "remote": remote, "remote_branch": remote_branch})
-    return jsonify(result["branch"]), 200
+    branch_now: Json = result["branch"]
+    return branch_now
 
 
 @bp.delete("/api/v1/repos/<path:name>/branches/<path:branch>/upstream")
 @requires(Scope.WRITE)
 def unset_upstream(name: str, branch: str) -> ResponseReturnValue:
-    repo = find_repo(name)
+    unset_upstream_of(find_repo(name), branch)
+    return "", 204
+
+
+def unset_upstream_of(repo: Repo, branch: str) -> None:
+    """Unset a branch's upstream (the API's and the dashboard's)."""
     checked(check_ref_name, branch)
     run_now(repo, JobKind.UPSTREAM, {"branch": branch, "unset": True})
-    return "", 204

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from service.domain.forge import ForgeConfig
+from service.domain.records import Json
 from service.domain.types import Scope
 from service.domain.validation import is_local_host
 from service.forges.entries import ForgeEntryError, forge_from_entry
@@ -15,7 +17,7 @@ from service.store import NameTaken, SecretKeyMissing
 from service.web.auth import requires
 from service.web.context import field, json_body, services
 from service.web.errors import ApiError
-from service.web.views import forge_view
+from service.web.views import View, forge_view
 
 bp = Blueprint("forges", __name__)
 FIELDS = ("kind", "host", "api_url", "token", "webhook_secret", "git_protocol", "username")
@@ -25,19 +27,30 @@ _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?\Z")
 @bp.get("/api/v1/forges")
 @requires(Scope.ADMIN)
 def list_forges() -> ResponseReturnValue:
+    return jsonify({"forges": forge_views()})
+
+
+def forge_views() -> list[View]:
+    """Every forge in effect without its secrets: the configured ones, then those added here."""
     svc = services()
     views = [forge_view(f, "config", has_token=bool(f.token), has_webhook_secret=bool(f.webhook_secret))
              for f in svc.settings.forges]
     configured = {f.host for f in svc.settings.forges}
     views += [forge_view(f, "api", has_token=has_token, has_webhook_secret=has_secret)
               for f, has_token, has_secret in svc.store.forges.stored() if f.host not in configured]
-    return jsonify({"forges": views})
+    return views
 
 
 @bp.post("/api/v1/forges")
 @requires(Scope.ADMIN)
 def add_forge() -> ResponseReturnValue:
-    body = json_body()
+    forge = add_forge_from(json_body())
+    view = forge_view(forge, "api", has_token=bool(forge.token), has_webhook_secret=bool(forge.webhook_secret))
+    return jsonify(view), 201
+
+
+def add_forge_from(body: Json) -> ForgeConfig:
+    """Add a forge from a request's fields (the API's and the dashboard's)."""
     unknown = set(body) - set(FIELDS)
     if unknown:
         raise ApiError(400, "bad_field", f"unknown fields: {', '.join(sorted(unknown))[:200]}")
@@ -62,8 +75,7 @@ def add_forge() -> ResponseReturnValue:
         raise ApiError(409, "forge_exists", f"a forge on {forge.host} exists already; delete it first") from None
     except SecretKeyMissing as exc:
         raise ApiError(422, "secret_key_missing", str(exc)) from None
-    view = forge_view(forge, "api", has_token=bool(forge.token), has_webhook_secret=bool(forge.webhook_secret))
-    return jsonify(view), 201
+    return forge
 
 
 def _check_api_url(url: str, allow_local: bool) -> None:
@@ -82,12 +94,17 @@ def _check_api_url(url: str, allow_local: bool) -> None:
 @bp.delete("/api/v1/forges/<path:host>")
 @requires(Scope.ADMIN)
 def delete_forge(host: str) -> ResponseReturnValue:
+    delete_forge_at(host)
+    return "", 204
+
+
+def delete_forge_at(host: str) -> None:
+    """Delete a forge added through the API (the API's and the dashboard's)."""
     svc = services()
     host = host.lower()
     if any(f.host == host for f in svc.settings.forges):
         raise ApiError(409, "forge_in_config", f"{host} comes from GITFERRY_CONFIG; remove it there")
     if not svc.store.forges.delete(host):
         raise ApiError(404, "forge_not_found", f"no forge added for host {host[:200]!r}")
-    return "", 204
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Json, Repo
+from service.domain.records import Job, Json, Repo
 from service.domain.types import JobKind, JobState, PullStrategy, RepoState, Scope, fetch_coalesce_key
 from service.domain.validation import check_ref_name
 from service.web.answers import answer, answer_op, find_repo, repo_not_found
@@ -39,7 +39,11 @@ def _named(refs: Json, branch: str) -> Json | None:
 @requires(Scope.WRITE)
 def fetch(name: str) -> ResponseReturnValue:
     wait = wait_seconds()  # a bad ?wait is refused before any job is recorded
-    body = json_body()
+    return answer(queue_fetch(name, json_body(), wait))
+
+
+def queue_fetch(name: str, body: Json, wait: float | None) -> Job:
+    """Queue a fetch of the repo named `name` from a request's fields (the API's and the dashboard's)."""
     remote = field(body, "remote", str, None)
     prune = field(body, "prune", bool, True)
     params = {"remote": remote, "prune": prune}
@@ -48,11 +52,11 @@ def fetch(name: str) -> ResponseReturnValue:
         job = services().jobs.add_fetch_of(name, params, coalesce=prune, wait=wait)
         if job is None:
             raise repo_not_found(name)
-        return answer(job)
+        return job
     repo = find_repo(name)
     known_remote(repo, remote)
     key = fetch_coalesce_key(repo.id, remote) if prune else None
-    return answer_op(repo, JobKind.FETCH, params, coalesce_key=key)
+    return services().jobs.add(repo, JobKind.FETCH, params, coalesce_key=key, wait=wait)
 
 
 @bp.post("/api/v1/repos/<path:name>/pull")
@@ -60,7 +64,11 @@ def fetch(name: str) -> ResponseReturnValue:
 def pull(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     wait_seconds()  # a bad ?wait is refused before any job is recorded
-    body = json_body()
+    return answer_op(repo, JobKind.PULL, pull_params(repo, json_body()))
+
+
+def pull_params(repo: Repo, body: Json) -> Json:
+    """A pull job's parameters from a request's fields, checked (the API's and the dashboard's)."""
     branch = checked(check_ref_name, field(body, "branch", str))
     strategy = field(body, "strategy", str, None) or repo.pull_strategy or services().settings.pull_strategy
     if strategy not in {s.value for s in PullStrategy}:
@@ -68,7 +76,7 @@ def pull(name: str) -> ResponseReturnValue:
     known = _snapshot_branch(repo, branch)
     if known is not None and not known.get("upstream"):
         raise ApiError(409, "no_upstream", f"branch {branch!r} has no upstream; set one first")
-    return answer_op(repo, JobKind.PULL, {"branch": branch, "strategy": strategy})
+    return {"branch": branch, "strategy": strategy}
 
 
 @bp.post("/api/v1/repos/<path:name>/push")
@@ -76,7 +84,11 @@ def pull(name: str) -> ResponseReturnValue:
 def push(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     wait_seconds()  # a bad ?wait is refused before any job is recorded
-    body = json_body()
+    return answer_op(repo, JobKind.PUSH, push_params(repo, json_body()))
+
+
+def push_params(repo: Repo, body: Json) -> Json:
+    """A push job's parameters from a request's fields, checked (the API's and the dashboard's)."""
     branch = checked(check_ref_name, field(body, "branch", str))
     remote = field(body, "remote", str, None)
     if remote is not None:
@@ -89,9 +101,8 @@ def push(name: str) -> ResponseReturnValue:
     if force:
         require(Scope.ADMIN)
     _snapshot_branch(repo, branch)
-    params = {"branch": branch, "remote": remote, "remote_branch": remote_branch,
-              "set_upstream": set_upstream, "force": force}
-    return answer_op(repo, JobKind.PUSH, params)
+    return {"branch": branch, "remote": remote, "remote_branch": remote_branch,
+            "set_upstream": set_upstream, "force": force}
 
 
 @bp.get("/api/v1/jobs/<job_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Json, Remote, Repo
+from service.domain.records import Job, Json, Remote, Repo
 from service.domain.types import JobKind, PullStrategy, Scope, fetch_coalesce_key
 from service.domain.validation import (
     check_globs,
@@ -50,7 +50,14 @@ def _interval(body: Json) -> int | None:
 @bp.post("/api/v1/repos")
 @requires(Scope.ADMIN)
 def create_repo() -> ResponseReturnValue:
-    body = json_body()
+    repo, job = create_repo_from(json_body())
+    view = _repo_view(repo, services().store.repos.remotes(repo.id))
+    view["job"] = job_view(job)
+    return jsonify(view), 201
+
+
+def create_repo_from(body: Json) -> tuple[Repo, Job]:
+    """Record a repo from a request's fields and queue its clone (the API's and the dashboard's)."""
     name = checked(check_repo_name, field(body, "name", str))
     url = field(body, "url", str)
     checked(check_url, url, allow_local=services().settings.allow_local_remotes)
@@ -62,10 +69,7 @@ def create_repo() -> ResponseReturnValue:
                                   protected_branches=protected)
     except NameTaken:
         raise ApiError(409, "repo_exists", f"a repo named {name!r} exists already") from None
-    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)})
-    view = _repo_view(repo, store.repos.remotes(repo.id))
-    view["job"] = job_view(job)
-    return jsonify(view), 201
+    return repo, services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)})
 
 
 @bp.get("/api/v1/repos")
@@ -87,8 +91,13 @@ def get_repo(name: str) -> ResponseReturnValue:
 @bp.patch("/api/v1/repos/<path:name>")
 @requires(Scope.ADMIN)
 def patch_repo(name: str) -> ResponseReturnValue:
+    change_repo(find_repo(name), json_body())
     repo = find_repo(name)
-    body = json_body()
+    return jsonify(_repo_view(repo, services().store.repos.remotes(repo.id)))
+
+
+def change_repo(repo: Repo, body: Json) -> None:
+    """Change a repo's settings from a request's fields (the API's and the dashboard's)."""
     known = {"pull_strategy", "fetch_interval", "protected_branches", "notify_url", "notify_secret"}
     unknown = set(body) - known
     if unknown:
@@ -113,8 +122,6 @@ def patch_repo(name: str) -> ResponseReturnValue:
             store.repos.update(repo.id, **changes)
         except SecretKeyMissing as exc:
             raise ApiError(422, "secret_key_missing", f"{exc} (the key that encrypts secrets at rest)") from None
-    repo = find_repo(name)
-    return jsonify(_repo_view(repo, store.repos.remotes(repo.id)))
 
 
 @bp.delete("/api/v1/repos/<path:name>")
@@ -140,8 +147,14 @@ def list_remotes(name: str) -> ResponseReturnValue:
 @bp.post("/api/v1/repos/<path:name>/remotes")
 @requires(Scope.ADMIN)
 def add_remote(name: str) -> ResponseReturnValue:
-    repo = find_repo(name)
-    body = json_body()
+    remote, job = add_remote_from(find_repo(name), json_body())
+    view = remote_view(remote, services().provider())
+    view["job"] = job_view(job)
+    return jsonify(view), 201
+
+
+def add_remote_from(repo: Repo, body: Json) -> tuple[Remote, Job]:
+    """Add a remote from a request's fields and queue its first fetch (the API's and the dashboard's)."""
     if body.get("fork") is not None:
         if "url" in body:
             raise ApiError(400, "bad_field", "give either url or fork, not both")
@@ -162,15 +175,18 @@ def add_remote(name: str) -> ResponseReturnValue:
     # Like a desktop client, fetch a remote as soon as it is added.
     job = services().jobs.add(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
                               coalesce_key=fetch_coalesce_key(repo.id, remote_name))
-    view = remote_view(remote, services().provider())
-    view["job"] = job_view(job)
-    return jsonify(view), 201
+    return remote, job
 
 
 @bp.delete("/api/v1/repos/<path:name>/remotes/<remote>")
 @requires(Scope.ADMIN)
 def delete_remote(name: str, remote: str) -> ResponseReturnValue:
-    repo = find_repo(name)
+    remove_remote(find_repo(name), remote)
+    return "", 204
+
+
+def remove_remote(repo: Repo, remote: str) -> None:
+    """Remove a remote of a repo, and from its clone (the API's and the dashboard's)."""
     store = services().store
     if store.repos.remote(repo.id, remote) is None:
         raise ApiError(404, "remote_not_found", f"no remote named {remote[:100]!r}")
@@ -178,7 +194,6 @@ def delete_remote(name: str, remote: str) -> ResponseReturnValue:
         raise ApiError(409, "origin_required", "origin is the repo's own URL and cannot be removed")
     store.repos.remove_remote(repo.id, remote)
     services().jobs.add(repo, JobKind.REMOTE, {"removed": remote})
-    return "", 204
 
 
 @bp.get("/api/v1/repos/<path:name>/forks")
