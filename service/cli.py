@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gitferry: bad setting: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin and migration lines are no news
     _keep_data_private(settings)
     try:
         return int(args.run(settings, args) or 0)
@@ -111,6 +112,19 @@ def _keep_data_private(settings: Settings) -> None:
             path.chmod(0o600)
 
 
+def _first_run_token(settings: Settings, store: Store) -> str | None:
+    """On a database with no token at all (and no GITFERRY_ADMIN_TOKEN), an admin token named
+    "admin", so that a newcomer reaches the dashboard with no extra step; None otherwise."""
+    from service.store import NameTaken
+
+    if settings.admin_token or store.tokens.any():
+        return None
+    try:
+        return store.tokens.create("admin", "admin")
+    except NameTaken:  # another serve made it at the same moment
+        return None
+
+
 class GaveUp(Exception):
     """A command cannot go on; the message says why, in one line."""
 
@@ -190,6 +204,8 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
             self.cfg.set("reuse_port", True)
             self.cfg.set("timeout", 90)  # a ?wait answer may take up to 60 s
             self.cfg.set("accesslog", None)
+            self.cfg.set("loglevel", "warning")  # start-up says where to go (cmd_serve), not gunicorn's boot steps
+            self.cfg.set("control_socket_disable", True)
 
         def load(self):  # type: ignore[no-untyped-def]
             from service.web import create_app
@@ -243,16 +259,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not _can_listen(args.host, args.port):
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _store(settings).close()
+    store = _store(settings)
+    first_token = _first_run_token(settings, store)
+    store.close()
     me = [sys.executable, "-m", "service.cli"]
     children = [subprocess.Popen([*me, "worker", "--concurrency", "2"]), subprocess.Popen([*me, "beat"])]
     where = f"http://{args.host}:{args.port}"
-    print(f"gitferry: API on {where}/api/v1 (health: {where}/healthz), data in {settings.data_dir}", flush=True)
-    if not settings.admin_token:
-        print(
-            "gitferry: create a token with `gitferry token create NAME --scope admin` or set GITFERRY_ADMIN_TOKEN",
-            flush=True,
-        )
+    print(f"gitferry: dashboard on {where}/  (API {where}/api/v1, health {where}/healthz)", flush=True)
+    print(f"gitferry: data in {settings.data_dir}", flush=True)
+    if first_token:
+        print(f"gitferry: first run: sign in at {where}/dashboard/sign-in?token={first_token}", flush=True)
+        print("gitferry: (that link holds the admin token \"admin\"; it is shown this once)", flush=True)
     try:
         run_gunicorn(settings, args.host, args.port, workers=2)
     finally:

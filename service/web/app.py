@@ -16,6 +16,7 @@ from service.web import (
     api_repos,
     api_rules,
     api_tokens,
+    dashboard,
     errors,
     health,
     hooks,
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, store: Store | None = None, jobs: JobQueue
     errors.install(app)
     app.before_request(refuse_unstorable_url)
     app.after_request(_options_say_no_content)
+    dashboard.install(app)
     for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
         app.register_blueprint(module.bp)
     app.wsgi_app = hooks.HookIntake(app)  # type: ignore[method-assign]

@@ -1,0 +1,92 @@
+"""Admin pages: API tokens (a new one shown once; revoke) and forges (add, delete; secrets never shown)."""
+
+from __future__ import annotations
+
+from flask import g, url_for
+from flask.typing import ResponseReturnValue
+
+from service.domain.types import Scope
+from service.forges.registry import KINDS
+from service.web.api_forges import add_forge_from, delete_forge_at, forge_views
+from service.web.api_tokens import create_token_from, revoke_token
+from service.web.context import services
+from service.web.dashboard.web import NEEDS, act, bp, form, render
+from service.web.errors import ApiError
+
+SCOPES = [s.value for s in Scope]
+
+
+def _admin_only() -> None:
+    if not g.session.scope.allows(Scope.ADMIN):
+        raise ApiError(403, "forbidden", f"This page {NEEDS[Scope.ADMIN]}.")
+
+
+@bp.get("/dashboard/tokens")
+def tokens(notice: tuple[str, bool] | None = None, created: tuple[str, str, str] | None = None,
+           ) -> str:
+    _admin_only()
+    values: dict[str, object] = {"tokens": services().store.tokens.all(), "scopes": SCOPES, "created": created}
+    if notice is not None:
+        values["notice"] = notice
+    return render("tokens.html", **values)
+
+
+@bp.post("/dashboard/tokens")
+def create_token() -> ResponseReturnValue:
+    """A new token, shown on the answer to this request only (never again, never in a redirect)."""
+    if not g.session.scope.allows(Scope.ADMIN):
+        return _tokens_again(f"This {NEEDS[Scope.ADMIN]}."), 403
+    fields = form()
+    try:
+        created = create_token_from({"name": fields.get("name", ""), "scope": fields.get("scope", "")})
+    except ApiError as exc:
+        return _tokens_again(exc.message), exc.status
+    return tokens(created=created), 201
+
+
+def _tokens_again(message: str) -> str:
+    return tokens((message, True))
+
+
+@bp.post("/dashboard/tokens/revoke")
+def revoke() -> ResponseReturnValue:
+    def done() -> str:
+        name = form().get("name", "")
+        revoke_token(name)
+        return f"Revoked token {name}."
+
+    return act(Scope.ADMIN, done, url_for("dashboard.tokens"), _tokens_again)
+
+
+@bp.get("/dashboard/forges")
+def forges(notice: tuple[str, bool] | None = None) -> str:
+    _admin_only()
+    values: dict[str, object] = {"forges": forge_views(), "kinds": KINDS}
+    if notice is not None:
+        values["notice"] = notice
+    return render("forges.html", **values)
+
+
+def _forges_again(message: str) -> ResponseReturnValue:
+    return forges((message, True))
+
+
+@bp.post("/dashboard/forges")
+def add_forge() -> ResponseReturnValue:
+    def done() -> str:
+        fields = form()
+        wanted = ("kind", "host", "api_url", "token", "webhook_secret", "git_protocol", "username")
+        forge = add_forge_from({k: fields[k] for k in wanted if k in fields})
+        return f"Added the {forge.kind} forge on {forge.host}."
+
+    return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)
+
+
+@bp.post("/dashboard/forges/delete")
+def delete_forge() -> ResponseReturnValue:
+    def done() -> str:
+        host = form().get("host", "")
+        delete_forge_at(host)
+        return f"Deleted the forge on {host}."
+
+    return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)

@@ -1,0 +1,107 @@
+"""The jobs view, for every repo or one, kept live by Server-Sent Events (htmx polling without them).
+
+A stream holds a web thread, so it is short (the browser reconnects) and few run at once per
+process; a browser turned away falls back to polling.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+from flask import Response, request, stream_with_context
+from flask.typing import ResponseReturnValue
+
+from service.domain.records import Job
+from service.domain.types import utcnow
+from service.web.context import services
+from service.web.dashboard.web import bp, render
+
+LIMIT = 50  # jobs shown
+STREAM_SECONDS = 25.0  # then the browser reconnects
+LOOK_EVERY = 0.5  # seconds between looks at the jobs
+STREAMS = threading.BoundedSemaphore(4)  # per web process; the web has 16 threads
+
+
+def _jobs(repo: str | None, limit: int = LIMIT) -> list[Job]:
+    return services().store.jobs.latest(repo=repo, limit=limit)
+
+
+def duration(job: Job) -> str:
+    if job.started_at is None:
+        return ""
+    seconds = ((job.finished_at or utcnow()) - job.started_at).total_seconds()
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def outcome(job: Job) -> str:
+    """A finished job's outcome in a line; its whole result shows when opened."""
+    if job.error_code:
+        return f"{job.error_code}: {job.error_message or ''}"
+    if not job.finished:
+        return ""
+    result = job.result or {}
+    for key in ("outcome", "summary", "status"):
+        if isinstance(result.get(key), str):
+            return str(result[key])
+    return "done"
+
+
+def pretty(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _repo_arg() -> str | None:
+    repo = request.args.get("repo", "").strip()
+    return repo[:300] or None
+
+
+@bp.get("/dashboard/jobs")
+def jobs() -> ResponseReturnValue:
+    repo = _repo_arg()
+    return render("jobs.html", **job_values(repo))
+
+
+@bp.get("/dashboard/jobs/table")
+def jobs_table() -> ResponseReturnValue:
+    repo = _repo_arg()
+    return render("_jobs_table.html", **job_values(repo))
+
+
+def job_values(repo: str | None, limit: int = LIMIT) -> dict[str, object]:
+    """What the jobs table shows: of `repo` (None: of all repos)."""
+    return {"jobs_repo": repo, "jobs": _jobs(repo, limit), "duration": duration, "outcome": outcome,
+            "pretty": pretty}
+
+
+def fingerprint(found: list[Job]) -> str:
+    return json.dumps([[j.id, j.state, j.progress, j.attempts] for j in found], default=str)
+
+
+@bp.get("/dashboard/jobs/stream")
+def stream() -> ResponseReturnValue:
+    """`event: jobs` whenever the jobs shown change; ends after STREAM_SECONDS."""
+    if not STREAMS.acquire(blocking=False):
+        return Response(status=204)  # EventSource gives up on a 204: the page polls instead
+    repo = _repo_arg()
+
+    def events() -> Iterator[str]:
+        try:
+            yield "retry: 1000\n\n"
+            seen = fingerprint(_jobs(repo))
+            deadline = time.monotonic() + STREAM_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(LOOK_EVERY)
+                now = fingerprint(_jobs(repo))
+                if now != seen:
+                    seen = now
+                    yield "event: jobs\ndata: changed\n\n"
+                else:
+                    yield ": still here\n\n"
+        finally:
+            STREAMS.release()
+
+    return Response(stream_with_context(events()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

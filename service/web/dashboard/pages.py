@@ -1,0 +1,165 @@
+"""Sign-in and sign-out, and the repos overview (summary, search, sort, Fetch now, add a repo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from service.domain.records import Json, Repo
+from service.domain.types import RepoState, Scope
+from service.web.api_ops import queue_fetch
+from service.web.api_repos import STRATEGIES, create_repo_from
+from service.web.context import services
+from service.web.dashboard import session
+from service.web.dashboard.web import act, bp, form, render
+from service.web.errors import ApiError
+
+SHOWS = ("all", "cloning", "ready", "behind", "failing")
+SORTS = {"name": lambda r: r.name.lower(), "state": lambda r: (r.state, r.name.lower()),
+         "behind": lambda r: (-r.behind, r.name.lower()),
+         "fetched": lambda r: (r.repo.last_fetch_at is None, -(r.repo.last_fetch_at or datetime.min).timestamp()
+                               if r.repo.last_fetch_at else 0, r.name.lower())}
+
+
+@dataclass(frozen=True)
+class Row:
+    """A repo as the overview shows it."""
+
+    repo: Repo
+    provider: str
+    strategy: str
+    interval: int
+    behind: int  # branches behind their upstream
+
+    @property
+    def name(self) -> str:
+        return self.repo.name
+
+    @property
+    def state(self) -> str:
+        return self.repo.state
+
+    def shown_in(self, show: str) -> bool:
+        return {"all": True, "cloning": self.state == RepoState.CLONING, "ready": self.state == RepoState.READY,
+                "behind": self.behind > 0, "failing": self.state == RepoState.ERROR}[show]
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    return redirect(url_for("dashboard.overview"), 302)
+
+
+@bp.get("/dashboard/sign-in")
+def sign_in_form() -> ResponseReturnValue:
+    token = request.args.get("token")
+    if token:  # the sign-in link `gitferry serve` prints on a first run
+        return _signed_in(token, lambda message: _sign_in_page(message))
+    return _sign_in_page(None)
+
+
+@bp.post("/dashboard/sign-in")
+def sign_in() -> ResponseReturnValue:
+    if not session.sign_in_csrf_ok(request):
+        return _sign_in_page("The sign-in form is out of date; try again.", 403)
+    return _signed_in(request.form.get("token", ""), lambda message: _sign_in_page(message))
+
+
+def _signed_in(token: str, again: object) -> ResponseReturnValue:
+    try:
+        token_hash = session.check_token(request, token)
+    except ApiError as exc:
+        return _sign_in_page(exc.message, exc.status)
+    response = make_response(redirect(url_for("dashboard.overview"), 303))
+    session.start(response, request, token_hash)
+    return response
+
+
+def _sign_in_page(message: str | None, status: int = 200) -> ResponseReturnValue:
+    csrf = session.sign_in_csrf(request)
+    notice = (message, True) if message else None
+    response = make_response(render_template("dashboard/sign_in.html", csrf=csrf, notice=notice, me=None), status)
+    session.set_sign_in_csrf(response, request, csrf)
+    return response
+
+
+@bp.post("/dashboard/sign-out")
+def sign_out() -> ResponseReturnValue:
+    response = make_response(redirect(url_for("dashboard.sign_in_form"), 303))
+    session.end(response)
+    return response
+
+
+def rows() -> list[Row]:
+    svc = services()
+    provider = svc.provider()
+    refs = svc.store.repos.all_refs()
+    return [Row(repo, provider(repo.url), repo.pull_strategy or svc.settings.pull_strategy,
+                svc.settings.fetch_interval if repo.fetch_interval is None else repo.fetch_interval,
+                _behind(refs.get(repo.id)))
+            for repo in svc.store.repos.all()]
+
+
+def _behind(snapshot: Json | None) -> int:
+    return sum(1 for b in (snapshot or {}).get("branches", []) if (b.get("behind") or 0) > 0)
+
+
+@bp.get("/dashboard/")
+def overview(notice: tuple[str, bool] | None = None) -> ResponseReturnValue:
+    show = request.args.get("show", "all")
+    show = show if show in SHOWS else "all"
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in SORTS else "name"
+    query = request.args.get("q", "").strip()[:200]
+    everything = rows()
+    counts = {s: sum(1 for r in everything if r.shown_in(s)) for s in SHOWS}
+    shown = sorted((r for r in everything if r.shown_in(show) and query.lower() in r.name.lower()), key=SORTS[sort])
+    values = {"rows": shown, "counts": counts, "show": show, "sort": sort, "q": query, "strategies": STRATEGIES}
+    if request.headers.get("HX-Target") == "repos":
+        return render("_repos_table.html", **values)
+    if notice is not None:
+        values["notice"] = notice
+    return render("overview.html", **values)
+
+
+def _overview_again(message: str) -> ResponseReturnValue:
+    return overview((message, True))
+
+
+@bp.post("/dashboard/repos")
+def add_repo() -> ResponseReturnValue:
+    def done() -> str:
+        fields = form()
+        body: Json = {"name": fields.get("name", ""), "url": fields.get("url", "")}
+        if fields.get("pull_strategy"):
+            body["pull_strategy"] = fields["pull_strategy"]
+        if fields.get("fetch_interval"):
+            body["fetch_interval"] = _whole(fields["fetch_interval"], "auto-fetch interval")
+        repo, job = create_repo_from(body)
+        return f"Added {repo.name}; cloning it (job {job.id})."
+
+    return act(Scope.ADMIN, done, url_for("dashboard.overview"), _overview_again)
+
+
+def _whole(text: str, what: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise ApiError(422, "invalid", f"the {what} must be a whole number of seconds")
+    return int(text)
+
+
+@bp.post("/dashboard/fetch")
+def fetch_now() -> ResponseReturnValue:
+    """Fetch now: every remote of a repo, or the one named (from the overview or a repo page)."""
+    fields = form()
+    name = fields.get("repo", "")
+    back = request.form.get("back") == "repo" and name
+
+    def done() -> str:
+        body: Json = {"remote": fields["remote"]} if fields.get("remote") else {}
+        job = queue_fetch(name, body, None)
+        return f"Fetching {fields.get('remote') or 'every remote'} of {name} (job {job.id})."
+
+    target = url_for("dashboard.repo", name=name) if back else url_for("dashboard.overview")
+    return act(Scope.WRITE, done, target, _overview_again)

@@ -1,0 +1,158 @@
+"""A repo's page: remotes, local and remote branches, the toolbar (fetch, pull, push), upstreams, rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import request, url_for
+from flask.typing import ResponseReturnValue
+
+from service.domain.records import Job, Json, Remote, Repo
+from service.domain.types import JobKind, JobState, Scope
+from service.web.answers import find_repo
+from service.web.api_branches import set_upstream_of, unset_upstream_of
+from service.web.api_ops import pull_params, push_params
+from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
+from service.web.context import services
+from service.web.dashboard.jobs import job_values
+from service.web.dashboard.web import act, bp, form, render
+from service.web.errors import ApiError
+
+
+@dataclass(frozen=True)
+class RemoteRow:
+    remote: Remote
+    provider: str
+    fetched_at: datetime | None  # the last fetch of it that went through
+    error: str | None  # the last fetch's error, when the last fetch failed
+
+
+def remote_rows(repo: Repo) -> list[RemoteRow]:
+    """Each remote with its last fetch and error, from the repo's recent fetch jobs."""
+    svc = services()
+    provider = svc.provider()
+    fetches = svc.store.jobs.latest(repo=repo.name, kind=JobKind.FETCH, limit=200)
+    rows = []
+    for remote in svc.store.repos.remotes(repo.id):
+        mine = [j for j in fetches if j.finished and j.params.get("remote") in (None, remote.name)]
+        done = next((j for j in mine if j.state == JobState.DONE), None)
+        last = mine[0] if mine else None
+        error = last.error_message if last and last.state == JobState.FAILED else None
+        rows.append(RemoteRow(remote, provider(remote.url), done.finished_at if done else repo.last_fetch_at, error))
+    return rows
+
+
+def grouped(remote_branches: list[Json]) -> dict[str, list[Json]]:
+    groups: dict[str, list[Json]] = {}
+    for branch in remote_branches:
+        groups.setdefault(branch["remote"], []).append(branch)
+    return groups
+
+
+@bp.get("/dashboard/repos/<path:name>")
+def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnValue:
+    found = find_repo(name)
+    svc = services()
+    refs = svc.store.repos.refs(found.id)
+    rules = svc.store.rules.of_repo(found.id)
+    values: Json = {
+        "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
+        "remote_branches": grouped(refs.get("remote_branches", [])), "pending": bool(refs.get("pending")),
+        "rules": rules, "strategies": STRATEGIES,
+        "strategy": found.pull_strategy or svc.settings.pull_strategy,
+        "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
+        "provider": svc.provider()(found.url), **job_values(found.name, 10),
+    }
+    if notice is not None:
+        values["notice"] = notice
+    return render("repo.html", **values)
+
+
+def _queued(job: Job, what: str) -> str:
+    return f"{what} (job {job.id})."
+
+
+@bp.post("/dashboard/repos/<path:name>/pull")
+def pull(name: str) -> ResponseReturnValue:
+    def done() -> str:
+        found = find_repo(name)
+        params = pull_params(found, form())
+        job = services().jobs.add(found, JobKind.PULL, params)
+        return _queued(job, f"Pulling {params['branch']} ({params['strategy']})")
+
+    return _act(name, Scope.WRITE, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/push")
+def push(name: str) -> ResponseReturnValue:
+    def done() -> str:
+        found = find_repo(name)
+        fields = form()
+        body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch") if k in fields}
+        if "set_upstream" in fields:
+            body["set_upstream"] = fields["set_upstream"] == "yes"
+        params = push_params(found, body)
+        job = services().jobs.add(found, JobKind.PUSH, params)
+        where = f" to {params['remote']}/{params['remote_branch'] or params['branch']}" if params["remote"] else ""
+        return _queued(job, f"Pushing {params['branch']}{where}")
+
+    return _act(name, Scope.WRITE, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/upstream")
+def upstream(name: str) -> ResponseReturnValue:
+    """Set a branch's upstream (`upstream` is remote/branch), or unset it (`unset`)."""
+    def done() -> str:
+        found = find_repo(name)
+        fields = form()
+        branch = fields.get("branch", "")
+        if fields.get("unset"):
+            unset_upstream_of(found, branch)
+            return f"{branch} has no upstream now."
+        remote, _, remote_branch = fields.get("upstream", "").partition("/")
+        if not remote_branch:
+            raise ApiError(422, "invalid", "choose the remote branch to track")
+        set_upstream_of(found, branch, {"remote": remote, "branch": remote_branch})
+        return f"{branch} now tracks {remote}/{remote_branch}."
+
+    return _act(name, Scope.WRITE, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/remotes")
+def add_remote(name: str) -> ResponseReturnValue:
+    def done() -> str:
+        fields = form()
+        remote, job = add_remote_from(find_repo(name), {"name": fields.get("name", ""), "url": fields.get("url", "")})
+        return _queued(job, f"Added remote {remote.name}; fetching it")
+
+    return _act(name, Scope.ADMIN, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/remotes/remove")
+def delete_remote(name: str) -> ResponseReturnValue:
+    def done() -> str:
+        remote = form().get("remote", "")
+        remove_remote(find_repo(name), remote)
+        return f"Removed remote {remote}."
+
+    return _act(name, Scope.ADMIN, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/settings")
+def settings(name: str) -> ResponseReturnValue:
+    """The repo's default pull strategy (from the Pull dropdown)."""
+    def done() -> str:
+        fields = form()
+        strategy = fields.get("pull_strategy") or fields.get("strategy", "")
+        change_repo(find_repo(name), {"pull_strategy": strategy})
+        return f"Pulls of {name} now default to {strategy}."
+
+    return _act(name, Scope.ADMIN, done)
+
+
+def _act(name: str, needed: Scope, done: object) -> ResponseReturnValue:
+    back = url_for("dashboard.repo", name=name)
+    if request.form.get("back") == "jobs":
+        back = url_for("dashboard.jobs", repo=name)
+    return act(needed, done, back, lambda message: repo(name, (message, True)))  # type: ignore[arg-type]
