@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from service.domain.types import Scope
@@ -37,9 +38,16 @@ def install_filters(app: Flask) -> None:
 
 
 def _shown(value: Any) -> Any:
+    """[U+202E] for a direction control: no character of it needs escaping, so markup stays markup."""
+    if isinstance(value, Markup):
+        return Markup(_BIDI.sub(_named, value))
     if isinstance(value, str):
-        return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", value)
+        return _BIDI.sub(_named, value)
     return "" if value is None else value
+
+
+def _named(found: re.Match[str]) -> str:
+    return f"[U+{ord(found.group()):04X}]"
 
 
 def when(value: datetime | None) -> str:
