@@ -89,8 +89,9 @@ def stream() -> ResponseReturnValue:
 
     def events() -> Iterator[str]:
         try:
-            yield "retry: 1000\n\n"
+            # First, what changed while the page loaded: a job may have ended before the stream began.
             seen = fingerprint(_jobs(repo))
+            yield "retry: 1000\n\nevent: jobs\ndata: changed\n\n"
             deadline = time.monotonic() + STREAM_SECONDS
             while time.monotonic() < deadline:
                 time.sleep(LOOK_EVERY)

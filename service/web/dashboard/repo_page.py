@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from service.domain.records import Job, Json, Remote, Repo
 from service.domain.types import JobKind, JobState, Scope
 from service.web.answers import find_repo
-from service.web.api_branches import set_upstream_of, unset_upstream_of
+from service.web.api_branches import set_upstream_of, settled_refs, unset_upstream_of
 from service.web.api_ops import pull_params, push_params
 from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
 from service.web.context import services
@@ -54,7 +54,7 @@ def grouped(remote_branches: list[Json]) -> dict[str, list[Json]]:
 def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnValue:
     found = find_repo(name)
     svc = services()
-    refs = svc.store.repos.refs(found.id)
+    refs = settled_refs(found.id)  # as a listing after a job does: with what the job did
     rules = svc.store.rules.of_repo(found.id)
     values: Json = {
         "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
