@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--shard", default="all", help="with GITFERRY_WORKER_SHARDS=N: which queue (0..N-1) this worker serves"
     )
+    worker.add_argument("--quiet", action="store_true", help="no start-up banner (as `serve` starts it)")
     worker.set_defaults(run=cmd_worker)
 
     beat = sub.add_parser("beat", help="the scheduler: auto-fetch and re-sending lost jobs")
@@ -229,6 +230,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     register(app)
     app.worker_main(
         [
+            *(["--quiet"] if args.quiet else []),
             "worker",
             f"--loglevel={settings.log_level}",
             "--pool=threads",
@@ -263,7 +265,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     first_token = _first_run_token(settings, store)
     store.close()
     me = [sys.executable, "-m", "service.cli"]
-    children = [subprocess.Popen([*me, "worker", "--concurrency", "2"]), subprocess.Popen([*me, "beat"])]
+    children = [subprocess.Popen([*me, "worker", "--concurrency", "2", "--quiet"]), subprocess.Popen([*me, "beat"])]
     where = f"http://{args.host}:{args.port}"
     print(f"gitferry: dashboard on {where}/  (API {where}/api/v1, health {where}/healthz)", flush=True)
     print(f"gitferry: data in {settings.data_dir}", flush=True)

@@ -1,0 +1,55 @@
+"""A first run: `gitferry serve` on a database with no token prints a sign-in link that works."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import requests
+
+from tests.support.live import Processes
+
+
+def startup_lines(procs: Processes, wanted: str, timeout: float = 20) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while wanted not in procs.log("serve") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return [line for line in procs.log("serve").splitlines() if line.strip()]
+
+
+def test_a_first_run_prints_a_sign_in_link_that_signs_in(tmp_path: Path) -> None:
+    procs = Processes(tmp_path, {"GITFERRY_ADMIN_TOKEN": "", "GITFERRY_FETCH_INTERVAL": "0"})
+    try:
+        procs.serve()
+        lines = startup_lines(procs, "shown this once")
+        assert lines[:2] == [f"gitferry: dashboard on {procs.api.base}/  (API {procs.api.base}/api/v1, "
+                             f"health {procs.api.base}/healthz)", f"gitferry: data in {tmp_path}"], lines
+        assert not [line for line in lines if "alembic" in line or "Booting worker" in line or "celery@" in line]
+        link = re.search(r"sign in at (\S+)", "\n".join(lines))
+        assert link, lines
+        signed = requests.get(link.group(1), allow_redirects=False, timeout=30)
+        assert signed.status_code == 303 and signed.headers["Location"] == "/dashboard/"
+        page = requests.get(f"{procs.api.base}/dashboard/", cookies=signed.cookies, timeout=30)
+        assert page.status_code == 200 and "admin token" in page.text
+    finally:
+        procs.stop_all()
+
+
+def test_no_token_is_made_where_there_is_one_already(tmp_path: Path) -> None:
+    from service.cli import _first_run_token
+    from service.jobs import open_store
+    from service.settings import load_settings
+
+    settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path)})
+    store = open_store(settings)
+    try:
+        store.upgrade()
+        made = _first_run_token(settings, store)
+        assert made is not None and store.tokens.scope_of(made) == "admin"
+        assert _first_run_token(settings, store) is None  # a second run: the token is there
+        with_admin = load_settings({"GITFERRY_DATA_DIR": str(tmp_path), "GITFERRY_ADMIN_TOKEN": "x" * 20})
+        store.tokens.delete("admin")
+        assert _first_run_token(with_admin, store) is None  # an admin token is set: no need
+    finally:
+        store.close()
