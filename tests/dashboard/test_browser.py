@@ -59,6 +59,10 @@ def test_an_admin_adds_a_repo_then_fetches_pulls_pushes_and_sets_upstreams(
     page.click("button:text('Add repo')")
     expect(page.locator(".notice.ok")).to_contain_text(f"Added {repo_name}; cloning it")
     live.api.wait_repo(repo_name)
+    page.fill("#q", repo_name)  # the table follows the search as it is typed
+    expect(page.locator("#repos tbody tr")).to_have_count(1)
+    expect(page.locator("#repos tbody tr")).to_contain_text("ready")
+    shot(page, "overview")
     page.get_by_role("link", name=repo_name).click()
     expect(branch_row(page, "main")).to_contain_text("origin/main")
     shot(page, "overview-then-repo")
@@ -120,7 +124,7 @@ def test_jobs_arrive_live_with_their_outcome(browser: Browser, live: Processes, 
     page.wait_for_timeout(300)  # the page is following the jobs
     job = live.api.ok("POST", f"/api/v1/repos/{repo_name}/fetch", {})["job"]
     row = page.locator(f'#jobs tr[data-job="{job["id"]}"]')
-    expect(row).to_contain_text("done")  # no reload: the stream said the jobs changed
+    expect(row).to_contain_text("nothing new")  # no reload: the stream said the jobs changed
     row.locator("details.result summary").click()
     expect(row.locator("details.result pre")).to_be_visible()
     shot(page, "jobs-live")

@@ -46,7 +46,23 @@ def outcome(job: Job) -> str:
     for key in ("outcome", "summary", "status"):
         if isinstance(result.get(key), str):
             return str(result[key])
-    return "done"
+    if isinstance(result.get("remotes"), dict):
+        return _fetched(result["remotes"])
+    return {"clone": "cloned"}.get(job.kind, "done")
+
+
+def _fetched(remotes: dict[str, object]) -> str:
+    """A fetch's outcome: how many remote branches it moved and removed."""
+    moved = removed = 0
+    for remote in remotes.values():
+        if isinstance(remote, dict):
+            moved += len(remote.get("updated") or [])
+            removed += len(remote.get("deleted") or [])
+    if not moved and not removed:
+        return "nothing new"
+    parts = [f"{moved} branch{'es' if moved != 1 else ''} updated"] if moved else []
+    parts += [f"{removed} removed"] if removed else []
+    return ", ".join(parts)
 
 
 def pretty(value: object) -> str:
