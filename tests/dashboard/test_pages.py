@@ -210,3 +210,26 @@ def test_the_overview_filters_searches_and_sorts(app: Any, client: Any) -> None:
     assert found.startswith('\n<div id="repos"') or found.lstrip().startswith('<div id="repos"')
     assert "acme/b-widgets" in found and "gadgets" not in found
     assert 'alt="GitHub"' in found
+
+
+def test_a_remote_is_added_by_url_and_removed_as_the_api_does_it(app: Any, client: Any) -> None:
+    store = services(app).store
+    repo = store.repos.create("acme/forked", "file:///tmp/forked.git", pull_strategy=None, fetch_interval=None,
+                              protected_branches=[])
+    csrf = sign_in(client)
+    added = client.post("/dashboard/repos/acme/forked/remotes",
+                        data={"csrf": csrf, "name": "fork", "url": "file:///tmp/fork.git"})
+    assert added.status_code == 303
+    assert [r.name for r in store.repos.remotes(repo.id)] == ["fork", "origin"]
+    first_fetch = store.jobs.latest(repo="acme/forked")[0]
+    assert first_fetch.kind == "fetch" and first_fetch.params["remote"] == "fork"  # as the API does
+    page = client.get("/dashboard/repos/acme/forked").text
+    assert "Added remote fork; fetching it" in page and 'alt="Other host"' in page
+    again = client.post("/dashboard/repos/acme/forked/remotes",
+                        data={"csrf": csrf, "name": "fork", "url": "file:///tmp/fork.git"})
+    assert again.status_code == 409 and "exists already" in again.text
+    origin = client.post("/dashboard/repos/acme/forked/remotes/remove", data={"csrf": csrf, "remote": "origin"})
+    assert origin.status_code == 409 and "cannot be removed" in origin.text
+    removed = client.post("/dashboard/repos/acme/forked/remotes/remove", data={"csrf": csrf, "remote": "fork"})
+    assert removed.status_code == 303
+    assert [r.name for r in store.repos.remotes(repo.id)] == ["origin"]

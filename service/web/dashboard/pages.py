@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -20,8 +19,8 @@ from service.web.errors import ApiError
 SHOWS = ("all", "cloning", "ready", "behind", "failing")
 SORTS = {"name": lambda r: r.name.lower(), "state": lambda r: (r.state, r.name.lower()),
          "behind": lambda r: (-r.behind, r.name.lower()),
-         "fetched": lambda r: (r.repo.last_fetch_at is None, -(r.repo.last_fetch_at or datetime.min).timestamp()
-                               if r.repo.last_fetch_at else 0, r.name.lower())}
+         "fetched": lambda r: (r.repo.last_fetch_at is None,  # the latest fetched first, never fetched last
+                               -r.repo.last_fetch_at.timestamp() if r.repo.last_fetch_at else 0, r.name.lower())}
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def home() -> ResponseReturnValue:
 def sign_in_form() -> ResponseReturnValue:
     token = request.args.get("token")
     if token:  # the sign-in link `gitferry serve` prints on a first run
-        return _signed_in(token, lambda message: _sign_in_page(message))
+        return _signed_in(token)
     return _sign_in_page(None)
 
 
@@ -64,10 +63,10 @@ def sign_in_form() -> ResponseReturnValue:
 def sign_in() -> ResponseReturnValue:
     if not session.sign_in_csrf_ok(request):
         return _sign_in_page("The sign-in form is out of date; try again.", 403)
-    return _signed_in(request.form.get("token", ""), lambda message: _sign_in_page(message))
+    return _signed_in(request.form.get("token", ""))
 
 
-def _signed_in(token: str, again: object) -> ResponseReturnValue:
+def _signed_in(token: str) -> ResponseReturnValue:
     try:
         token_hash = session.check_token(request, token)
     except ApiError as exc:
