@@ -233,3 +233,15 @@ def test_a_remote_is_added_by_url_and_removed_as_the_api_does_it(app: Any, clien
     removed = client.post("/dashboard/repos/acme/forked/remotes/remove", data={"csrf": csrf, "remote": "fork"})
     assert removed.status_code == 303
     assert [r.name for r in store.repos.remotes(repo.id)] == ["origin"]
+
+
+def test_the_jobs_stream_first_says_what_changed_while_the_page_loaded(client: Any) -> None:
+    sign_in(client)
+    answer = client.get("/dashboard/jobs/stream", buffered=False)
+    try:
+        assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
+        first = next(iter(answer.response))
+        text = first.decode() if isinstance(first, bytes) else first
+        assert text == "retry: 1000\n\nevent: jobs\ndata: changed\n\n"
+    finally:
+        answer.close()
