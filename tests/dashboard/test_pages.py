@@ -245,3 +245,13 @@ def test_the_jobs_stream_first_says_what_changed_while_the_page_loaded(client: A
         assert text == "retry: 1000\n\nevent: jobs\ndata: changed\n\n"
     finally:
         answer.close()
+
+
+def test_failures_are_pages_with_their_status_and_no_trace(client: Any) -> None:
+    sign_in(client)
+    missing = client.get("/dashboard/repos/no/such")
+    assert missing.status_code == 404 and missing.mimetype == "text/html" and "no repo named" in missing.text
+    wrong_method = client.get("/dashboard/sign-out")
+    assert wrong_method.status_code == 405 and "Traceback" not in wrong_method.text
+    fragment = client.get("/dashboard/repos/no/such", headers={"HX-Request": "true"})
+    assert fragment.status_code == 404 and fragment.text.lstrip().startswith('<p class="notice failed"')

@@ -10,12 +10,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
 
 from service.domain.types import Scope
 from service.domain.validation import redact_url
 from service.web.dashboard import session
-from service.web.errors import ApiError
+from service.web.errors import ApiError, error_answer
 
 bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/dashboard/static")
@@ -97,14 +96,13 @@ def headers(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(ApiError)
-def api_error(exc: ApiError) -> ResponseReturnValue:
-    return page_error(exc.status, exc.message)
-
-
-@bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException) -> ResponseReturnValue:
-    return page_error(exc.code or 500, exc.description or exc.name)
+@bp.errorhandler(Exception)
+def failed(exc: Exception) -> ResponseReturnValue:
+    """Every failure as the API words it (a refusal, a busy database, ...), on a page."""
+    status, _code, message, headers = error_answer(exc)
+    answer = make_response(page_error(status, message))
+    answer.headers.update(headers)
+    return answer
 
 
 def page_error(status: int, message: str) -> ResponseReturnValue:
