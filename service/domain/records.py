@@ -165,3 +165,16 @@ class Token:
     name: str
     scope: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A webhook delivery as recorded: the fetch jobs it queued or joined, or why it was ignored."""
+
+    id: int
+    forge: str
+    delivery_id: str
+    event: str
+    job_ids: list[int]
+    ignored: str | None
+    received_at: datetime

@@ -17,13 +17,15 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
+from service.domain.records import Delivery
 from service.domain.types import JobKind, JobState, Trigger, fetch_coalesce_key, fetch_key_parts, utcnow
 from service.store.db import Database
 from service.store.group_commit import Batcher, Slot
 from service.store.jobs import JOINS_QUEUED_TWIN, NEW_JOB_COLUMNS, JobStore
-from service.store.sql import Sql
+from service.store.sql import Sql, records
+from service.store.tables import deliveries
 from service.store.timeouts import unanswered
 
 log = logging.getLogger("gitferry.deliveries")
@@ -74,6 +76,11 @@ class DeliveryStore:
         if self._together is not None and not self.db.in_write:
             return self._settle(delivery, self._together.run(delivery))
         return self._alone(delivery)
+
+    def recent(self, limit: int = 50) -> list[Delivery]:
+        """The latest recorded webhook deliveries, newest first."""
+        with self.db.read() as conn:
+            return records(Delivery, conn.execute(select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)))
 
     def _alone(self, delivery: _Delivery) -> Intake:
         return self.db.write_batched(lambda conn: self._record_one(conn, delivery))

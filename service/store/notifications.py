@@ -44,6 +44,12 @@ class NotificationStore:
             query = select(notifications).where(notifications.c.job_id == job_id).order_by(notifications.c.id)
             return records(Notification, conn.execute(query))
 
+    def recent(self, limit: int = 50) -> list[Notification]:
+        """The latest notifications, newest first (the dashboard's list of deliveries and failures)."""
+        with self.db.read() as conn:
+            query = select(notifications).order_by(notifications.c.id.desc()).limit(limit)
+            return records(Notification, conn.execute(query))
+
     def attempted(self, notification_id: int, state: str, status: int | None, error: str | None) -> None:
         """Record one delivery attempt; `state` is pending (will retry), delivered or failed."""
         with self.db.write() as conn:

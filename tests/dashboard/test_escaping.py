@@ -30,7 +30,8 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     http, _ = sign_in_over_http(api.base)
     pages = ["/dashboard/", f"/dashboard/?q={quote(HOSTILE[1])}", f"/dashboard/repos/{repo_name}",
              "/dashboard/jobs", f"/dashboard/jobs?repo={repo_name}", f"/dashboard/jobs/table?repo={repo_name}",
-             "/dashboard/tokens", "/dashboard/forges", f"/dashboard/repos/{quote(HOSTILE[0])}"]
+             "/dashboard/tokens", "/dashboard/forges", "/dashboard/deliveries",
+             f"/dashboard/repos/{quote(HOSTILE[0])}"]
     shown = ""
     for path in pages:
         answer = http.get(api.base + path, timeout=30)

@@ -10,7 +10,8 @@ from service.domain.types import JobKind
 from tests.dashboard.conftest import Markup, sign_in
 from tests.support.live import ADMIN
 
-PAGES = ["/dashboard/", "/dashboard/jobs", "/dashboard/jobs/table", "/dashboard/tokens", "/dashboard/forges"]
+PAGES = ["/dashboard/", "/dashboard/jobs", "/dashboard/jobs/table", "/dashboard/tokens", "/dashboard/forges",
+         "/dashboard/deliveries"]
 
 
 def services(app: Any) -> Any:
@@ -255,3 +256,25 @@ def test_failures_are_pages_with_their_status_and_no_trace(client: Any) -> None:
     assert wrong_method.status_code == 405 and "Traceback" not in wrong_method.text
     fragment = client.get("/dashboard/repos/no/such", headers={"HX-Request": "true"})
     assert fragment.status_code == 404 and fragment.text.lstrip().startswith('<p class="notice failed"')
+
+
+def test_deliveries_show_webhooks_and_notification_failures_without_secret_paths(app: Any, client: Any) -> None:
+    from sqlalchemy import insert
+
+    from service.domain.types import utcnow
+    from service.store.tables import notifications
+
+    store = services(app).store
+    store.deliveries.record("github", "delivery-1", "push", set(), "no repo matches")
+    with store.db.write() as conn:
+        conn.execute(insert(notifications).values(
+            job_id=7, url="https://hooks.chat.example/services/T0/SECRET-PATH", state="failed", attempts=5,
+            last_status=500, last_error="the receiver answered 500", created_at=utcnow(), finished_at=utcnow()))
+    sign_in(client)
+    page = client.get("/dashboard/deliveries").text
+    assert "delivery-1" in page and "ignored: no repo matches" in page
+    assert "hooks.chat.example" in page and "the receiver answered 500" in page and "HTTP 500" in page
+    assert "SECRET-PATH" not in page
+    reader = app.test_client()
+    sign_in(reader, store.tokens.create("peeker", "read"))
+    assert reader.get("/dashboard/deliveries").status_code == 403

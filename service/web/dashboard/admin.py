@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import g, url_for
 from flask.typing import ResponseReturnValue
 
@@ -90,3 +92,17 @@ def delete_forge() -> ResponseReturnValue:
         return f"Deleted the forge on {host}."
 
     return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)
+
+
+@bp.get("/dashboard/deliveries")
+def deliveries() -> str:
+    """Recent webhook deliveries and job notifications, failures first to the eye."""
+    _admin_only()
+    store = services().store
+    return render("deliveries.html", deliveries=store.deliveries.recent(), notifications=store.notifications.recent(),
+                  host_of=host_of)
+
+
+def host_of(url: str) -> str:
+    """Where a notification went, without the URL's path: chat webhook URLs carry their secret there."""
+    return urlsplit(url).netloc.rpartition("@")[2] or "(no host)"
