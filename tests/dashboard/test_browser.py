@@ -17,6 +17,7 @@ from tests.support.repos import branch_sha
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; Playwright downloads no browser of its own
+CONSOLE: list[str] = []  # the browser's console errors
 WAIT = 20_000  # ms for a job to end and the page to show it
 expect.set_options(timeout=WAIT)
 
@@ -32,6 +33,7 @@ def browser() -> Iterator[Browser]:
 def signed_in(browser: Browser, live: Processes, token: str = ADMIN, width: int = 1280) -> Page:
     page = browser.new_context(viewport={"width": width, "height": 800}).new_page()
     page.set_default_timeout(WAIT)
+    page.on("console", lambda message: CONSOLE.append(message.text) if message.type == "error" else None)
     page.goto(f"{live.api.base}/")
     expect(page).to_have_url(f"{live.api.base}/dashboard/sign-in")
     page.fill("#token", token)
@@ -41,6 +43,8 @@ def signed_in(browser: Browser, live: Processes, token: str = ADMIN, width: int 
 
 
 def shot(page: Page, name: str) -> None:
+    """Save a screenshot; the page so far broke no rule of the Content-Security-Policy."""
+    assert not [text for text in CONSOLE if "Content Security Policy" in text], CONSOLE
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
