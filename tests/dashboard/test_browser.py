@@ -143,6 +143,11 @@ def test_a_read_token_sees_the_repo_but_cannot_act(browser: Browser, live: Proce
                                                      "scope": "read"})["token"]
     page = signed_in(browser, live, reader, width=390)  # and at a phone's width
     page.goto(f"{live.api.base}/dashboard/repos/{repo_name}")
+    page.keyboard.press("Tab")  # the keyboard's first stop skips to the page's content
+    expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator("#fetch-remote")).to_be_focused()
     expect(page.locator("#fetch")).to_be_disabled()
     expect(page.locator("#pull")).to_be_disabled()
     expect(page.locator("#fetch")).to_have_attribute("title", "needs a write or admin token")
