@@ -278,3 +278,15 @@ def test_deliveries_show_webhooks_and_notification_failures_without_secret_paths
     reader = app.test_client()
     sign_in(reader, store.tokens.create("peeker", "read"))
     assert reader.get("/dashboard/deliveries").status_code == 403
+
+
+def test_web_processes_starting_together_share_one_session_key(tmp_path: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.web.dashboard.session import _key_file
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _key_file(tmp_path / "dashboard.key"), range(16)))
+    assert len(keys) == 1 and len(keys.pop()) == 32
+    assert [p.name for p in tmp_path.iterdir()] == ["dashboard.key"]
+    assert (tmp_path / "dashboard.key").stat().st_mode & 0o777 == 0o600

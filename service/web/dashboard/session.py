@@ -52,13 +52,20 @@ def _key() -> bytes:
 
 
 def _key_file(path: Path) -> bytes:
+    """The key in `path`, made whole in a file of its own and linked there: a web process that
+    starts at the same moment reads either no file or the whole key, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another web process made it first
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as out:
-        out.write(secrets.token_bytes(32))
+    if not path.exists():
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another web process linked its key first: that one holds
+            pass
+        finally:
+            draft.unlink()
     return path.read_bytes()
 
 
