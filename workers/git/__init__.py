@@ -5,6 +5,7 @@ Standard library only; the only code in gitferry that runs git.
 
 from .clone import Clone
 from .errors import GitError
+from .history import Commit, CommitPage, Comparison, Resolved
 from .models import (
     Branch,
     Credential,
@@ -21,6 +22,9 @@ from .models import (
 __all__ = [
     "Branch",
     "Clone",
+    "Commit",
+    "CommitPage",
+    "Comparison",
     "Credential",
     "FetchResult",
     "GitConfig",
@@ -31,4 +35,5 @@ __all__ = [
     "RefSnapshot",
     "RemoteBranch",
     "RemoteTag",
+    "Resolved",
 ]

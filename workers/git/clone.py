@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import fetch as _fetch
+from . import history as _history
 from . import leftovers as _leftovers
 from . import pull as _pull
 from . import push as _push
@@ -241,6 +242,20 @@ class Clone:
     def unset_upstream(self, branch: str) -> None:
         """Remove a local branch's upstream setting."""
         _refs.unset_upstream(self._git, branch)
+
+    # -- history (reads only: no lock needed) -----------------------------------------------
+
+    def resolve(self, ref: str, remotes: frozenset[str] = frozenset()) -> _history.Resolved:
+        """The commit a branch, `<remote>/<branch>`, tag or sha names; GitError ref_not_found."""
+        return _history.resolve(self._git, ref, remotes)
+
+    def commits(self, head: str, not_: str | None, limit: int, after: str | None = None) -> _history.CommitPage:
+        """Commits of `head` not in `not_` (shas), newest first, `limit` at a time after `after`."""
+        return _history.commits(self._git, head, not_, limit, after)
+
+    def compare(self, base: _history.Resolved, head: _history.Resolved, limit: int) -> _history.Comparison:
+        """Ahead and behind (at most `limit` commits listed each, all counted) and the merge base."""
+        return _history.compare(self._git, base, head, limit)
 
     # -- pull and push ---------------------------------------------------------------------
 

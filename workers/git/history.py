@@ -1,0 +1,145 @@
+"""Reading history: commits of a ref (newest first, paged) and the comparison of two refs.
+
+Every call only reads; nothing here takes the clone's lock, so reads never wait behind a fetch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import GitError
+from .models import Record
+from .refs import HEADS, REMOTES, all_refs, resolve_commit
+from .runner import Runner
+
+# One commit per record (-z ends each with NUL); fields split by the unit separator.
+_FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cI", "%s")
+_FORMAT = "--format=%m\x1f" + "\x1f".join(_FIELDS)
+_HEX = re.compile(r"^[0-9a-f]{4,64}\Z")
+TAGS = "refs/tags/"
+
+
+@dataclass(frozen=True)
+class Commit(Record):
+    sha: str
+    parents: list[str]
+    subject: str
+    author_name: str
+    author_email: str
+    author_date: str
+    committer_date: str
+
+
+@dataclass(frozen=True)
+class Resolved(Record):
+    """What a ref the caller named turned out to be: a local `branch`, a `remote_branch`
+    (`remote` and `branch` then say which), a `tag` or a `commit`; `sha` is the commit."""
+
+    ref: str
+    kind: str
+    sha: str
+    remote: str | None = None
+    branch: str | None = None
+
+
+@dataclass(frozen=True)
+class CommitPage(Record):
+    commits: list[Commit]
+    next_after: str | None  # give as `after` for the next page; None on the last page
+
+
+@dataclass(frozen=True)
+class Comparison(Record):
+    base: Resolved
+    head: Resolved
+    merge_base: str | None
+    ahead_by: int  # commits head has and base has not
+    behind_by: int  # commits base has and head has not
+    ahead: list[Commit]  # newest first, at most `limit`
+    behind: list[Commit]
+
+
+def resolve(runner: Runner, ref: str, remotes: frozenset[str] = frozenset()) -> Resolved:
+    """A local branch, else `<remote>/<branch>` of a known remote, else a tag, else a commit sha
+    (whole or abbreviated); GitError ref_not_found if it is none of these."""
+    refs = all_refs(runner)
+    sha = refs.get(HEADS + ref)
+    if sha is not None:
+        return Resolved(ref, "branch", sha, branch=ref)
+    remote, _, branch = ref.partition("/")
+    sha = refs.get(REMOTES + ref) if branch and remote in remotes else None
+    if sha is not None:
+        return Resolved(ref, "remote_branch", sha, remote=remote, branch=branch)
+    if TAGS + ref in refs:
+        peeled = resolve_commit(runner, TAGS + ref)
+        if peeled is not None:
+            return Resolved(ref, "tag", peeled)
+    if _HEX.match(ref):
+        found = resolve_commit(runner, ref)
+        if found is not None:
+            return Resolved(ref, "commit", found)
+    raise GitError("ref_not_found", f"no branch, remote branch, tag or commit named {ref[:200]!r}")
+
+
+def commits(runner: Runner, head: str, not_: str | None, limit: int, after: str | None = None) -> CommitPage:
+    """Commits reachable from `head` and not from `not_` (shas), newest first as `git log`
+    lists them; `limit` of them, those listed after commit `after` when it is given."""
+    excluded = [f"^{not_}"] if not_ else []
+    if after is None:
+        found = _log(runner, ["-n", str(limit + 1), head, *excluded])
+    else:
+        listed = runner.run(["rev-list", head, *excluded]).stdout.split()
+        try:
+            start = listed.index(after) + 1
+        except ValueError:
+            raise GitError("after_not_found", f"commit {after[:64]!r} is not in this listing") from None
+        page = listed[start:start + limit + 1]
+        found = _log(runner, ["--no-walk=unsorted", *page]) if page else []
+    more = len(found) > limit
+    return CommitPage(found[:limit], found[limit - 1].sha if more else None)
+
+
+def compare(runner: Runner, base: Resolved, head: Resolved, limit: int) -> Comparison:
+    """What `head` has that `base` has not (ahead) and the other way round (behind), with
+    their merge base: one walk of the symmetric difference (`git log --left-right`)."""
+    ahead: list[Commit] = []
+    behind: list[Commit] = []
+    boundary: list[str] = []
+    ahead_by = behind_by = 0
+    for mark, commit in _marked(runner, ["--left-right", "--boundary", f"{base.sha}...{head.sha}"]):
+        if mark == ">":
+            ahead_by += 1
+            if len(ahead) < limit:
+                ahead.append(commit)
+        elif mark == "<":
+            behind_by += 1
+            if len(behind) < limit:
+                behind.append(commit)
+        else:
+            boundary.append(commit.sha)
+    if base.sha == head.sha:
+        merge_base: str | None = base.sha
+    elif len(boundary) == 1:  # the usual case: the one commit both sides grew from
+        merge_base = boundary[0]
+    elif not boundary:  # no common history
+        merge_base = None
+    else:
+        out = runner.run(["merge-base", base.sha, head.sha], check=False)
+        merge_base = out.stdout.strip() or None
+    return Comparison(base, head, merge_base, ahead_by, behind_by, ahead, behind)
+
+
+def _log(runner: Runner, args: list[str]) -> list[Commit]:
+    return [commit for _mark, commit in _marked(runner, args)]
+
+
+def _marked(runner: Runner, args: list[str]) -> list[tuple[str, Commit]]:
+    out = runner.run(["log", "-z", _FORMAT, *args, "--"])
+    found = []
+    for record in out.stdout.split("\0"):
+        if not record:
+            continue
+        mark, sha, parents, name, email, authored, committed, subject = record.lstrip("\n").split("\x1f", 7)
+        found.append((mark, Commit(sha, parents.split(), subject, name, email, authored, committed)))
+    return found
