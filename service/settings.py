@@ -31,6 +31,7 @@ class Settings:
     forges: tuple[ForgeConfig, ...] = ()
     git_timeout: float = 600.0
     job_timeout: float = 1800.0  # a job's git calls together; past it, the job fails (job_timeout)
+    read_timeout: float = 10.0  # seconds a read of a clone (commits, compare) waits for its worker; then 503
     job_lease: float = 60.0  # a running job whose worker stops renewing this runs again
     database_wait: float = 60.0  # seconds a starting command waits for a database that is not up yet
     max_body_bytes: int = 25 * 1024 * 1024
@@ -105,6 +106,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         git_timeout=float(_int(get, "GIT_TIMEOUT", 600, minimum=1)),
         job_timeout=float(_int(get, "JOB_TIMEOUT", 1800, minimum=1)),
         job_lease=float(_int(get, "JOB_LEASE", 60, minimum=1)),
+        read_timeout=float(_int(get, "READ_TIMEOUT", 10, minimum=1)),
         database_wait=float(_int(get, "DATABASE_WAIT", 60, minimum=0)),
         max_body_bytes=_int(get, "MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024),
         queue=get("QUEUE", "gitferry") or "gitferry",

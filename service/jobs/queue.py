@@ -20,6 +20,7 @@ from service.domain.records import Job, Repo
 from service.domain.types import Trigger
 from service.forges.entries import forge_config
 from service.jobs.celery_app import NOTIFY, RUN_JOB
+from service.jobs.reads import Reads
 from service.jobs.signals import JobSignals
 from service.settings import Settings
 from service.store import Intake, Store
@@ -51,6 +52,7 @@ class JobQueue:
         self.store = store
         self.settings = settings
         self.signals = JobSignals(settings)
+        self.reads = Reads(celery, settings)  # reads of a clone, which are not jobs
         self.max_waits = max_waits
         self._waiting_now = 0
         self._waits_lock = threading.Lock()

@@ -30,7 +30,8 @@ STRATEGIES = [s.value for s in PullStrategy]
 def _repo_view(repo: Repo, remotes: list[Remote]) -> Json:
     svc = services()
     return repo_view(repo, remotes, svc.provider(), pull_strategy=svc.settings.pull_strategy,
-                     fetch_interval=svc.settings.fetch_interval, admin=require(Scope.READ) == Scope.ADMIN)
+                     fetch_interval=svc.settings.fetch_interval, admin=require(Scope.READ) == Scope.ADMIN,
+                     web_url=svc.web_url())
 
 
 def _strategy(body: Json) -> str | None:
@@ -134,7 +135,8 @@ def delete_repo(name: str) -> ResponseReturnValue:
 def list_remotes(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     svc = services()
-    return jsonify({"remotes": [remote_view(r, svc.provider()) for r in svc.store.repos.remotes(repo.id)]})
+    provider, web_url = svc.provider(), svc.web_url()
+    return jsonify({"remotes": [remote_view(r, provider, web_url) for r in svc.store.repos.remotes(repo.id)]})
 
 
 @bp.post("/api/v1/repos/<path:name>/remotes")
@@ -162,7 +164,7 @@ def add_remote(name: str) -> ResponseReturnValue:
     # Like a desktop client, fetch a remote as soon as it is added.
     job = services().jobs.add(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
                               coalesce_key=fetch_coalesce_key(repo.id, remote_name))
-    view = remote_view(remote, services().provider())
+    view = remote_view(remote, services().provider(), services().web_url())
     view["job"] = job_view(job)
     return jsonify(view), 201
 

@@ -15,6 +15,11 @@ from service.domain.validation import redact_url
 
 View = dict[str, Any]
 Provider = Callable[[str], str]  # a remote URL's provider (the icon key: github, gitlab, ..., other)
+WebUrl = Callable[[str], "str | None"]  # a remote URL's page on its forge, if it is on one gitferry knows
+
+
+def no_web_url(_url: str) -> str | None:
+    return None
 
 
 def iso(value: datetime | None) -> str | None:
@@ -40,18 +45,20 @@ def job_view(job: Job) -> View:
     }
 
 
-def remote_view(remote: Remote, provider: Provider) -> View:
-    return {"name": remote.name, "url": redact_url(remote.url), "provider": provider(remote.url)}
+def remote_view(remote: Remote, provider: Provider, web_url: WebUrl = no_web_url) -> View:
+    return {"name": remote.name, "url": redact_url(remote.url), "provider": provider(remote.url),
+            "web_url": web_url(remote.url)}
 
 
 def repo_view(repo: Repo, remotes: list[Remote], provider: Provider, *, pull_strategy: str,
-              fetch_interval: int, admin: bool) -> View:
+              fetch_interval: int, admin: bool, web_url: WebUrl = no_web_url) -> View:
     """`pull_strategy` and `fetch_interval`: the defaults where the repo has none of its own. The
     notify_url only for `admin`: Slack- and Teams-style URLs carry their secret in the path."""
     return {
         "name": repo.name,
         "url": redact_url(repo.url),
         "provider": provider(repo.url),
+        "web_url": web_url(repo.url),
         "default_branch": repo.default_branch,
         "pull_strategy": repo.pull_strategy or pull_strategy,
         "fetch_interval": fetch_interval if repo.fetch_interval is None else repo.fetch_interval,
@@ -61,7 +68,7 @@ def repo_view(repo: Repo, remotes: list[Remote], provider: Provider, *, pull_str
         "last_fetch_at": iso(repo.last_fetch_at),
         "notify_url": redact_url(repo.notify_url) if repo.notify_url and admin else None,
         "notify_secret_set": bool(repo.notify_secret),
-        "remotes": [remote_view(r, provider) for r in remotes],
+        "remotes": [remote_view(r, provider, web_url) for r in remotes],
     }
 
 

@@ -245,9 +245,9 @@ class Clone:
 
     # -- history (reads only: no lock needed) -----------------------------------------------
 
-    def resolve(self, ref: str, remotes: frozenset[str] = frozenset()) -> _history.Resolved:
+    def resolve(self, ref: str) -> _history.Resolved:
         """The commit a branch, `<remote>/<branch>`, tag or sha names; GitError ref_not_found."""
-        return _history.resolve(self._git, ref, remotes)
+        return _history.resolve(self._git, ref)
 
     def commits(self, head: str, not_: str | None, limit: int, after: str | None = None) -> _history.CommitPage:
         """Commits of `head` not in `not_` (shas), newest first, `limit` at a time after `after`."""

@@ -60,15 +60,15 @@ class Comparison(Record):
     behind: list[Commit]
 
 
-def resolve(runner: Runner, ref: str, remotes: frozenset[str] = frozenset()) -> Resolved:
-    """A local branch, else `<remote>/<branch>` of a known remote, else a tag, else a commit sha
-    (whole or abbreviated); GitError ref_not_found if it is none of these."""
+def resolve(runner: Runner, ref: str) -> Resolved:
+    """A local branch, else `<remote>/<branch>` (a remote's name has no '/'), else a tag, else a
+    commit sha (whole or abbreviated); GitError ref_not_found if it is none of these."""
     refs = all_refs(runner)
     sha = refs.get(HEADS + ref)
     if sha is not None:
         return Resolved(ref, "branch", sha, branch=ref)
     remote, _, branch = ref.partition("/")
-    sha = refs.get(REMOTES + ref) if branch and remote in remotes else None
+    sha = refs.get(REMOTES + ref) if branch else None
     if sha is not None:
         return Resolved(ref, "remote_branch", sha, remote=remote, branch=branch)
     if TAGS + ref in refs:

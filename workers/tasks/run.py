@@ -11,12 +11,13 @@ from celery import Celery
 
 from service.domain.records import Job, JobEnd, JobStart
 from service.domain.types import JobKind, RepoState
-from service.jobs import NOTIFY, RUN_JOB, JobQueue, open_store
+from service.jobs import NOTIFY, READ, RUN_JOB, JobQueue, open_store
 from workers.git import Clone, GitError
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, heartbeat
 from workers.tasks.notify import deliver
 from workers.tasks.ops import OPS, Outcome, PartialFailure, move_aside
+from workers.tasks.reads import answer_read
 
 log = logging.getLogger("gitferry.worker")
 _contexts: dict[int, WorkerContext] = {}
@@ -44,6 +45,11 @@ def register(app: Celery) -> None:
     @app.task(name=NOTIFY, bind=True, acks_late=True)  # type: ignore[untyped-decorator]
     def notify_task(self: Any, notification_id: int) -> None:
         deliver(context_for(app), notification_id)
+
+    # A read is not a job: not acknowledged late, not run again; its asker gives up in time.
+    @app.task(name=READ, acks_late=False, reject_on_worker_lost=False)  # type: ignore[untyped-decorator]
+    def read_task(read_id: str, repo_id: int, kind: str, params: dict[str, Any]) -> None:
+        answer_read(context_for(app), read_id, repo_id, kind, params)
 
 
 def run_job(ctx: WorkerContext, job_id: int) -> None:
