@@ -68,7 +68,7 @@ ERROR_TEXT = {
     422: "Valid JSON, refused value (ref name, URL scheme or host, ...)",
     429: "Too many wrong tokens from this address, or (waiting on a job) too many calls waiting already; "
          "nothing was done. See Retry-After",
-    502: "The forge or the worker failed", 503: "The clone is busy, or the database is not answering; see Retry-After",
+    502: "The forge or the worker failed", 503: "The clone or its worker is busy, or the database is not answering",
 }
 
 
@@ -112,13 +112,16 @@ NOTIFY_URL = string(maxLength=2048, format="uri",
                                 "is on); no credentials: use notify_secret")
 URL = string(maxLength=2048, description="https://, ssh:// or user@host:path (file:// and http:// only when "
                                          "GITFERRY_ALLOW_LOCAL_REMOTES is on); no credentials")
+READ_REF = string(description="A local branch, <remote>/<branch>, a tag, or a commit sha (4 to 64 hex digits)")
+LIMIT, SHA = integer(minimum=1, maximum=500, default=50), string(pattern="^[0-9a-f]{40}([0-9a-f]{24})?$")
 JOB_ANSWER = obj(["job"], job=ref("Job"))
 JOB_ANSWERS = {**ok("200", "With ?wait: the job ended", JOB_ANSWER), **ok("202", "The job is queued or running",
                                                                           JOB_ANSWER)}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(["error"], error=obj(["code", "message"], code=string(), message=string())),
-    "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS)),
+    "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS),
+                  web_url=nullable(string(description="Its page on its forge"))),
     "Repo": obj(
         ["name", "url", "provider", "default_branch", "pull_strategy", "fetch_interval", "protected_branches",
          "state", "last_fetch_at", "notify_url", "notify_secret_set", "remotes"],
@@ -127,7 +130,7 @@ SCHEMAS: dict[str, Schema] = {
         state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
         notify_url=nullable(string(description="Where finished jobs are POSTed; credentials never shown")),
         notify_secret_set={**BOOL, "description": "Whether a notify_secret is set (the secret is write-only)"},
-        remotes=array(ref("Remote")), job=ref("Job")),
+        remotes=array(ref("Remote")), job=ref("Job"), web_url=nullable(string())),
     "Rule": obj(
         ["name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force"],
         name=string(), remote=string(), branch=string(), local_branch=string(),
@@ -155,6 +158,11 @@ SCHEMAS: dict[str, Schema] = {
                  kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
+    "Commit": obj(["sha", "parents", "subject", "author_name", "author_email", "author_date", "committer_date"],
+                  sha=string(), parents=array(string()), subject=string(), author_name=string(), author_email=string(),
+                  author_date=string(format="date-time"), committer_date=string(format="date-time")),
+    "ResolvedRef": obj(["ref", "kind", "sha"], ref=string(), kind=string("branch", "remote_branch", "tag", "commit"),
+                       sha=string(), remote=nullable(string()), branch=nullable(string())),
 }
 
 RESPONSES = {
@@ -231,6 +239,24 @@ PATHS: dict[str, Schema] = {
         "parameters": [NAME],
         "get": op("List tags", "read", {**ok("200", "The tags", obj(["tags"], tags=array({"type": "object"}))),
                                         **errors(404)}, tag="branches"),
+    },
+    "/api/v1/repos/{name}/commits": {  # reads of the clone, asked of its worker: not jobs
+        "get": op("List a ref's commits, newest first, as git log does", "read", {**ok("200", "A page of commits", obj(
+            ["ref", "not", "commits", "next_after"], ref=ref("ResolvedRef"), **{"not": nullable(ref("ResolvedRef"))},
+            commits=array(ref("Commit")), next_after=nullable(string(description="Give as after for the next page")))),
+            **errors(404, 409, 422, 502)}, tag="branches", params=[NAME,
+            query("ref", READ_REF, "What to list; default: the repo's default branch"),
+            query("not", READ_REF, "Leave out commits of this ref: ref=main&not=origin/main is what main is ahead by"),
+            query("limit", LIMIT, "At most this many"), query("after", SHA, "next_after of the page before")]),
+    },
+    "/api/v1/repos/{name}/compare/{spec}": {
+        "parameters": [NAME, path_param("spec", "<base>...<head>, each a ref as for commits, e.g. origin/main...main")],
+        "get": op("Compare two refs: ahead, behind, merge base", "read", {**ok("200", "The comparison", obj(
+            ["base", "head", "merge_base", "ahead_by", "behind_by", "ahead", "behind", "web_url"],
+            base=ref("ResolvedRef"), head=ref("ResolvedRef"), merge_base=nullable(string()),
+            ahead_by=integer(description="Commits head has, base not"), behind_by=integer(), ahead=array(ref("Commit")),
+            behind=array(ref("Commit")), web_url=nullable(string(description="The same comparison on the forge")))),
+            **errors(404, 409, 422, 502)}, tag="branches", params=[query("limit", LIMIT, "Commits listed per side")]),
     },
     "/api/v1/repos/{name}/branches/{branch}/upstream": {
         "parameters": [NAME, BRANCH],
