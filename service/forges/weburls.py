@@ -19,17 +19,20 @@ def _q(text: str) -> str:
     return quote(text, safe="/")
 
 
-def _https_host(remote: RemoteUrl) -> str:
-    """The web host: an ssh remote's port is git's, not the web's."""
-    return remote.host.split(":")[0] if remote.scheme != "https" else remote.host
+def _web_root(remote: RemoteUrl) -> str:
+    """scheme://host of the web pages: an ssh remote's port is git's, not the web's; a forge
+    served over plain http (allowed for local remotes only) keeps http."""
+    if remote.scheme in ("https", "http"):
+        return f"{remote.scheme}://{remote.host}"
+    return f"https://{remote.host.split(':')[0]}"
 
 
 def path_web_url(remote: RemoteUrl) -> str | None:
     """GitHub, GitLab, Gitea, Bitbucket Cloud: https://host/<path without .git>."""
     path = remote.path.strip("/").removesuffix(".git")
-    if remote.scheme not in ("https", "ssh", "git+ssh", "ssh+git") or not remote.host or "/" not in path:
+    if remote.scheme not in ("https", "http", "ssh", "git+ssh", "ssh+git") or not remote.host or "/" not in path:
         return None
-    return f"https://{_https_host(remote)}/{path}"
+    return f"{_web_root(remote)}/{path}"
 
 
 def github_compare(web: str, base: Side, head: Side) -> str:
@@ -52,7 +55,7 @@ _BITBUCKET_SERVER_SSH = re.compile(r"^/?(?P<project>[^/]+)/(?P<repo>[^/]+?)(?:\.
 def bitbucket_server_web_url(remote: RemoteUrl) -> str | None:
     """https://host[/context]/scm/KEY/repo.git or ssh://git@host:7999/KEY/repo.git ->
     https://host[/context]/projects/KEY/repos/repo."""
-    if remote.scheme == "https":
+    if remote.scheme in ("https", "http"):
         m = _BITBUCKET_SERVER_HTTPS.match(remote.path)
         context = m.group("context") if m else ""
     else:
@@ -60,7 +63,7 @@ def bitbucket_server_web_url(remote: RemoteUrl) -> str | None:
         context = ""
     if m is None or not remote.host:
         return None
-    return f"https://{_https_host(remote)}{context}/projects/{m.group('project').upper()}/repos/{m.group('repo')}"
+    return f"{_web_root(remote)}{context}/projects/{m.group('project').upper()}/repos/{m.group('repo')}"
 
 
 def bitbucket_server_compare(web: str, base: Side, head: Side) -> str:
@@ -78,9 +81,9 @@ def azure_devops_web_url(remote: RemoteUrl) -> str | None:
     """https://[org@]dev.azure.com/org/project/_git/repo is its own page; ssh remotes
     (git@ssh.dev.azure.com:v3/org/project/repo, org@vs-ssh.visualstudio.com:v3/...) are turned
     into it."""
-    if remote.scheme == "https":
+    if remote.scheme in ("https", "http"):
         path = remote.path.rstrip("/")
-        return f"https://{remote.host}{path}" if "/_git/" in path else None
+        return f"{_web_root(remote)}{path}" if "/_git/" in path else None
     m = _AZURE_SSH.match(remote.path)
     if m is None:
         return None

@@ -9,35 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Forge
+from tests.support.git_http import GitHttpServer
+from tests.support.history import clone_of, git_commit_in, git_log, left_right
 from tests.support.live import Api, Processes
 from tests.support.repos import git
-
-FIELDS = "%H%x1f%P%x1f%s%x1f%an%x1f%ae%x1f%aI%x1f%cI"
-
-
-def clone_of(data_dir: Path, url: str) -> Path:
-    """gitferry's clone of the repo at `url` (the one whose origin is `url`)."""
-    for path in sorted((data_dir / "repos").glob("*.git")):
-        if git(path, "config", "--get", "remote.origin.url", check=False) == url:
-            return path
-    raise AssertionError(f"no clone of {url} under {data_dir}")
-
-
-def git_log(clone: Path, *revs: str) -> list[dict[str, object]]:
-    """What `git log` says, in the API's words."""
-    out = git(clone, "log", f"--format={FIELDS}", *revs, "--")
-    commits = []
-    for line in filter(None, out.split("\n")):
-        sha, parents, subject, name, email, authored, committed = line.split("\x1f")
-        commits.append({"sha": sha, "parents": parents.split(), "subject": subject, "author_name": name,
-                        "author_email": email, "author_date": authored, "committer_date": committed})
-    return commits
-
-
-def left_right(clone: Path, base: str, head: str) -> tuple[list[str], list[str]]:
-    """(ahead, behind) shas as `git rev-list --left-right` lists them."""
-    out = git(clone, "rev-list", "--left-right", f"{base}...{head}").split()
-    return [s[1:] for s in out if s[0] == ">"], [s[1:] for s in out if s[0] == "<"]
 
 
 @dataclass
@@ -70,14 +45,6 @@ def diverged(live: Processes, tmp_path_factory: pytest.TempPathFactory) -> Diver
     for i in range(2):
         git_commit_in(clone, "topic/x", f"topic {i}")
     return Diverged(repo_name, clone)
-
-
-def git_commit_in(clone: Path, branch: str, message: str) -> str:
-    """A commit made on `branch` of the bare clone with plain git (what a pull or merge would add)."""
-    tree = git(clone, "rev-parse", f"{branch}^{{tree}}")
-    sha = git(clone, "commit-tree", tree, "-p", branch, "-m", message)
-    git(clone, "update-ref", f"refs/heads/{branch}", sha)
-    return sha
 
 
 def test_commits_of_a_branch_are_git_logs_page_by_page(api: Api, diverged: Diverged) -> None:
@@ -169,3 +136,25 @@ def test_reads_of_an_unknown_repo_are_404(api: Api) -> None:
     for path in ("/commits", "/compare/main...main"):
         response = api.call("GET", f"/api/v1/repos/acme/nothing-here{path}")
         assert (response.status_code, response.json()["error"]["code"]) == (404, "repo_not_found")
+
+
+def test_a_comparison_links_to_the_same_on_the_forge(api: Api, tmp_path: Path) -> None:
+    """A repo on a forge added as Gitea: the repo, its remote and a comparison carry their pages."""
+    forge = Forge(tmp_path / "acme", name="widgets")
+    forge.commit("README", "hello\n", "first")
+    with GitHttpServer(tmp_path) as http:
+        added = api.ok("POST", "/api/v1/forges", {"kind": "gitea", "host": http.netloc,
+                                                  "api_url": f"http://{http.netloc}"}, status=201)
+        try:
+            api.ok("POST", "/api/v1/repos", {"name": "t/on-gitea", "url": http.url("acme/widgets.git")},
+                   status=201)
+            repo = api.wait_repo("t/on-gitea")
+            page = f"http://{http.netloc}/acme/widgets"
+            assert (repo["web_url"], repo["remotes"][0]["web_url"]) == (page, page)
+            found = api.ok("GET", "/api/v1/repos/t/on-gitea/compare/origin/main...main")
+            assert found["web_url"] == f"{page}/compare/main...main"
+            sha = found["head"]["sha"]
+            found = api.ok("GET", f"/api/v1/repos/t/on-gitea/compare/main...{sha}")
+            assert found["web_url"] == f"{page}/compare/main...{sha}"
+        finally:
+            api.ok("DELETE", f"/api/v1/forges/{added['host']}", status=204)
