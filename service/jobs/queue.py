@@ -77,6 +77,13 @@ class JobQueue:
             _repo, job, new = recorded
             return self._sent(job, new, wait)
 
+    def read(self, repo_id: int, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Ask the worker of the repo's shard for read `kind` (Reads.ask). A read holds a web
+        thread until answered, as a waiting job does: it takes a place among the calls that
+        wait (WaitsFull when none is free), so that a worker away cannot take every thread."""
+        with self._waiting(self.settings.read_timeout):
+            return self.reads.ask(repo_id, kind, params)
+
     def check_place(self, wait: float | None) -> None:
         """WaitsFull now if a call would wait `wait` seconds and finds every place taken: a call
         to be refused is refused before it reads anything (add() takes the place itself)."""

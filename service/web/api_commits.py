@@ -85,7 +85,7 @@ def limit_arg() -> int:
 def read(repo: Repo, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """The worker's answer to the read; its errors and its silence become answers."""
     try:
-        answer = services().jobs.reads.ask(repo.id, kind, params)
+        answer = services().jobs.read(repo.id, kind, params)
     except ReadUnanswered:
         raise ApiError(503, "read_unanswered", "the worker holding this repo's clone did not answer in time; "
                        "try again", {"Retry-After": "2"}) from None
