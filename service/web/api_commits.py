@@ -31,33 +31,24 @@ _ERROR_STATUS = {"ref_not_found": 404, "after_not_found": 422, "repo_not_ready":
 @bp.get("/api/v1/repos/<path:name>/commits")
 @requires(Scope.READ)
 def list_commits(name: str) -> ResponseReturnValue:
-    repo = ready_repo(name)
-    ref = ref_arg("ref", repo.default_branch)
+    repo = find_repo(name)
     after = request.args.get("after")
     if after is not None and not (is_sha(after) and len(after) in (40, 64)):
         raise ApiError(422, "invalid", "after must be the full sha of a commit listed before (next_after)")
-    params = {"ref": ref, "not": ref_arg("not"), "limit": limit_arg(), "after": after}
+    params = {"ref": ref_arg("ref", repo.default_branch), "not": ref_arg("not"), "limit": limit_arg(), "after": after}
     return jsonify(read(repo, "commits", params))
 
 
 @bp.get("/api/v1/repos/<path:name>/compare/<path:spec>")
 @requires(Scope.READ)
 def compare(name: str, spec: str) -> ResponseReturnValue:
-    repo = ready_repo(name)
+    repo = find_repo(name)
     base, dots, head = spec.partition("...")
     if not dots:
         raise ApiError(422, "invalid", "compare two refs as <base>...<head>, e.g. origin/main...main")
     params = {"base": checked_ref(base, "base"), "head": checked_ref(head, "head"), "limit": limit_arg()}
     answer = read(repo, "compare", params)
     return jsonify({**answer, "web_url": compare_web_url(repo, answer["base"], answer["head"])})
-
-
-def ready_repo(name: str) -> Repo:
-    repo = find_repo(name)
-    if repo.state != RepoState.READY:
-        raise ApiError(409, "repo_not_ready", f"repo {name!r} is {repo.state}; its history can be read once it is "
-                       "ready")
-    return repo
 
 
 def ref_arg(name: str, default: str | None = None) -> str | None:
@@ -77,13 +68,16 @@ def checked_ref(value: str, what: str) -> str:
 
 def limit_arg() -> int:
     raw = request.args.get("limit", str(LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
 def read(repo: Repo, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """The worker's answer to the read; its errors and its silence become answers."""
+    if repo.state != RepoState.READY:
+        raise ApiError(409, "repo_not_ready", f"repo {repo.name!r} is {repo.state}; its history can be read once "
+                       "it is ready")
     try:
         answer = services().jobs.read(repo.id, kind, params)
     except ReadUnanswered:

@@ -66,7 +66,7 @@ WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPST
                    ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
 READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),
                   ("GET", f"{R}/branches"), ("GET", f"{R}/tags"), ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/1"),
-                  ("GET", RULES)]
+                  ("GET", RULES), ("GET", f"{R}/commits"), ("GET", f"{R}/compare/main...main")]
 # Endpoints that read a JSON body, with a body each one accepts (so only the named defect is wrong).
 BODY_ENDPOINTS = [
     ("POST", "/api/v1/repos", {"name": "acme/new", "url": "https://github.com/acme/new"}),
@@ -91,6 +91,7 @@ REPO_ENDPOINTS = [
     ("DELETE", "/branches/main/upstream", None), ("POST", "/fetch", {}), ("POST", "/pull", {"branch": "main"}),
     ("POST", "/push", {"branch": "main"}),
     ("GET", "/rules", None), ("POST", "/rules", GOOD_RULE), ("DELETE", f"/rules/{RULE}", None),
+    ("GET", "/commits", None), ("GET", "/compare/main...main", None),
 ]
 
 
@@ -356,6 +357,17 @@ def query_cases() -> Iterator[Any]:
             yield case(f"NUL {method}", method, path, code="bad_request")
 
 
+def read_query_cases() -> Iterator[Any]:
+    """Commits and compare: bad refs and limits are 422, before the repo's state is looked at."""
+    refs = [f"ref={quote(r, safe='')}" for r in BAD_REFS[:21]] + ["not=a..b", "after=abc", f"after={'A' * 40}"]
+    for query in [*refs, "limit=0", "limit=501", "limit=-1", "limit=abc", "limit=1.5", "limit=%C2%B2"]:
+        yield case(query, "GET", f"{R}/commits?{query}", status=422, code="invalid")
+    for spec in ["main", "main..main", "...main", "main...", "a..b...main", "main...@{u}", "x...x?limit=0"]:
+        yield case(spec, "GET", f"{R}/compare/{quote(spec, safe='?=')}", status=422, code="invalid")
+    for path in ["commits?ref=main", "compare/origin/main...main"]:  # good input; no worker clones the repo here
+        yield case("cloning", "GET", f"{R}/{path}", status=409, code="repo_not_ready")
+
+
 def lookup_cases() -> Iterator[Any]:
     for name in ["nope/nope", "nope", "--upload-pack=evil", "-x", "acme", "acme/widgets.git", "ACME/WIDGETS"]:
         for method, suffix, body in REPO_ENDPOINTS:
@@ -384,4 +396,4 @@ def auth_cases() -> Iterator[Any]:
                token="write")
 
 
-ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *lookup_cases(), *auth_cases()]
+ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *read_query_cases(), *lookup_cases(), *auth_cases()]
