@@ -73,7 +73,7 @@ def run_mode(mode: str, root: Path, forge: Path, args: argparse.Namespace) -> di
         api.wait_repo(REPO, timeout=120)
         (clone,) = (root / "data" / "repos").glob("*.git")
         compared = api.ok("GET", f"/api/v1/repos/{REPO}/compare/origin/main...origin/feature")
-        assert (compared["ahead_by"], compared["behind_by"]) == (args.ahead, args.behind), compared
+        assert (compared["ahead"]["total"], compared["behind"]["total"]) == (args.ahead, args.behind), compared
         listed = api.ok("GET", f"/api/v1/repos/{REPO}/commits?ref=origin/main&limit=50")["commits"]
         assert [c["sha"] for c in listed] == git(clone, "rev-list", "-n", "50", "origin/main").split()
         res["commits"] = turns(api, f"/api/v1/repos/{REPO}/commits?ref=origin/main&limit=50", clone, LOG,

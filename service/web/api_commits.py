@@ -34,7 +34,7 @@ def list_commits(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     after = request.args.get("after")
     if after is not None and not (is_sha(after) and len(after) in (40, 64)):
-        raise ApiError(422, "invalid", "after must be the full sha of a commit listed before (next_after)")
+        raise ApiError(422, "invalid", "after must be the full sha of a commit listed before (next)")
     params = {"ref": ref_arg("ref", repo.default_branch), "not": ref_arg("not"), "limit": limit_arg(), "after": after}
     return jsonify(read(repo, "commits", params))
 

@@ -158,9 +158,10 @@ SCHEMAS: dict[str, Schema] = {
                  kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
-    "Commit": obj(["sha", "parents", "subject", "author_name", "author_email", "author_date", "committer_date"],
-                  sha=string(), parents=array(string()), subject=string(), author_name=string(), author_email=string(),
-                  author_date=string(format="date-time"), committer_date=string(format="date-time")),
+    "Commit": obj(["sha", "parents", "subject", "author", "committed_at"], sha=string(), parents=array(string()),
+                  subject=string(), committed_at=string(format="date-time"), author=obj(
+                      ["name", "email", "date"], name=string(), email=string(), date=string(format="date-time"))),
+    "CompareSide": obj(["total", "commits"], total=integer(), commits=array(ref("Commit"))),  # total: all of them
     "ResolvedRef": obj(["ref", "kind", "sha"], ref=string(), kind=string("branch", "remote_branch", "tag", "commit"),
                        sha=string(), remote=nullable(string()), branch=nullable(string())),
 }
@@ -242,20 +243,19 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/repos/{name}/commits": {  # reads of the clone, asked of its worker: not jobs
         "get": op("List a ref's commits, newest first, as git log does", "read", {**ok("200", "A page of commits", obj(
-            ["ref", "not", "commits", "next_after"], ref=ref("ResolvedRef"), **{"not": nullable(ref("ResolvedRef"))},
-            commits=array(ref("Commit")), next_after=nullable(string(description="Give as after for the next page")))),
+            ["ref", "not", "commits", "next"], ref=ref("ResolvedRef"), **{"not": nullable(ref("ResolvedRef"))},
+            commits=array(ref("Commit")), next=nullable(string(description="Give as after for the next page")))),
             **errors(404, 409, 422, 502)}, tag="branches", params=[NAME,
             query("ref", READ_REF, "What to list; default: the repo's default branch"),
             query("not", READ_REF, "Leave out commits of this ref: ref=main&not=origin/main is what main is ahead by"),
-            query("limit", LIMIT, "At most this many"), query("after", SHA, "next_after of the page before")]),
+            query("limit", LIMIT, "At most this many"), query("after", SHA, "next of the page before")]),
     },
     "/api/v1/repos/{name}/compare/{spec}": {
         "parameters": [NAME, path_param("spec", "<base>...<head>, each a ref as for commits, e.g. origin/main...main")],
         "get": op("Compare two refs: ahead, behind, merge base", "read", {**ok("200", "The comparison", obj(
-            ["base", "head", "merge_base", "ahead_by", "behind_by", "ahead", "behind", "web_url"],
-            base=ref("ResolvedRef"), head=ref("ResolvedRef"), merge_base=nullable(string()),
-            ahead_by=integer(description="Commits head has, base not"), behind_by=integer(), ahead=array(ref("Commit")),
-            behind=array(ref("Commit")), web_url=nullable(string(description="The same comparison on the forge")))),
+            ["base", "head", "merge_base", "ahead", "behind", "web_url"], base=ref("ResolvedRef"),
+            head=ref("ResolvedRef"), merge_base=nullable(string()), ahead=ref("CompareSide"), behind=ref("CompareSide"),
+            web_url=nullable(string(description="The same comparison on the forge")))),
             **errors(404, 409, 422, 502)}, tag="branches", params=[query("limit", LIMIT, "Commits listed per side")]),
     },
     "/api/v1/repos/{name}/branches/{branch}/upstream": {

@@ -15,7 +15,7 @@ from service.domain.validation import redact_url
 
 View = dict[str, Any]
 Provider = Callable[[str], str]  # a remote URL's provider (the icon key: github, gitlab, ..., other)
-WebUrl = Callable[[str], "str | None"]  # a remote URL's page on its forge, if it is on one gitferry knows
+WebUrl = Callable[[str], str | None]  # a remote URL's page on its forge, if it is on one gitferry knows
 
 
 def no_web_url(_url: str) -> str | None:

@@ -51,7 +51,7 @@ def test_commits_of_a_branch_are_git_logs_page_by_page(api: Api, diverged: Diver
     clone, name = diverged.clone, diverged.name
     expected = git_log(clone, "origin/main")
     first = api.ok("GET", f"/api/v1/repos/{name}/commits?ref=origin/main")
-    assert first["commits"] == expected and first["next_after"] is None
+    assert first["commits"] == expected and first["next"] is None
     assert first["ref"] == {"ref": "origin/main", "kind": "remote_branch", "sha": expected[0]["sha"],
                             "remote": "origin", "branch": "main"}
     listed, after = [], ""
@@ -59,10 +59,10 @@ def test_commits_of_a_branch_are_git_logs_page_by_page(api: Api, diverged: Diver
         page = api.ok("GET", f"/api/v1/repos/{name}/commits?ref=origin/main&limit=2{after}")
         listed += page["commits"]
         assert len(page["commits"]) <= 2
-        if page["next_after"] is None:
+        if page["next"] is None:
             break
-        assert page["next_after"] == page["commits"][-1]["sha"]
-        after = f"&after={page['next_after']}"
+        assert page["next"] == page["commits"][-1]["sha"]
+        after = f"&after={page['next']}"
     assert listed == expected
 
 
@@ -88,15 +88,15 @@ def test_compare_is_rev_list_left_right_with_merge_base(api: Api, diverged: Dive
                        ("topic/x", "topic/x")):
         found = api.ok("GET", f"/api/v1/repos/{name}/compare/{base}...{head}")
         ahead, behind = left_right(clone, base, head)
-        assert [c["sha"] for c in found["ahead"]] == ahead, (base, head)
-        assert [c["sha"] for c in found["behind"]] == behind, (base, head)
-        assert (found["ahead_by"], found["behind_by"]) == (len(ahead), len(behind))
+        assert [c["sha"] for c in found["ahead"]["commits"]] == ahead, (base, head)
+        assert [c["sha"] for c in found["behind"]["commits"]] == behind, (base, head)
+        assert (found["ahead"]["total"], found["behind"]["total"]) == (len(ahead), len(behind))
         assert found["merge_base"] == git(clone, "merge-base", base, head)
-        assert found["ahead"] == git_log(clone, head, f"^{base}")
+        assert found["ahead"]["commits"] == git_log(clone, head, f"^{base}")
         assert (found["base"]["ref"], found["head"]["ref"]) == (base, head)
         assert found["web_url"] is None  # origin is a file:// remote, on no forge
     capped = api.ok("GET", f"/api/v1/repos/{name}/compare/main...origin/main?limit=1")
-    assert (len(capped["ahead"]), capped["ahead_by"], capped["behind_by"]) == (1, 3, 2)
+    assert (len(capped["ahead"]["commits"]), capped["ahead"]["total"], capped["behind"]["total"]) == (1, 3, 2)
 
 
 def test_reads_are_not_jobs(api: Api, diverged: Diverged) -> None:

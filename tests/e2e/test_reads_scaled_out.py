@@ -40,8 +40,8 @@ def test_reads_are_answered_by_the_worker_of_the_repos_shard(tmp_path: Path, for
                 assert listed["commits"] == git_log(clone, "-n", "2", "origin/main"), (procs.log("worker0"),
                                                                                       procs.log("worker1"))
                 found = api.ok("GET", f"/api/v1/repos/{name}/compare/main...origin/main")
-                assert [c["sha"] for c in found["ahead"]] == left_right(clone, "main", "origin/main")[0]
-                assert (found["ahead_by"], found["behind_by"]) == (3, 0)
+                assert [c["sha"] for c in found["ahead"]["commits"]] == left_right(clone, "main", "origin/main")[0]
+                assert (found["ahead"]["total"], found["behind"]["total"]) == (3, 0)
                 assert found["merge_base"] == git(clone, "rev-parse", "main")
                 assert api.ok("GET", f"/api/v1/jobs?repo={name}")["jobs"] == jobs  # reads are not jobs
             # Each clone is on its own shard's disk only: the other worker could not have answered.

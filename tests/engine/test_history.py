@@ -32,7 +32,7 @@ def test_a_criss_cross_merge_has_its_merge_base_from_git(clone: Clone, local_com
     clone.forget()
     found = clone.compare(clone.resolve("a"), clone.resolve("b"), 50)
     ahead, behind = left_right(clone.path, "a", "b")
-    assert ([c.sha for c in found.ahead], [c.sha for c in found.behind]) == (ahead, behind)
+    assert ([c.sha for c in found.ahead.commits], [c.sha for c in found.behind.commits]) == (ahead, behind)
     bases = git(clone.path, "merge-base", "--all", "a", "b").split()
     assert len(bases) == 2 and found.merge_base in bases
     assert found.merge_base == git(clone.path, "merge-base", "a", "b")
@@ -44,7 +44,7 @@ def test_unrelated_histories_have_no_merge_base(clone: Clone, tmp_path: Path) ->
     git(clone.path, "update-ref", "refs/heads/orphan", orphan)
     clone.forget()
     found = clone.compare(clone.resolve("main"), clone.resolve("orphan"), 1)
-    assert (found.merge_base, found.ahead_by, found.behind_by, len(found.behind)) == (None, 1, 2, 1)
+    assert (found.merge_base, found.ahead.total, found.behind.total, len(found.behind.commits)) == (None, 1, 2, 1)
 
 
 def test_refs_resolve_as_a_user_names_them(clone: Clone) -> None:
@@ -70,9 +70,9 @@ def test_pages_follow_git_log_order(clone: Clone, local_commit: LocalCommits) ->
     while True:
         page = clone.commits(head, None, 3, after)
         listed += [c.to_dict() for c in page.commits]
-        if page.next_after is None:
+        if page.next is None:
             break
-        after = page.next_after
+        after = page.next
     assert listed == git_log(clone.path, "main")
     with pytest.raises(GitError) as caught:
         clone.commits(head, head, 3, head)

@@ -23,8 +23,8 @@ def git_log(clone: Path, *revs: str) -> list[dict[str, object]]:
     commits = []
     for line in filter(None, out.split("\n")):
         sha, parents, subject, name, email, authored, committed = line.split("\x1f")
-        commits.append({"sha": sha, "parents": parents.split(), "subject": subject, "author_name": name,
-                        "author_email": email, "author_date": authored, "committer_date": committed})
+        commits.append({"sha": sha, "parents": parents.split(), "subject": subject,
+                        "author": {"name": name, "email": email, "date": authored}, "committed_at": committed})
     return commits
 
 

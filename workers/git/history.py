@@ -21,14 +21,19 @@ TAGS = "refs/tags/"
 
 
 @dataclass(frozen=True)
+class Author(Record):
+    name: str
+    email: str
+    date: str  # ISO 8601, as git prints %aI
+
+
+@dataclass(frozen=True)
 class Commit(Record):
     sha: str
     parents: list[str]
     subject: str
-    author_name: str
-    author_email: str
-    author_date: str
-    committer_date: str
+    author: Author
+    committed_at: str  # ISO 8601, as git prints %cI
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,16 @@ class Resolved(Record):
 @dataclass(frozen=True)
 class CommitPage(Record):
     commits: list[Commit]
-    next_after: str | None  # give as `after` for the next page; None on the last page
+    next: str | None  # give as `after` for the next page; None on the last page
+
+
+@dataclass(frozen=True)
+class Side(Record):
+    """One side of a comparison: how many commits it has that the other has not, and the newest
+    of them (at most the limit asked for), newest first."""
+
+    total: int
+    commits: list[Commit]
 
 
 @dataclass(frozen=True)
@@ -54,10 +68,8 @@ class Comparison(Record):
     base: Resolved
     head: Resolved
     merge_base: str | None
-    ahead_by: int  # commits head has and base has not
-    behind_by: int  # commits base has and head has not
-    ahead: list[Commit]  # newest first, at most `limit`
-    behind: list[Commit]
+    ahead: Side  # what head has and base has not
+    behind: Side  # what base has and head has not
 
 
 def resolve(runner: Runner, ref: str) -> Resolved:
@@ -127,7 +139,7 @@ def compare(runner: Runner, base: Resolved, head: Resolved, limit: int) -> Compa
     else:
         out = runner.run(["merge-base", base.sha, head.sha], check=False)
         merge_base = out.stdout.strip() or None
-    return Comparison(base, head, merge_base, ahead_by, behind_by, ahead, behind)
+    return Comparison(base, head, merge_base, Side(ahead_by, ahead), Side(behind_by, behind))
 
 
 def _log(runner: Runner, args: list[str]) -> list[Commit]:
@@ -141,5 +153,5 @@ def _marked(runner: Runner, args: list[str]) -> list[tuple[str, Commit]]:
         if not record:
             continue
         mark, sha, parents, name, email, authored, committed, subject = record.lstrip("\n").split("\x1f", 7)
-        found.append((mark, Commit(sha, parents.split(), subject, name, email, authored, committed)))
+        found.append((mark, Commit(sha, parents.split(), subject, Author(name, email, authored), committed)))
     return found
