@@ -35,7 +35,10 @@ def list_commits(name: str) -> ResponseReturnValue:
     after = request.args.get("after")
     if after is not None and not (is_sha(after) and len(after) in (40, 64)):
         raise ApiError(422, "invalid", "after must be the full sha of a commit listed before (next)")
-    params = {"ref": ref_arg("ref", repo.default_branch), "not": ref_arg("not"), "limit": limit_arg(), "after": after}
+    ref = ref_arg("ref", repo.default_branch)
+    if ref is None:
+        raise ApiError(422, "invalid", "give ref: the repo has no default branch")
+    params = {"ref": ref, "not": ref_arg("not"), "limit": limit_arg(), "after": after}
     return jsonify(read(repo, "commits", params))
 
 
