@@ -8,6 +8,8 @@ under 30 ms added at the median.
 The forge has --commits commits on main, and a branch `feature` forked --behind commits back
 with --ahead commits of its own; the service clones and fetches it, and the comparison is
 origin/main...origin/feature. API call and plain git take turns, the first round left out.
+A worker remembers answers by the shas asked of (workers/git/history.py): repeated reads of
+the same refs are measured, and "cold" reads, each round of another commit, too.
 
     .venv/bin/python -m bench.reads [--mode embedded|redis|both] [--rounds 50]
 """
@@ -18,6 +20,7 @@ import argparse
 import shutil
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +49,12 @@ def build_forge(path: Path, commits: int, behind: int, ahead: int) -> None:
     git(path, "repack", "-adq")
 
 
-def turns(api: Api, path: str, clone: Path, plain: str, rounds: int) -> dict[str, Any]:
-    """API call and plain git in turns (which goes first alternates); round 0 is a warm-up."""
+def turns(api: Api, clone: Path, rounds: int, call: Callable[[int], tuple[str, str]]) -> dict[str, Any]:
+    """API call and plain git in turns (which goes first alternates); round 0 is a warm-up.
+    call(k): round k's API path and plain git command."""
     api_s, plain_s = [], []
     for k in range(rounds + 1):
+        path, plain = call(k)
         if k % 2:
             t_plain = sh(clone, plain)
         t_api, response = timed(api.call, "GET", path)
@@ -76,10 +81,17 @@ def run_mode(mode: str, root: Path, forge: Path, args: argparse.Namespace) -> di
         assert (compared["ahead"]["total"], compared["behind"]["total"]) == (args.ahead, args.behind), compared
         listed = api.ok("GET", f"/api/v1/repos/{REPO}/commits?ref=origin/main&limit=50")["commits"]
         assert [c["sha"] for c in listed] == git(clone, "rev-list", "-n", "50", "origin/main").split()
-        res["commits"] = turns(api, f"/api/v1/repos/{REPO}/commits?ref=origin/main&limit=50", clone, LOG,
-                               args.rounds)
-        res["compare"] = turns(api, f"/api/v1/repos/{REPO}/compare/origin/main...origin/feature", clone,
-                               LEFT_RIGHT, args.rounds)
+        path = f"/api/v1/repos/{REPO}"
+        res["commits"] = turns(api, clone, args.rounds, lambda k: (f"{path}/commits?ref=origin/main&limit=50", LOG))
+        res["compare"] = turns(api, clone, args.rounds,
+                               lambda k: (f"{path}/compare/origin/main...origin/feature", LEFT_RIGHT))
+        # Cold: each round asks of another commit, so no worker has the answer yet (the same work:
+        # 50 commits; the comparison a few commits fewer behind).
+        older = git(clone, "rev-list", "-n", str(args.rounds + 1), "origin/main~1").split()
+        res["commits_cold"] = turns(api, clone, args.rounds, lambda k: (
+            f"{path}/commits?ref={older[k]}&limit=50", LOG.replace("origin/main", older[k])))
+        res["compare_cold"] = turns(api, clone, args.rounds, lambda k: (
+            f"{path}/compare/{older[k]}...origin/feature", LEFT_RIGHT.replace("origin/main", older[k])))
         jobs = api.ok("GET", f"/api/v1/jobs?repo={REPO}")["jobs"]
         res["jobs_after_reads"] = len(jobs)  # the clone job alone: reads are not jobs
     return res
@@ -112,7 +124,9 @@ def main() -> None:
     rows = []
     for mode, res in report["modes"].items():
         for label, r in (("GET commits?limit=50 vs git log -n 50", res["commits"]),
-                         ("GET compare vs rev-list --left-right", res["compare"])):
+                         ("GET compare vs rev-list --left-right", res["compare"]),
+                         ("  the same, each round a new commit", res["commits_cold"]),
+                         ("  the same, each round a new base", res["compare_cold"])):
             ok = r["median_ratio"] <= TARGET_RATIO and (mode != "redis" or r["added_ms_at_median"] < TARGET_ADDED_MS)
             rows.append([mode, label, r["rounds"], r["api_ms"], r["plain_ms"], r["added_ms_at_median"],
                          r["median_ratio"], "ok" if ok else "MISS"])

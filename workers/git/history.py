@@ -6,7 +6,11 @@ Every call only reads; nothing here takes the clone's lock, so reads never wait 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .errors import GitError
 from .models import Record
@@ -18,6 +22,12 @@ _FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cI", "%s")
 _FORMAT = "--format=%m\x1f" + "\x1f".join(_FIELDS)
 _HEX = re.compile(r"^[0-9a-f]{4,64}\Z")
 TAGS = "refs/tags/"
+T = TypeVar("T")
+# Answers by the shas they were asked of: commits never change, so neither do the answers (as
+# refs._DISTANCES). Dashboards and chat replies ask of the same few refs again and again.
+_ANSWERS: OrderedDict[tuple[object, ...], object] = OrderedDict()
+_ANSWERS_MAX = 256
+_ANSWERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,10 @@ def resolve(runner: Runner, ref: str) -> Resolved:
 def commits(runner: Runner, head: str, not_: str | None, limit: int, after: str | None = None) -> CommitPage:
     """Commits reachable from `head` and not from `not_` (shas), newest first as `git log`
     lists them; `limit` of them, those listed after commit `after` when it is given."""
+    return _remembered(("commits", head, not_, limit, after), lambda: _commits(runner, head, not_, limit, after))
+
+
+def _commits(runner: Runner, head: str, not_: str | None, limit: int, after: str | None) -> CommitPage:
     excluded = [f"^{not_}"] if not_ else []
     if after is None:
         found = _log(runner, ["-n", str(limit + 1), head, *excluded])
@@ -115,11 +129,16 @@ def commits(runner: Runner, head: str, not_: str | None, limit: int, after: str 
 def compare(runner: Runner, base: Resolved, head: Resolved, limit: int) -> Comparison:
     """What `head` has that `base` has not (ahead) and the other way round (behind), with
     their merge base: one walk of the symmetric difference (`git log --left-right`)."""
+    found = _remembered(("compare", base.sha, head.sha, limit), lambda: _compare(runner, base.sha, head.sha, limit))
+    return Comparison(base, head, *found)
+
+
+def _compare(runner: Runner, base: str, head: str, limit: int) -> tuple[str | None, Side, Side]:
     ahead: list[Commit] = []
     behind: list[Commit] = []
     boundary: list[str] = []
     ahead_by = behind_by = 0
-    for mark, commit in _marked(runner, ["--left-right", "--boundary", f"{base.sha}...{head.sha}"]):
+    for mark, commit in _marked(runner, ["--left-right", "--boundary", f"{base}...{head}"]):
         if mark == ">":
             ahead_by += 1
             if len(ahead) < limit:
@@ -130,16 +149,30 @@ def compare(runner: Runner, base: Resolved, head: Resolved, limit: int) -> Compa
                 behind.append(commit)
         else:
             boundary.append(commit.sha)
-    if base.sha == head.sha:
-        merge_base: str | None = base.sha
+    if base == head:
+        merge_base: str | None = base
     elif len(boundary) == 1:  # the usual case: the one commit both sides grew from
         merge_base = boundary[0]
     elif not boundary:  # no common history
         merge_base = None
     else:
-        out = runner.run(["merge-base", base.sha, head.sha], check=False)
+        out = runner.run(["merge-base", base, head], check=False)
         merge_base = out.stdout.strip() or None
-    return Comparison(base, head, merge_base, Side(ahead_by, ahead), Side(behind_by, behind))
+    return merge_base, Side(ahead_by, ahead), Side(behind_by, behind)
+
+
+def _remembered(key: tuple[object, ...], compute: Callable[[], T]) -> T:
+    """The answer to `key` as computed before, else compute() (a failure is not remembered)."""
+    with _ANSWERS_LOCK:
+        if key in _ANSWERS:
+            _ANSWERS.move_to_end(key)
+            return _ANSWERS[key]  # type: ignore[return-value]
+    found = compute()
+    with _ANSWERS_LOCK:
+        _ANSWERS[key] = found
+        while len(_ANSWERS) > _ANSWERS_MAX:
+            _ANSWERS.popitem(last=False)
+    return found
 
 
 def _log(runner: Runner, args: list[str]) -> list[Commit]:
