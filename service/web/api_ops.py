@@ -65,10 +65,14 @@ def pull(name: str) -> ResponseReturnValue:
     strategy = field(body, "strategy", str, None) or repo.pull_strategy or services().settings.pull_strategy
     if strategy not in {s.value for s in PullStrategy}:
         raise ApiError(422, "invalid", "strategy must be ff-or-merge, ff-only or rebase")
+    dry_run = field(body, "dry_run", bool, False)
     known = _snapshot_branch(repo, branch)
     if known is not None and not known.get("upstream"):
         raise ApiError(409, "no_upstream", f"branch {branch!r} has no upstream; set one first")
-    return answer_op(repo, JobKind.PULL, {"branch": branch, "strategy": strategy})
+    params: Json = {"branch": branch, "strategy": strategy}
+    if dry_run:
+        params["dry_run"] = True
+    return answer_op(repo, JobKind.PULL, params)
 
 
 @bp.post("/api/v1/repos/<path:name>/push")

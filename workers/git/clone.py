@@ -12,6 +12,7 @@ from . import fetch as _fetch
 from . import leftovers as _leftovers
 from . import pull as _pull
 from . import push as _push
+from . import reflogs as _reflogs
 from . import refs as _refs
 from . import validate
 from .errors import GitError
@@ -33,7 +34,7 @@ from .runner import Runner
 LOOSE_REFS_MAX = 100
 CLONE_CONFIG = (
     ("gc.autoDetach", "false"),
-    ("core.logAllRefUpdates", "always"),
+    (_reflogs.KEY, _reflogs.VALUE),
 )
 # Left in a clone whose housekeeping ran out of time, and how long it then pauses.
 HOUSEKEEPING_STOPPED = "gitferry-housekeeping-stopped"
@@ -64,8 +65,10 @@ class Clone:
     def clear_leftovers(self, *, after_crash: bool = False) -> list[str]:
         """Remove the lock files, temporary files and kept packs of gits that were killed (see
         leftovers.py); `after_crash` (a worker died in the middle of a job here), half-written
-        objects and rebase worktrees too. Only while holding the clone's lock. The paths removed."""
+        objects and rebase worktrees too. Only while holding the clone's lock. The paths removed.
+        A clone made before clones kept reflogs starts keeping them here (see reflogs.py)."""
         removed = _leftovers.clear(self.path, thorough=after_crash)
+        _reflogs.keep_reflogs(self._git, self.path)
         if after_crash:
             clean_worktrees(self._git, self.path)
         return removed
@@ -247,6 +250,10 @@ class Clone:
     def pull(self, branch: str, strategy: str) -> PullResult:
         """Update a branch from its upstream as last fetched (no network)."""
         return _pull.pull(self._git, self.path, branch, strategy)
+
+    def preview_pull(self, branch: str, strategy: str) -> PullResult:
+        """What pull() would do with the upstream's tip fetched now; changes no ref (dry run)."""
+        return _pull.preview(self._git, self.path, branch, strategy)
 
     def update_branch(self, branch: str, remote: str, remote_branch: str, strategy: str) -> PullResult:
         """Update a branch from remote/remote_branch as last fetched (no network)."""

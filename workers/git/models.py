@@ -112,13 +112,38 @@ class RefSnapshot(Record):
 
 
 @dataclass(frozen=True)
+class Commit(Record):
+    """A commit as a pull reports it: its sha and the first line of its message."""
+
+    sha: str
+    subject: str
+
+
+@dataclass(frozen=True)
 class PullResult(Record):
-    """Outcome of updating a local branch from a remote-tracking branch."""
+    """Outcome of updating a local branch from a remote-tracking branch.
+
+    conflict_commit: the commit a rebase could not apply (only then). dry_run, incoming and
+    incoming_count: only in a dry run, which changes nothing (after is before) and tells the
+    commits that would arrive (the newest INCOMING_SHOWN of them, newest first)."""
 
     outcome: str  # up-to-date | fast-forwarded | merged | rebased | diverged | conflict
     before: str
     after: str
     conflicts: list[str] = field(default_factory=list)
+    conflict_commit: Commit | None = None
+    dry_run: bool = False
+    incoming: list[Commit] | None = None
+    incoming_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("conflict_commit", "incoming", "incoming_count"):
+            if data[key] is None:
+                del data[key]
+        if not self.dry_run:
+            del data["dry_run"]
+        return data
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,9 @@ def do_pull(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progres
     branch = clone.branch(params["branch"])
     if not branch.upstream:
         raise GitError("no_upstream", f"branch {branch.name!r} has no upstream")
+    if params.get("dry_run"):
+        # Fetches the upstream's tip without moving any ref, so no rule is set off either.
+        return Outcome(clone.preview_pull(branch.name, params["strategy"]).to_dict())
     remote = branch.upstream.split("/", 1)[0]
     fetched = fetch_remotes(ctx, start, clone, [remote], progress)
     return Outcome(clone.pull(branch.name, params["strategy"]).to_dict(), fetched.fetched_at)
