@@ -13,6 +13,7 @@ from .runner import Runner
 
 WORKTREES_DIR = "gitferry-worktrees"
 SPARSE_NOTHING = "/.gitferry-checks-out-nothing"
+SPARSE = ("-c", "core.sparseCheckout=true")
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,14 @@ def rebase_onto(runner: Runner, clone_path: Path, ours: str, theirs: str, base: 
     try:
         # A sparse worktree with nothing checked out: the rebase merges in the index and writes
         # only conflicting files, where a full checkout of a large tree costs most of the time.
+        # Set on the command line and in the worktree's own info/, not with `git sparse-checkout`,
+        # which would write to the clone's config: a rebase (or a dry run) changes no config.
         runner.run(["worktree", "add", "--no-checkout", "--detach", str(tree), ours])
-        wt.run(["sparse-checkout", "set", "--no-cone", SPARSE_NOTHING], cwd=tree)
-        wt.run(["read-tree", "-m", "-u", "HEAD"], cwd=tree)
-        out = wt.run(["rebase", "--no-autostash", "--onto", theirs, base], cwd=tree, check=False)
+        gitdir = Path((tree / ".git").read_text(encoding="utf-8").removeprefix("gitdir:").strip())
+        (gitdir / "info").mkdir(exist_ok=True)
+        (gitdir / "info" / "sparse-checkout").write_text(SPARSE_NOTHING + "\n", encoding="utf-8")
+        wt.run([*SPARSE, "read-tree", "-m", "-u", "HEAD"], cwd=tree)
+        out = wt.run([*SPARSE, "rebase", "--no-autostash", "--onto", theirs, base], cwd=tree, check=False)
         if out.returncode == 0:
             head = wt.run(["rev-parse", "--verify", "HEAD"], cwd=tree)
             return Replayed(head.stdout.strip())
