@@ -127,12 +127,20 @@ def _rebase(runner: Runner, clone_path: Path, facts: _Pull, ours: str, behind: i
     """`git pull --rebase`: `git rebase --onto theirs <fork point or theirs>`. Even when the
     branch is not behind, a fork point means the upstream dropped commits the branch still has."""
     fork = fork_point(runner, facts.upstream_ref, ours, facts.theirs)
-    if fork is None and behind == 0:
+    if fork is None and behind == 0 and _linear(runner, facts.theirs, ours):
         return PullResult("up-to-date", ours, ours)  # git: "Current branch ... is up to date."
+    # (A branch with merges of its own on top of theirs is rebased all the same: git's rebase
+    # skips only linear history, and replays the merged commits in a line.)
     replayed = rebase_onto(runner, clone_path, ours, facts.theirs, fork or facts.theirs)
     if replayed.tip is None:
         return PullResult("conflict", ours, ours, replayed.conflicts, replayed.stopped_at)
     return PullResult("up-to-date" if replayed.tip == ours else "rebased", ours, replayed.tip)
+
+
+def _linear(runner: Runner, base: str, tip: str) -> bool:
+    """No merge commit among the commits from `base` (an ancestor) to `tip`."""
+    out = runner.run(["rev-list", "--count", "--merges", "--max-count=1", f"{base}..{tip}", "--"])
+    return out.stdout.strip() == "0"
 
 
 def _merge(runner: Runner, facts: _Pull, ours: str, dry_run: bool) -> PullResult:

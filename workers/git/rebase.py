@@ -13,7 +13,8 @@ from .runner import Runner
 
 WORKTREES_DIR = "gitferry-worktrees"
 SPARSE_NOTHING = "/.gitferry-checks-out-nothing"
-SPARSE = ("-c", "core.sparseCheckout=true")
+# The worktree checks out nothing, and the rebase leaves housekeeping to the job's end.
+IN_WORKTREE = ("-c", "core.sparseCheckout=true", "-c", "maintenance.auto=false")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ def clean_worktrees(runner: Runner, clone_path: Path) -> None:
     leftovers = clone_path / WORKTREES_DIR
     if leftovers.exists():
         shutil.rmtree(leftovers, ignore_errors=True)
-    runner.run(["worktree", "prune"])
+    if leftovers.exists() or (clone_path / "worktrees").exists():
+        runner.run(["worktree", "prune"])
 
 
 def fork_point(runner: Runner, upstream_ref: str, ours: str, theirs: str) -> str | None:
@@ -63,11 +65,10 @@ def rebase_onto(runner: Runner, clone_path: Path, ours: str, theirs: str, base: 
         gitdir = Path((tree / ".git").read_text(encoding="utf-8").removeprefix("gitdir:").strip())
         (gitdir / "info").mkdir(exist_ok=True)
         (gitdir / "info" / "sparse-checkout").write_text(SPARSE_NOTHING + "\n", encoding="utf-8")
-        wt.run([*SPARSE, "read-tree", "-m", "-u", "HEAD"], cwd=tree)
-        out = wt.run([*SPARSE, "rebase", "--no-autostash", "--onto", theirs, base], cwd=tree, check=False)
-        if out.returncode == 0:
-            head = wt.run(["rev-parse", "--verify", "HEAD"], cwd=tree)
-            return Replayed(head.stdout.strip())
+        wt.run([*IN_WORKTREE, "read-tree", "-m", "-u", "HEAD"], cwd=tree)
+        out = wt.run([*IN_WORKTREE, "rebase", "--no-autostash", "--onto", theirs, base], cwd=tree, check=False)
+        if out.returncode == 0:  # the worktree's HEAD is detached: its file holds the sha
+            return Replayed((gitdir / "HEAD").read_text(encoding="utf-8").strip())
         unmerged = wt.run(["diff", "--name-only", "--diff-filter=U", "-z"], cwd=tree, check=False)
         conflicts = sorted({p for p in unmerged.stdout.split("\0") if p})
         stopped = wt.run(["log", "-1", "--format=%H%x00%s", "REBASE_HEAD", "--"], cwd=tree, check=False)
@@ -77,6 +78,7 @@ def rebase_onto(runner: Runner, clone_path: Path, ours: str, theirs: str, base: 
         sha, _, subject = stopped.stdout.strip().partition("\0")
         return Replayed(None, conflicts, Commit(sha, subject) if stopped.returncode == 0 else None)
     finally:
-        runner.run(["worktree", "remove", "--force", str(tree)], check=False)
+        removed = runner.run(["worktree", "remove", "--force", str(tree)], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
-        runner.run(["worktree", "prune"], check=False)
+        if removed.returncode != 0:
+            runner.run(["worktree", "prune"], check=False)
