@@ -157,6 +157,27 @@ SCHEMAS: dict[str, Schema] = {
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
 }
 
+# --- pull: what a pull job's result holds, and its dry run -------------------------------------------
+COMMIT = obj(["sha", "subject"], sha=string(), subject=string(description="The first line of its message"))
+SCHEMAS["PullResult"] = obj(
+    ["outcome", "before", "after", "conflicts"],
+    outcome=string("up-to-date", "fast-forwarded", "merged", "rebased", "diverged", "conflict",
+                   description="As plain `git pull` with the strategy would end; in a dry run, how it would end"),
+    before=string(description="The branch's sha before (all zeros: the branch did not exist)"),
+    after=string(description="The branch's sha after; in a dry run the same as before"),
+    conflicts=array(string(description="A conflicting path as git names it (a path moved aside by a "
+                                       "file/directory or type conflict as `path~HEAD` or `path~<label>`)")),
+    conflict_commit={**COMMIT, "description": "Only on a rebase conflict: the commit that could not be applied"},
+    dry_run={**BOOL, "description": "Only in a dry run (true): nothing was changed"},
+    incoming={**array(COMMIT), "description": "Only in a dry run: the commits that would arrive, newest first "
+                                              "(at most 100)"},
+    incoming_count=integer(minimum=0, description="Only in a dry run: how many commits would arrive"),
+)
+PULL_DRY_RUN: Schema = {**BOOL, "default": False,
+                        "description": "Fetch the upstream branch's tip (into FETCH_HEAD only) and tell what the "
+                                       "pull would do (the job's result is a PullResult with dry_run, incoming and "
+                                       "the conflicts predicted) without changing any ref, index or working tree"}
+
 RESPONSES = {
     f"E{status}": {"description": text, **json_content(ref("Error")),
                    **({"headers": {"WWW-Authenticate": {"schema": string()}}} if status == 401 else {})}
@@ -248,7 +269,8 @@ PATHS: dict[str, Schema] = {
     "/api/v1/repos/{name}/pull": {
         "parameters": [NAME],
         "post": op("Update a branch from its upstream", "write", {**JOB_ANSWERS, **errors(403, 404, 409, 422)},
-                   params=[WAIT], tag="operations", body=obj(["branch"], branch=REF, strategy=STRATEGY)),
+                   params=[WAIT], tag="operations",
+                   body=obj(["branch"], branch=REF, strategy=STRATEGY, dry_run=PULL_DRY_RUN)),
     },
     "/api/v1/repos/{name}/push": {
         "parameters": [NAME],
