@@ -1,10 +1,12 @@
 """A dry-run pull against the real pull of the same history, each strategy, in one run.
 
-Target (issue 15): a dry run costs at most 1.2 times the real pull (median ratio). Each round
-gives the forge a new upstream commit and the clone a branch of its own (with a commit of its
-own, but for ff-only) tracking origin/main; the dry run goes first (it changes nothing), then
-the real pull of the same branch does what a pull job does: fetch the remote, then pull. Both
-run through the engine calls the worker makes (Clone.preview_pull; Clone.fetch and Clone.pull).
+Target (issue 15): a dry run costs at most 1.2 times the real pull (median ratio). Two clones
+of one forge: dry runs in one, real pulls in the other. Each round makes the same branch in
+both (at the forge's main, with a commit of its own but for ff-only, tracking origin/main),
+gives the forge a new upstream commit, then times a dry run in the one and what a pull job
+does in the other (fetch the remote, then pull): both fetch the new commit, both pull the
+same history. Through the engine calls the worker makes (Clone.preview_pull; Clone.fetch and
+Clone.pull).
 
     .venv/bin/python -m bench.pull [--rounds 15] [--commits 2000] [--files 1000]
 """
@@ -43,24 +45,28 @@ def build_forge(path: Path, commits: int, files: int) -> FastImport:
     return fi
 
 
-def round_of(forge: Path, clone: Clone, fi: FastImport, n: int, strategy: str) -> tuple[float, float]:
-    """(dry-run seconds, real pull seconds) of one branch pulled once each way."""
+def round_of(forge: Path, dry: Clone, real: Clone, fi: FastImport, n: int, strategy: str) -> tuple[float, float]:
+    """(dry-run seconds, real pull seconds) of one branch, made alike in both clones."""
     branch = f"r{n}-{strategy}"
-    clone.create_branch(branch, "origin/main", track=True)
+    base = git(forge, "rev-parse", "refs/heads/main")
+    for clone in (dry, real):
+        clone.create_branch(branch, base, track=False)
+        clone.set_upstream(branch, "origin", "main")
     if strategy != "ff-only":  # a commit of the branch's own: a merge or a rebase to do
         fi.commit(f"refs/heads/{branch}", f"own {n}", {f"own/{n}.txt": f"own {n}\n"}, parent=f"refs/heads/{branch}^0")
-        fi.feed(clone.path)
-        clone.forget()
+        fi.feed(dry.path, real.path)
+        dry.forget()
+        real.forget()
     fi.commit("refs/heads/main", f"upstream {n}", {f"up/{n}.txt": f"up {n}\n"}, parent="refs/heads/main^0")
     fi.feed(forge)
-    dry_seconds, dry = timed(clone.preview_pull, branch, strategy)
+    dry_seconds, preview = timed(dry.preview_pull, branch, strategy)
 
-    def real() -> Any:
-        clone.fetch("origin")
-        return clone.pull(branch, strategy)
+    def pull() -> Any:  # what a pull job does
+        real.fetch("origin")
+        return real.pull(branch, strategy)
 
-    real_seconds, done = timed(real)
-    assert (dry.outcome, dry.conflicts) == (done.outcome, done.conflicts), (dry, done)
+    real_seconds, done = timed(pull)
+    assert (preview.outcome, preview.conflicts) == (done.outcome, done.conflicts), (preview, done)
     assert done.outcome == {"ff-only": "fast-forwarded", "ff-or-merge": "merged", "rebase": "rebased"}[strategy]
     return dry_seconds, real_seconds
 
@@ -76,12 +82,14 @@ def main() -> None:
     started = time.perf_counter()
     try:
         fi = build_forge(root / "forge.git", args.commits, args.files)
-        clone = Clone(root / "clone.git", GitConfig(allow_protocols=("file",), allow_local_hosts=True))
-        clone.create(file_url(root / "forge.git"))
+        config = GitConfig(allow_protocols=("file",), allow_local_hosts=True)
+        clones = [Clone(root / f"{name}.git", config) for name in ("dry", "real")]
+        for clone in clones:
+            clone.create(file_url(root / "forge.git"))
         samples: dict[str, tuple[list[float], list[float]]] = {s: ([], []) for s in STRATEGIES}
         for n in range(args.rounds):
             for strategy in STRATEGIES:
-                dry, real = round_of(root / "forge.git", clone, fi, n, strategy)
+                dry, real = round_of(root / "forge.git", *clones, fi, n, strategy)
                 samples[strategy][0].append(dry)
                 samples[strategy][1].append(real)
     finally:

@@ -157,11 +157,13 @@ def _merge(runner: Runner, facts: _Pull, ours: str, dry_run: bool) -> PullResult
 def _dry(runner: Runner, result: PullResult, facts: _Pull) -> PullResult:
     """The dry run's answer: nothing moved, and the commits the pull would bring."""
     span = [facts.theirs] + ([f"^{facts.ours}"] if facts.ours else [])
-    count = int(runner.run(["rev-list", "--count", *span, "--"]).stdout.strip() or 0)
-    listed = runner.run(["log", f"-n{INCOMING_SHOWN}", "--format=%H%x00%s", *span, "--"]).stdout
+    listed = runner.run(["log", f"-n{INCOMING_SHOWN + 1}", "--format=%H%x00%s", *span, "--"]).stdout
     incoming = [Commit(*line.split("\0", 1)) for line in listed.splitlines() if "\0" in line]
-    before = result.before
-    return replace(result, after=before, dry_run=True, incoming=incoming, incoming_count=count)
+    count = len(incoming)
+    if count > INCOMING_SHOWN:  # more than are shown: counted apart
+        count = int(runner.run(["rev-list", "--count", *span, "--"]).stdout.strip() or 0)
+    shown = incoming[:INCOMING_SHOWN]
+    return replace(result, after=result.before, dry_run=True, incoming=shown, incoming_count=count)
 
 
 def merge_message(url: str, remote_branch: str, branch: str) -> str:
