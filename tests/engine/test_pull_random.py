@@ -66,6 +66,12 @@ class History:
             files = dict(like)
         else:
             path = rnd.choice(PATHS)
+            if rnd.random() < 0.05:  # d becomes a file, or a file d becomes a directory again
+                path = "d/x.txt" if "d" in files else "d"
+                for gone in [p for p in files if p == "d" or p.startswith("d/")]:
+                    del files[gone]
+            elif path.startswith("d/") and "d" in files:
+                del files["d"]
             if path in files and rnd.random() < 0.15:
                 del files[path]
             else:
@@ -181,7 +187,8 @@ def plain_pull(plain: Path, branch: str, strategy: str, before: str, theirs: str
         assert "Not possible to fast-forward" in pulled.stderr, pulled.stderr
         return "diverged", before, [], ""
     if pulled.returncode != 0:
-        conflicts = sorted(run_git(plain, "diff", "--name-only", "--diff-filter=U").stdout.split())
+        unmerged = run_git(plain, "diff", "--name-only", "--diff-filter=U", "-z").stdout
+        conflicts = sorted(p for p in unmerged.split("\0") if p)
         stopped = ""
         if strategy == "rebase":
             stopped = run_git(plain, "log", "-1", "--format=%H|%s", "REBASE_HEAD").stdout.strip()
