@@ -75,7 +75,8 @@ SCHEMAS: dict[str, Schema] = {
         state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
         notify_url=nullable(string(description="Where finished jobs are POSTed; credentials never shown")),
         notify_secret_set={**BOOL, "description": "Whether a notify_secret is set (the secret is write-only)"},
-        remotes=array(ref("Remote")), job=ref("Job")),
+        remotes=array(ref("Remote")),
+        job={**ref("Job"), "description": "Only in the answer to POST /api/v1/repos: the clone job, queued"}),
     "Rule": obj(
         ["name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force"],
         name=string(), remote=string(), branch=string(), local_branch=string(),

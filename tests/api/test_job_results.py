@@ -83,10 +83,14 @@ def test_every_kind_of_job_ends_with_the_result_its_schema_names(api: Api, forge
     remote = api.ok("POST", f"/api/v1/repos/{repo_name}/remotes", {"name": "gone", "url": gone.url}, status=201)
     check_named(checked.document, "AddedRemote", remote)
     checked(api.wait_job(remote["job"]["id"]))
+    api.ok("POST", f"/api/v1/repos/{repo_name}/branches", {"name": "g", "start_point": "gone/main"}, status=201)
     shutil.rmtree(gone.bare)  # the remote is gone: its fetch fails, origin's does not
     failed = checked(api.run(f"/api/v1/repos/{repo_name}/fetch", {}), state="failed")
     assert set(failed["result"]["remotes"]) == {"origin", "gone"}
     assert "error" in failed["result"]["remotes"]["gone"]
+    failed = checked(api.run(f"/api/v1/repos/{repo_name}/pull", {"branch": "g"}), state="failed")
+    check_named(checked.document, "FetchResult", failed["result"])  # how far the pull's fetch went
+    assert list(failed["result"]["remotes"]) == ["gone"]
 
     api.ok("DELETE", f"/api/v1/repos/{repo_name}/remotes/gone", status=204)
     assert checked(newest(api, repo_name, "remote"))["result"] == {"remotes": ["origin"]}
