@@ -76,15 +76,17 @@ def result_schema(kind: str) -> str:
 
 
 def job_result(kind: str) -> Schema:
-    """What a job of this kind has as its result."""
-    if kind in (JobKind.FETCH, JobKind.PULL):
-        # A pull fetches its upstream's remote first; if that fails, the job fails with what was fetched.
-        done = ref(result_schema(kind)) if kind == JobKind.FETCH else {"oneOf": [ref("PullResult"),
-                                                                              ref("FetchResult")]}
-        text = ("Set when the job is done; when it failed, null or the remotes as far as they were fetched "
-                "(a FetchResult)")
-        return {"oneOf": [done, {"type": "null"}], "description": text}
-    return {"oneOf": [ref(result_schema(kind)), {"type": "null"}], "description": "Set when the job is done"}
+    """What a job of this kind has as its result: its kind's, once done; null before. A fetch that
+    failed has the remotes as far as they were fetched, and so has a pull whose fetch of its
+    upstream's remote failed."""
+    done = ref(result_schema(kind))
+    if kind == JobKind.PULL:
+        return {"oneOf": [done, ref("FetchResult"), {"type": "null"}],
+                "description": "Set when done; when failed, null or what its fetch did (a FetchResult)"}
+    if kind == JobKind.FETCH:
+        return {"oneOf": [done, {"type": "null"}], "description": "Set when done; when failed, null or the "
+                                                                  "remotes as far as they were fetched"}
+    return {"oneOf": [done, {"type": "null"}], "description": "Set when the job is done"}
 
 
 JOB_FIELDS = obj(

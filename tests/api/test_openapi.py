@@ -209,3 +209,20 @@ def test_the_remote_added_is_answered_with_its_fetch_job(client: FlaskClient) ->
     added = doc["components"]["schemas"]["AddedRemote"]["allOf"]
     assert added[0] == {"$ref": "#/components/schemas/Remote"}
     assert added[1]["required"] == ["job"] and added[1]["properties"]["job"]["$ref"] == "#/components/schemas/Job"
+
+
+def test_the_examples_have_the_fields_the_api_answers_with(client: FlaskClient, admin: dict[str, str]) -> None:
+    doc = document(client)
+    post = doc["paths"]["/api/v1/repos"]["post"]
+    example = post["responses"]["201"]["content"]["application/json"]["example"]
+    request = post["requestBody"]["content"]["application/json"]["example"]
+    answer = client.post("/api/v1/repos", json=request, headers=admin)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    real = answer.get_json()
+    assert set(example) == set(real) and set(example["job"]) == set(real["job"])
+    check_named(doc, "Repo", real)
+    fetched = doc["paths"]["/api/v1/repos/{name}/fetch"]["post"]["responses"]["200"]["content"]["application/json"]
+    answer = client.post("/api/v1/repos/acme/widgets/fetch", json={"remote": "origin"}, headers=admin)
+    assert answer.status_code == 202, answer.get_data(as_text=True)  # no worker here: the job stays queued
+    assert set(answer.get_json()["job"]) == set(fetched["example"]["job"])
+    check(doc, fetched["schema"], answer.get_json())
