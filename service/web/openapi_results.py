@@ -90,8 +90,8 @@ def job_result(kind: str) -> Schema:
 
 
 JOB_FIELDS = obj(
-    ["id", "repo", "kind", "state", "trigger", "params", "result", "error", "progress", "created_at",
-     "started_at", "finished_at"],
+    ["id", "repo", "state", "trigger", "params", "error", "progress", "created_at", "started_at",
+     "finished_at"],
     id=integer(), repo=string(), state=string(*[s.value for s in JobState]),
     trigger=string(*[t.value for t in Trigger]),
     params={"type": "object", "description": "What the job was asked to do, as the call that queued it said"},
