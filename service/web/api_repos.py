@@ -50,7 +50,7 @@ def _interval(body: Json) -> int | None:
 @bp.post("/api/v1/repos")
 @requires(Scope.ADMIN)
 def create_repo() -> ResponseReturnValue:
-    wait_seconds()  # a bad ?wait is refused before anything is recorded
+    wait = wait_seconds()  # a bad ?wait is refused before anything is recorded
     body = json_body()
     name = checked(check_repo_name, field(body, "name", str))
     url = field(body, "url", str)
@@ -63,7 +63,9 @@ def create_repo() -> ResponseReturnValue:
                                   protected_branches=protected)
     except NameTaken:
         raise ApiError(409, "repo_exists", f"a repo named {name!r} exists already") from None
-    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)}, wait=wait_seconds())
+    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)}, wait=wait)
+    if job.finished:  # waited for: the repo as the clone left it (ready, its default branch)
+        repo = store.repos.by_name(name) or repo
     view = _repo_view(repo, store.repos.remotes(repo.id))
     view["job"] = job_view(job)
     return jsonify(view), 201

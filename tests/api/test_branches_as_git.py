@@ -51,7 +51,8 @@ def test_a_long_remote_branch_can_be_a_start_point_and_an_upstream(api: Api, for
 
 
 def test_an_upstream_not_on_the_remote_is_a_404_that_changes_nothing(api: Api, forge: Forge, repo_name: str) -> None:
-    add_repo(api, repo_name, forge)
+    created = api.ok("POST", "/api/v1/repos?wait=30", {"name": repo_name, "url": forge.url}, status=201)
+    assert (created["state"], created["job"]["state"], created["default_branch"]) == ("ready", "done", "main")
     path = f"/api/v1/repos/{repo_name}/branches/main/upstream"
     message = refused(api, "PUT", path, {"remote": "origin", "branch": "does-not-exist"}, 404, "upstream_not_found")
     assert "'origin/does-not-exist' does not exist" in message and "fetch origin" in message
