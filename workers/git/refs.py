@@ -317,7 +317,8 @@ def unset_upstream(runner: Runner, branch: str) -> None:
 
 
 def create_branch(runner: Runner, name: str, start_point: str, *, track: bool = True) -> Branch:
-    """Create a local branch at a remote branch, a local branch or a commit sha."""
+    """Create a local branch at a remote branch, a local branch or a commit sha, named short
+    (`origin/x`, `x`) or in full (`refs/remotes/origin/x`, `refs/heads/x`)."""
     validate.branch_name(name)
     validate.start_point(start_point)
     if ref_sha(runner, HEADS + name) is not None:
