@@ -41,7 +41,8 @@ ERROR_TEXT = {
     422: "Valid JSON, refused value (ref name, URL scheme or host, ...)",
     429: "Too many wrong tokens from this address, or (waiting on a job) too many calls waiting already; "
          "nothing was done. See Retry-After",
-    502: "The forge or the worker failed", 503: "The clone is busy, or the database is not answering; see Retry-After",
+    502: "The forge or the worker failed",
+    503: "The database is not answering, or (forks) the forge rate-limits; nothing was done. See Retry-After",
 }
 
 
@@ -51,7 +52,7 @@ WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60},
              "Wait up to this many seconds for the job to end: 200 with the finished job, 202 if time ran out; "
              "429 (nothing recorded) if too many calls are waiting already.")
 STRATEGY = string(*[s.value for s in PullStrategy])
-REF = string(minLength=1, maxLength=255, description="A branch name valid for `git check-ref-format --branch`")
+REF = string(minLength=1, maxLength=4000, description="A git branch name; each part at most 255 bytes (the last 250)")
 REMOTE_NAME = string(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", maxLength=100)
 NOTIFY_URL = string(maxLength=2048, format="uri",
                     description="https:// (http:// and local or private hosts only when GITFERRY_ALLOW_LOCAL_REMOTES "
@@ -289,6 +290,31 @@ PATHS: dict[str, Schema] = {
                 "responses": ok("200", "The OpenAPI document", {"type": "object"})},
     },
 }
+
+# --- branches and upstreams as git does them: a change answers once made, else 202 with its job ---
+CHANGE_WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60, "default": 30}, "Wait up to this many "
+                    "seconds for the change; past it, 202 with its job. 429 (nothing recorded) if too many wait.")
+SCHEMAS["Branch"]["required"].append("gone")
+SCHEMAS["Branch"]["properties"]["gone"] = {**BOOL, "description": "Upstream deleted on the remote (git's [gone])"}
+SCHEMAS["Remote"]["properties"]["job"] = ref("Job")
+CHANGES = {  # (path, method): (refusals, what they mean)
+    ("/api/v1/repos/{name}/branches", "post"): ((404, 409, 422), (
+        "409 `ref_conflict` names the branch in the way (no `a/b` while `a` exists, nor the other way round), "
+        "`ambiguous_start_point` both refs a short start point names; 422 for a name git cannot store.")),
+    ("/api/v1/repos/{name}/branches/{branch}/upstream", "put"): ((404, 422), "404 `upstream_not_found`: fetch first."),
+    ("/api/v1/repos/{name}/branches/{branch}/upstream", "delete"): ((404, 422), ""),
+    ("/api/v1/repos/{name}/remotes/{remote}", "delete"): ((404, 409), "204 once the clone has dropped it."),
+}
+for (_path, _method), (_statuses, _refusals) in CHANGES.items():
+    _op = PATHS[_path][_method]
+    _op["responses"].update({**ok("202", "The clone is busy: the change is queued as this job", JOB_ANSWER),
+                             **errors(*_statuses)})
+    _op["parameters"], _op["description"] = [CHANGE_WAIT], f"{_op['description']} {_refusals}".strip()
+PATHS["/api/v1/repos/{name}/branches"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"][
+    "start_point"] = string(description="<remote>/<branch>, a branch or a sha; or refs/heads/<branch> or "
+                                        "refs/remotes/<remote>/<branch> when a short name is both")
+for _path in ("/api/v1/repos", "/api/v1/repos/{name}/remotes"):  # 201 with the job (clone, fetch) as it is
+    PATHS[_path]["post"]["parameters"] = [{**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}]
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

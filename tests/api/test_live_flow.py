@@ -29,7 +29,7 @@ def test_add_repo_clones_and_tracks_default_branch(api: Api, forge: Forge, repo_
     assert repo["remotes"] == [{"name": "origin", "url": forge.url, "provider": "other"}]
     main = branches(api, repo_name)["main"]
     assert main == {"name": "main", "sha": branch_sha(forge.bare, "main"), "upstream": "origin/main",
-                    "ahead": 0, "behind": 0}
+                    "ahead": 0, "behind": 0, "gone": False}
 
 
 def test_fetch_shows_behind_then_pull_fast_forwards(api: Api, forge: Forge, repo_name: str) -> None:
@@ -46,7 +46,7 @@ def test_fetch_shows_behind_then_pull_fast_forwards(api: Api, forge: Forge, repo
     assert job["result"]["outcome"] == "fast-forwarded"
     assert job["result"]["after"] == new
     assert branches(api, repo_name)["main"] == {"name": "main", "sha": new, "upstream": "origin/main",
-                                                "ahead": 0, "behind": 0}
+                                                "ahead": 0, "behind": 0, "gone": False}
 
 
 def diverged_branch(api: Api, repo: str, forge: Forge, name: str, side: str) -> None:

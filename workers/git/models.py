@@ -68,6 +68,8 @@ class Branch(Record):
     upstream: str | None
     ahead: int | None
     behind: int | None
+    # The upstream is set but its branch is not there as last fetched: git's %(upstream:track) "[gone]".
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ class RefSnapshot(Record):
         # Written out: dataclasses.asdict deep-copies field by field, milliseconds per job here.
         return {
             "branches": [
-                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind}
+                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind,
+                 "gone": b.gone}
                 for b in self.branches
             ],
             "remote_branches": [{"remote": r.remote, "name": r.name, "sha": r.sha} for r in self.remote_branches],
