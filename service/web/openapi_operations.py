@@ -78,7 +78,7 @@ def job(job_id: int, kind: str, params: dict[str, Any], result: dict[str, Any] |
 
 
 ORIGIN = {"name": "origin", "url": "https://github.com/acme/widgets.git", "provider": "github"}
-MAIN = {"name": "main", "sha": SHA2, "upstream": "origin/main", "ahead": 0, "behind": 0}
+MAIN = {"name": "main", "sha": SHA2, "upstream": "origin/main", "ahead": 0, "behind": 0, "gone": False}
 FETCHED = job(42, "fetch", {"remote": "origin", "prune": True},
               {"remotes": {"origin": {"updated": ["refs/heads/main"], "deleted": []}}})
 
@@ -113,7 +113,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "get /api/v1/repos/{name}/branches": {
         "200": {"branches": [MAIN, {"name": "feature/login", "sha": SHA1, "upstream": None, "ahead": None,
-                                    "behind": None}],
+                                    "behind": None, "gone": False}],
                 "remote_branches": [{"remote": "origin", "name": "main", "sha": SHA2}]},
     },
     "post /api/v1/repos/{name}/branches": {
