@@ -37,7 +37,7 @@ def test_fetch_shows_behind_then_pull_fast_forwards(api: Api, forge: Forge, repo
     new = forge.commit("a.txt", "a\n", "second")
     job = api.run(f"/api/v1/repos/{repo_name}/fetch", {})
     assert job["state"] == "done", job
-    assert job["result"]["remotes"]["origin"]["updated"] == ["refs/heads/main"]
+    assert [m["ref"] for m in job["result"]["remotes"]["origin"]["updated"]] == ["refs/heads/main"]
     assert branches(api, repo_name)["main"]["behind"] == 1
     # fetching never touches local branches
     assert branches(api, repo_name)["main"]["sha"] != new

@@ -159,8 +159,7 @@ class Clone:
         """A clone whose HEAD names no branch yet (it was cloned empty) gets one for origin's
         default branch with origin/<default> as its upstream, and HEAD on it, as `git clone`
         would have made it. A clone with a branch on HEAD is left as it is."""
-        head = _read_head(self.path)
-        if head is not None and _refs.ref_sha(self._git, head) is not None:
+        if self.head_branch() is not None:
             return
         if _refs.ref_sha(self._git, _refs.HEADS + default) is None:
             self.create_branch(default, f"origin/{default}", track=True)
@@ -217,6 +216,13 @@ class Clone:
         _refs.require_remote(self._git, name)
         validate.remote_url(url, self.config.allow_protocols, allow_local_hosts=self.config.allow_local_hosts)
         self._git.run(["remote", "set-url", "--end-of-options", name, url])
+
+    def head_branch(self) -> str | None:
+        """The local branch HEAD names, if it exists (None while HEAD names no branch yet)."""
+        head = _read_head(self.path)
+        if head is None or _refs.ref_sha(self._git, head) is None:
+            return None
+        return head[len(_refs.HEADS) :]
 
     def default_branch(self, remote: str = "origin") -> str | None:
         """The remote's default branch as recorded in refs/remotes/<remote>/HEAD."""
