@@ -88,7 +88,8 @@ def do_clone(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progre
         raise
     default = clone.default_branch("origin") or clone.head_branch()
     ctx.store.repos.update(repo.id, default_branch=default)
-    return Outcome({"default_branch": default, "url": redact_url(repo.url)})
+    return Outcome({"default_branch": default, "url": redact_url(repo.url)},
+                   remote_fetches=(RemoteFetch("origin", utcnow()),))  # the clone fetched it
 
 
 def do_fetch(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
