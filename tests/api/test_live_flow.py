@@ -26,7 +26,10 @@ def branches(api: Api, name: str) -> dict:
 def test_add_repo_clones_and_tracks_default_branch(api: Api, forge: Forge, repo_name: str) -> None:
     repo = add_repo(api, repo_name, forge)
     assert repo["default_branch"] == "main"
-    assert repo["remotes"] == [{"name": "origin", "url": forge.url, "provider": "other"}]
+    (origin,) = repo["remotes"]
+    assert (origin["name"], origin["url"], origin["provider"]) == ("origin", forge.url, "other")
+    assert (origin["last_error"], origin["backing_off"]) == (None, False)
+    assert origin["last_success_at"] is not None and repo["failing_remotes"] == []  # the clone fetched it
     main = branches(api, repo_name)["main"]
     assert main == {"name": "main", "sha": branch_sha(forge.bare, "main"), "upstream": "origin/main",
                     "ahead": 0, "behind": 0}
