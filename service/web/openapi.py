@@ -10,56 +10,29 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import JobKind, JobState, PullStrategy, Scope, Trigger
+from service.domain.types import JobKind, JobState, PullStrategy, Scope
 from service.forges.registry import ENDPOINTS, KINDS, PROVIDERS
+from service.web.openapi_builders import (
+    BOOL,
+    TIME,
+    Schema,
+    array,
+    errors,
+    integer,
+    json_content,
+    nullable,
+    obj,
+    ok,
+    op,
+    path_param,
+    query,
+    ref,
+    string,
+)
+from service.web.openapi_operations import TAGS, name_and_show
+from service.web.openapi_results import SCHEMAS as JOB_SCHEMAS
 
 bp = Blueprint("openapi", __name__)
-Schema = dict[str, Any]
-
-
-# --- small builders -----------------------------------------------------------------------------
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(required: list[str] | None = None, /, **props: Schema) -> Schema:
-    schema: Schema = {"type": "object", "properties": props}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def string(*enum: str, **extra: Any) -> Schema:
-    return {"type": "string", **({"enum": list(enum)} if enum else {}), **extra}
-
-
-def nullable(schema: Schema) -> Schema:
-    return {"oneOf": [schema, {"type": "null"}]}
-
-
-def array(items: Schema) -> Schema:
-    return {"type": "array", "items": items}
-
-
-def integer(**extra: Any) -> Schema:
-    return {"type": "integer", **extra}
-
-
-BOOL: Schema = {"type": "boolean"}
-TIME: Schema = nullable(string(format="date-time"))
-
-
-def json_content(schema: Schema) -> Schema:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def ok(status: str, description: str, schema: Schema | None = None) -> Schema:
-    answer: Schema = {"description": description}
-    if schema is not None:
-        answer.update(json_content(schema))
-    return {status: answer}
-
 
 ERROR_TEXT = {
     400: "Bad JSON, a missing field, a field of the wrong type or a bad query parameter",
@@ -70,33 +43,6 @@ ERROR_TEXT = {
          "nothing was done. See Retry-After",
     502: "The forge or the worker failed", 503: "The clone is busy, or the database is not answering; see Retry-After",
 }
-
-
-def errors(*statuses: int) -> Schema:
-    """Error answers: always 401 (no or bad token), 429 (too many wrong tokens) and 503 (the
-    database is not answering), plus the ones named."""
-    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in sorted({401, 429, 503, *statuses})}
-
-
-def op(summary: str, scope: str, responses: Schema, *, params: list[Schema] | None = None,
-       body: Schema | None = None, tag: str = "repos") -> Schema:
-    operation: Schema = {"summary": summary, "tags": [tag], "responses": responses,
-                         "description": f"Needs a token with scope `{scope}`."}
-    if params:
-        operation["parameters"] = params
-    if body is not None:
-        operation["requestBody"] = {"required": True, **json_content(body)}
-        operation["responses"].setdefault("400", {"$ref": "#/components/responses/E400"})
-        operation["responses"].setdefault("413", {"$ref": "#/components/responses/E413"})
-    return operation
-
-
-def path_param(name: str, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": string()}
-
-
-def query(name: str, schema: Schema, description: str) -> Schema:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 NAME = path_param("name", "The repo's name as given, e.g. `acme/widgets`; it may contain `/`, sent as is.")
@@ -119,6 +65,8 @@ JOB_ANSWERS = {**ok("200", "With ?wait: the job ended", JOB_ANSWER), **ok("202",
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(["error"], error=obj(["code", "message"], code=string(), message=string())),
     "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS)),
+    "AddedRemote": {"allOf": [ref("Remote"), obj(["job"], job={**ref("Job"), "description": (
+        "The fetch of the new remote, queued (GET /api/v1/jobs/{job_id} follows it)")})]},
     "Repo": obj(
         ["name", "url", "provider", "default_branch", "pull_strategy", "fetch_interval", "protected_branches",
          "state", "last_fetch_at", "notify_url", "notify_secret_set", "remotes"],
@@ -127,7 +75,8 @@ SCHEMAS: dict[str, Schema] = {
         state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
         notify_url=nullable(string(description="Where finished jobs are POSTed; credentials never shown")),
         notify_secret_set={**BOOL, "description": "Whether a notify_secret is set (the secret is write-only)"},
-        remotes=array(ref("Remote")), job=ref("Job")),
+        remotes=array(ref("Remote")),
+        job={**ref("Job"), "description": "Only in the answer to POST /api/v1/repos: the clone job, queued"}),
     "Rule": obj(
         ["name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force"],
         name=string(), remote=string(), branch=string(), local_branch=string(),
@@ -138,15 +87,6 @@ SCHEMAS: dict[str, Schema] = {
                   upstream=nullable(string(description="e.g. origin/main")), ahead=nullable(integer()),
                   behind=nullable(integer())),
     "RemoteBranch": obj(["remote", "name", "sha"], remote=string(), name=string(), sha=string()),
-    "Job": obj(
-        ["id", "repo", "kind", "state", "trigger", "params", "result", "error", "progress", "created_at",
-         "started_at", "finished_at"],
-        id=integer(), repo=string(), kind=string(*[k.value for k in JobKind]),
-        state=string(*[s.value for s in JobState]), trigger=string(*[t.value for t in Trigger]),
-        params={"type": "object"}, result=nullable({"type": "object"}),
-        error=nullable(obj(["code", "message"], code=string(), message=string())),
-        progress=nullable(obj(["phase", "percent"], phase=string(), percent=integer())),
-        attempts=integer(), created_at=TIME, started_at=TIME, finished_at=TIME),
     "WebhookAnswer": {"oneOf": [
         obj(["jobs"], jobs=array(integer(description="A fetch job's id"))),
         obj(["ignored"], ignored=string(description="Why nothing was done")),
@@ -155,6 +95,7 @@ SCHEMAS: dict[str, Schema] = {
                  kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
+    **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
 
 # --- fetching: how each remote's fetches go, and what a fetch moved -------------------------------
@@ -219,7 +160,8 @@ PATHS: dict[str, Schema] = {
         "get": op("List remotes", "read", {**ok("200", "The remotes", obj(["remotes"], remotes=array(ref("Remote")))),
                                            **errors(404)}, tag="remotes"),
         "post": op("Add a remote (then fetched by a job)", "admin",
-                   {**ok("201", "The remote", ref("Remote")), **errors(403, 404, 409, 422)}, tag="remotes",
+                   {**ok("201", "The remote, with the job that fetches it", ref("AddedRemote")),
+                    **errors(403, 404, 409, 422)}, tag="remotes",
                    body={"oneOf": [obj(["name", "url"], name=REMOTE_NAME, url=URL),
                                    obj(["fork"], name=REMOTE_NAME,
                                        fork=string(description="A full_name from /forks; name defaults to "
@@ -379,9 +321,8 @@ DOCUMENT: dict[str, Any] = {
                             '`{"error": {"code", "message"}}`; bodies are JSON whatever their Content-Type.'},
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
-    "tags": [{"name": t} for t in ("repos", "remotes", "branches", "operations", "rules", "jobs", "tokens",
-                                               "webhooks", "meta")],
-    "paths": PATHS,
+    "tags": TAGS,
+    "paths": name_and_show(PATHS),
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "Scopes: read < write < admin"}},
