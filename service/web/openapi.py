@@ -98,11 +98,10 @@ SCHEMAS: dict[str, Schema] = {
     **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
 
-# --- fetching: how each remote's fetches go, and what a fetch moved -------------------------------
-ERROR = obj(["code", "message"], code=string(), message=string())
+# --- fetching: how each remote's fetches go (what a fetch moved: openapi_results.py) -------------
 REMOTE_FETCH_STATUS: dict[str, Schema] = {
     "last_attempt_at": TIME, "last_success_at": TIME,
-    "last_error": nullable({**ERROR, "description": "Why the last fetch failed; null once one succeeds"}),
+    "last_error": nullable({**ref("ErrorDetail"), "description": "Why the last fetch failed; null once one succeeds"}),
     "fetch_failures": integer(minimum=0, description="Fetches in a row that failed"),
     "backing_off": {**BOOL, "description": "Scheduled fetches leave the remote alone until next_attempt_at: it keeps "
                     "failing with a permanent error (auth, not_found); an explicit fetch (API, webhook) always tries"},
@@ -111,14 +110,6 @@ SCHEMAS["Remote"]["properties"].update(REMOTE_FETCH_STATUS)
 SCHEMAS["Remote"]["required"] += list(REMOTE_FETCH_STATUS)
 SCHEMAS["Repo"]["properties"]["failing_remotes"] = array(string(description="A remote whose last fetch failed"))
 SCHEMAS["Repo"]["required"].append("failing_remotes")
-SCHEMAS["FetchedRemote"] = {"oneOf": [obj(["error"], error=ERROR), obj(
-    ["updated", "deleted", "default_branch"],
-    default_branch=nullable(string(description="Where the remote's HEAD points, followed as set-head --auto does")),
-    updated=array(obj(["ref", "old", "new"], ref=string(description="As on the remote: refs/heads/x, refs/tags/t"),
-                      old=nullable(string(description="null: created by this fetch")), new=string())),
-    deleted=array(obj(["ref", "old"], ref=string(), old=string(description="Its last sha: pruned"))))]}
-SCHEMAS["FetchResult"] = {**obj(["remotes"], remotes={"type": "object", "additionalProperties": ref("FetchedRemote")}),
-                          "description": "A fetch job's result; a scheduled fetch leaves out its params' `skip`"}
 
 
 RESPONSES = {
