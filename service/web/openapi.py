@@ -99,6 +99,20 @@ SCHEMAS: dict[str, Schema] = {
     **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
 
+# --- fetching: how each remote's fetches go (what a fetch moved: openapi_results.py) -------------
+REMOTE_FETCH_STATUS: dict[str, Schema] = {
+    "last_attempt_at": TIME, "last_success_at": TIME,
+    "last_error": nullable({**ref("ErrorDetail"), "description": "Why the last fetch failed; null once one succeeds"}),
+    "fetch_failures": integer(minimum=0, description="Fetches in a row that failed"),
+    "backing_off": {**BOOL, "description": "Scheduled fetches leave the remote alone until next_attempt_at: it keeps "
+                    "failing with a permanent error (auth, not_found); an explicit fetch (API, webhook) always tries"},
+    "next_attempt_at": TIME, "backoff_reason": nullable(string(description="While backing_off, why"))}
+SCHEMAS["Remote"]["properties"].update(REMOTE_FETCH_STATUS)
+SCHEMAS["Remote"]["required"] += list(REMOTE_FETCH_STATUS)
+SCHEMAS["Repo"]["properties"]["failing_remotes"] = array(string(description="A remote whose last fetch failed"))
+SCHEMAS["Repo"]["required"].append("failing_remotes")
+
+
 RESPONSES = {
     f"E{status}": {"description": text, **json_content(ref("Error")),
                    **({"headers": {"WWW-Authenticate": {"schema": string()}}} if status == 401 else {})}

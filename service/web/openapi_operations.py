@@ -77,10 +77,13 @@ def job(job_id: int, kind: str, params: dict[str, Any], result: dict[str, Any] |
             **{k: (v if ended or k == "created_at" else None) for k, v in TIMES.items()}}
 
 
-ORIGIN = {"name": "origin", "url": "https://github.com/acme/widgets.git", "provider": "github"}
+NOT_FETCHED_YET = {"last_attempt_at": None, "last_success_at": None, "last_error": None, "fetch_failures": 0,
+                   "backing_off": False, "next_attempt_at": None, "backoff_reason": None}
+ORIGIN = {"name": "origin", "url": "https://github.com/acme/widgets.git", "provider": "github", **NOT_FETCHED_YET}
 MAIN = {"name": "main", "sha": SHA2, "upstream": "origin/main", "ahead": 0, "behind": 0, "gone": False}
 FETCHED = job(42, "fetch", {"remote": "origin", "prune": True},
-              {"remotes": {"origin": {"updated": ["refs/heads/main"], "deleted": []}}})
+              {"remotes": {"origin": {"updated": [{"ref": "refs/heads/main", "old": SHA1, "new": SHA2}],
+                                      "deleted": [], "default_branch": "main"}}})
 
 # "<method> <path>": {"request": body, "<status>": answer}
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -89,12 +92,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "201": {"name": "acme/widgets", "url": "https://github.com/acme/widgets.git", "provider": "github",
                 "default_branch": None, "pull_strategy": "ff-only", "fetch_interval": 300,
                 "protected_branches": [], "state": "cloning", "error": None, "last_fetch_at": None,
-                "notify_url": None, "notify_secret_set": False, "remotes": [ORIGIN],
+                "notify_url": None, "notify_secret_set": False, "remotes": [ORIGIN], "failing_remotes": [],
                 "job": job(41, "clone", {"url": "https://github.com/acme/widgets.git"}, None, state="queued")},
     },
     "post /api/v1/repos/{name}/remotes": {
         "request": {"name": "upstream", "url": "https://github.com/widgetco/widgets.git"},
         "201": {"name": "upstream", "url": "https://github.com/widgetco/widgets.git", "provider": "github",
+                **NOT_FETCHED_YET,
                 "job": job(43, "fetch", {"remote": "upstream", "prune": True}, None, state="queued")},
     },
     "post /api/v1/repos/{name}/fetch": {"request": {"remote": "origin"}, "200": {"job": FETCHED}},

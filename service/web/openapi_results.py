@@ -39,17 +39,27 @@ PUSHED = exactly(obj(
     backup_ref=string(description="Only after a forced push overwrote commits: where they are kept")),
     "A branch pushed to a remote")
 
+MOVED_REF = exactly(obj(
+    ["ref", "old", "new"], ref=string(description="A ref as named on the remote, e.g. refs/heads/main"),
+    old=nullable({**SHA, "description": "Its sha before; null for a ref the fetch created"}),
+    new={**SHA, "description": "Its sha after (a tag's may be a tag object's)"}), "A ref a fetch created or moved")
+PRUNED_REF = exactly(obj(["ref", "old"], ref=string(), old={**SHA, "description": "Its last sha"}),
+                     "A ref the remote no longer has (pruned)")
+
 FETCHED_REMOTE: Schema = {"oneOf": [
-    exactly(obj(["updated", "deleted"],
-                updated=array(string(description="A ref as named on the remote, e.g. refs/heads/main")),
-                deleted=array(string(description="A ref the remote no longer has (pruned)"))),
+    exactly(obj(["updated", "deleted", "default_branch"], updated=array(ref("MovedRef")),
+                deleted=array(ref("PrunedRef")),
+                default_branch=nullable(string(description="The branch the remote's HEAD points at, followed as "
+                                                           "`git remote set-head <remote> --auto` does; null while "
+                                                           "the remote has no branches"))),
             "The refs this remote's fetch changed"),
     exactly(obj(["error"], error=ref("ErrorDetail")), "This remote's fetch failed (and so did the job)"),
 ]}
 
 FETCHED = exactly(obj(["remotes"], remotes={
     "type": "object", "additionalProperties": ref("RemoteFetch"),
-    "description": "By remote name: each remote fetched"}), "Remotes fetched")
+    "description": "By remote name: each remote fetched (a scheduled fetch leaves out its params' `skip`: "
+                   "remotes backing off)"}), "Remotes fetched")
 
 BRANCH_SHOWN = exactly(obj(["branch"], branch=ref("Branch")), "The branch afterwards")
 
@@ -115,5 +125,7 @@ SCHEMAS: dict[str, Schema] = {
     **{f"{kind.capitalize()}Job": job_of_kind(kind) for kind in JobKind},
     **{result_schema(kind): schema for kind, schema in RESULTS.items()},
     "RemoteFetch": FETCHED_REMOTE,
+    "MovedRef": MOVED_REF,
+    "PrunedRef": PRUNED_REF,
     "ErrorDetail": obj(["code", "message"], code=string(), message=string()),
 }

@@ -60,7 +60,9 @@ def test_a_generated_client_adds_a_repo_fetches_lists_branches_and_gets_a_job(
         assert answer.status_code == 200
         job = answer.parsed.job
         assert isinstance(job, FetchJob) and job.state.value == "done"
-        assert job.result.remotes["origin"].updated == ["refs/heads/main"]
+        fetched = job.result.remotes["origin"]
+        assert [(m.ref, m.new) for m in fetched.updated] == [("refs/heads/main", new)]
+        assert fetched.default_branch == "main"
 
         again = get_job.sync(job_id=job.id, client=client)
         assert isinstance(again, FetchJob) and again.result.to_dict() == job.result.to_dict()

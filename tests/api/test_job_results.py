@@ -53,9 +53,11 @@ def test_every_kind_of_job_ends_with_the_result_its_schema_names(api: Api, forge
     clone = checked(api.wait_job(added["job"]["id"]))
     assert clone["result"] == {"default_branch": "main", "url": forge.url}
 
+    old = branch_sha(forge.bare, "main")
     new = forge.commit("a.txt", "a\n", "second")
     fetch = checked(api.run(f"/api/v1/repos/{repo_name}/fetch", {}))
-    assert fetch["result"] == {"remotes": {"origin": {"updated": ["refs/heads/main"], "deleted": []}}}
+    assert fetch["result"] == {"remotes": {"origin": {"updated": [{"ref": "refs/heads/main", "old": old, "new": new}],
+                                                      "deleted": [], "default_branch": "main"}}}
     pull = checked(api.run(f"/api/v1/repos/{repo_name}/pull", {"branch": "main"}))
     assert (pull["result"]["outcome"], pull["result"]["after"]) == ("fast-forwarded", new)
 

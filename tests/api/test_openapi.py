@@ -193,7 +193,8 @@ def test_a_jobs_result_is_named_by_its_kind(client: FlaskClient) -> None:
         assert own["kind"]["enum"] == [kind.value]
         assert f"#/components/schemas/{kind.capitalize()}Result" in str(own["result"])
     fetch = {"id": 1, "repo": "a/b", "kind": "fetch", "state": "done", "trigger": "api", "params": {},
-             "result": {"remotes": {"origin": {"updated": [], "deleted": []}}}, "error": None, "progress": None,
+             "result": {"remotes": {"origin": {"updated": [], "deleted": [], "default_branch": "main"}}},
+             "error": None, "progress": None,
              "created_at": None, "started_at": None, "finished_at": None}
     check_named(doc, "Job", fetch)
     with pytest.raises(AssertionError):  # a fetch job cannot carry a pull's result
