@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from service.domain.forge import ForgeConfig
-from service.domain.records import Job, Remote, Repo, Rule, Token
+from service.domain.records import Backup, Job, Remote, Repo, Rule, Token
 from service.domain.validation import redact_url
 
 View = dict[str, Any]
@@ -79,3 +79,11 @@ def forge_view(forge: ForgeConfig, source: str, *, has_token: bool, has_webhook_
 
 def token_view(token: Token) -> View:
     return {"name": token.name, "scope": token.scope, "created_at": iso(token.created_at)}
+
+
+def backup_view(backup: Backup) -> View:
+    """A backup: the branch (of `remote`, or local when remote is None) and the tip it kept."""
+    return {"id": backup.id, "branch": backup.branch, "remote": backup.remote,
+            "where": "local" if backup.remote is None else "remote", "sha": backup.sha,
+            "replaced_by": backup.replaced_by, "ref": backup.ref, "job_id": backup.job_id,
+            "created_at": iso(backup.created_at)}

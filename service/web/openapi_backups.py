@@ -1,0 +1,83 @@
+"""The OpenAPI document's part for pushes that look first (expect, dry_run, their results) and
+for backups; openapi.py merges it into its paths and schemas."""
+
+from __future__ import annotations
+
+from service.web.openapi import (
+    BOOL,
+    EXPECT,
+    JOB_ANSWERS,
+    NAME,
+    TIME,
+    WAIT,
+    Schema,
+    array,
+    errors,
+    integer,
+    nullable,
+    obj,
+    ok,
+    op,
+    path_param,
+    ref,
+    string,
+)
+
+COMMITS = array(ref("Commit"))
+BACKUP_ID = {**path_param("backup_id", "A backup's id"), "schema": integer(minimum=1)}
+
+SCHEMAS: dict[str, Schema] = {
+    "Commit": obj(["sha", "subject", "author", "date"], sha=string(), subject=string(),
+                  author=string(description="Name <email>"), date=string(format="date-time")),
+    "PushResult": obj(
+        ["outcome", "remote", "remote_branch", "before", "after"],
+        outcome=string("pushed", "created", "up-to-date", "rejected", "fast-forward", "create", "force",
+                       description="A dry run's outcome is what the push would do"),
+        remote=string(), remote_branch=string(),
+        before=nullable(string(description="The remote's tip, as fetched just before the push")),
+        after=string(description="The tip pushed"),
+        reason=string("non-fast-forward", "stale", "protected", description="Why it was rejected"),
+        force_available=BOOL, backup_ref=string(description="The backup of the tip a force overwrote"),
+        discarded={**COMMITS, "description": "The remote's commits a force overwrites (or would): newest first, "
+                                             "at most 100"},
+        arriving={**COMMITS, "description": "Dry runs: the commits the remote would get, newest first, at most 100"},
+        dry_run=BOOL, message=string()),
+    "RestoreResult": {"oneOf": [
+        {"allOf": [ref("PushResult"), obj(["backup_id"], backup_id=integer())]},
+        obj(["backup_id", "outcome", "branch", "before", "after"], backup_id=integer(),
+            outcome=string("reset", "up-to-date", "rejected"), branch=string(), before=nullable(string()),
+            after=string(), reason=string("stale"), backup_ref=string(), discarded=COMMITS, message=string()),
+    ]},
+    "Backup": obj(
+        ["id", "branch", "remote", "where", "sha", "replaced_by", "ref", "job_id", "created_at"],
+        id=integer(), branch=string(),
+        remote=nullable(string(description="null: a local branch's backup (a rebase replaced its tip)")),
+        where=string("remote", "local"), sha=string(description="The tip kept"),
+        replaced_by=nullable(string(description="The tip that replaced it; a restore is leased on it")),
+        ref=string(description="The ref that keeps it in the clone (outlives git gc)"),
+        job_id=nullable(integer(description="The job that made it")), created_at=TIME),
+}
+
+PATHS: dict[str, Schema] = {
+    "/api/v1/repos/{name}/backups": {
+        "parameters": [NAME],
+        "get": op("List the backups of what force pushes and rebases replaced, newest first (not past "
+                  "GITFERRY_BACKUP_RETENTION_DAYS)", "read",
+                  {**ok("200", "The backups", obj(["backups"], backups=array(ref("Backup")))), **errors(404)},
+                  tag="backups"),
+    },
+    "/api/v1/repos/{name}/backups/{backup_id}/restore": {
+        "parameters": [NAME, BACKUP_ID],
+        "post": op("Put the branch back where the backup kept it: a leased push (remote) or a reset (local). "
+                   "Refused as `stale` if the branch moved since the backup's job, unless forced with expect; "
+                   "the tip it replaces is backed up in turn. The job's result is a RestoreResult", "admin",
+                   {**JOB_ANSWERS, **errors(403, 404, 422)}, params=[WAIT], tag="backups",
+                   body=obj(force={**BOOL, "default": False, "description": "Restore over a branch that moved"},
+                            expect={**EXPECT, "description": "With force: the tip the branch must be at now"})),
+    },
+    "/api/v1/repos/{name}/backups/{backup_id}": {
+        "parameters": [NAME, BACKUP_ID],
+        "delete": op("Delete a backup (its ref goes the next time a worker holds the clone)", "admin",
+                     {**ok("204", "Deleted"), **errors(403, 404)}, tag="backups"),
+    },
+}
