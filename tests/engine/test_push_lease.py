@@ -113,3 +113,41 @@ def test_backups_outlive_gc(clone: Clone, forge: Forge, local_commit: LocalCommi
     assert git(clone.path, "cat-file", "-t", remote) == "commit"
     [kept] = clone.backups()
     assert (kept.ref, kept.sha, kept.remote, kept.branch) == (result.backup_ref, remote, "origin", "main")
+
+
+def test_a_restore_is_leased_on_the_tip_that_replaced_the_backup(
+        clone: Clone, forge: Forge, local_commit: LocalCommits, tmp_path: Path) -> None:
+    local, remote = moved_unseen(clone, forge, local_commit)
+    clone.push("main", force=True, look_first=True)
+    [backup] = clone.backups()
+    git(forge.work, "fetch", "--quiet", "origin")
+    git(forge.work, "reset", "--quiet", "--hard", "origin/main")
+    newer = forge.commit("later.txt", "later\n", "moved since")  # on top of the forced tip
+    refused = clone.restore(backup, lease=local)
+    assert (refused.outcome, refused.reason, refused.before) == ("rejected", "stale", newer)
+    assert forge.sha("refs/heads/main") == newer
+    refused = clone.restore(backup, lease=None)  # no tip confirmed: refused, showing it
+    assert (refused.outcome, refused.reason, refused.before) == ("rejected", "stale", newer)
+
+    restored = clone.restore(backup, lease=newer)
+    assert (restored.outcome, restored.after, restored.backup_ref is not None) == ("pushed", remote, True)
+    assert forge.sha("refs/heads/main") == remote
+    assert {b.sha for b in clone.backups()} == {remote, newer}  # what it overwrote is kept in turn
+
+
+def test_a_local_branch_is_reset_to_its_backup_only_from_the_tip_that_replaced_it(
+        clone: Clone, local_commit: LocalCommits) -> None:
+    old = clone.branch("main").sha
+    ref = clone.keep_local_backup("main", old)
+    git(clone.path, "update-ref", "refs/heads/main", git(clone.path, "commit-tree", "-m", "rewritten",
+                                                             f"{old}^{{tree}}"))
+    clone.forget()
+    rewritten = clone.branch("main").sha
+    [backup] = clone.backups()
+    assert (backup.ref, backup.remote, backup.branch, backup.sha) == (ref, None, "main", old)
+    assert clone.restore(backup, lease=old).outcome == "rejected"
+    assert clone.branch("main").sha == rewritten
+    reset = clone.restore(backup, lease=rewritten)
+    assert (reset.outcome, reset.before, reset.after) == ("reset", rewritten, old)
+    assert clone.branch("main").sha == old
+    assert rewritten in {b.sha for b in clone.backups()}
