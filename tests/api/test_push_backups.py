@@ -184,3 +184,14 @@ def test_bad_push_and_backup_requests_are_refused_and_change_nothing(api: Api, f
         assert answer.status_code == status, (path, body, answer.text)
         assert answer.json()["error"]["code"]
     assert api.ok("GET", f"/api/v1/jobs?repo={repo_name}")["jobs"] == before
+
+
+def test_a_branch_the_push_fetched_sets_off_the_rules_watching_it(api: Api, forge: Forge, repo_name: str) -> None:
+    _ours, theirs = moved_unseen(api, forge, repo_name)
+    api.ok("POST", f"/api/v1/repos/{repo_name}/rules", {"name": "copy", "remote": "origin", "branch": "main",
+                                                        "local_branch": "copy"}, status=201)
+    assert api.run(f"/api/v1/repos/{repo_name}/push", {"branch": "main"})["result"]["outcome"] == "rejected"
+    [sync] = api.ok("GET", f"/api/v1/jobs?repo={repo_name}&kind=sync")["jobs"]
+    assert (sync["trigger"], api.wait_job(sync["id"])["state"]) == ("rule", "done")
+    copy = {b["name"]: b for b in api.ok("GET", f"/api/v1/repos/{repo_name}/branches")["branches"]}["copy"]
+    assert copy["sha"] == theirs

@@ -268,6 +268,7 @@ class Clone:
         expect: str | None = None,
         dry_run: bool = False,
         look_first: bool = False,
+        fetched: _push.Fetched | None = None,
     ) -> PushResult:
         """Push a branch to its upstream, or origin/<branch>, or where told (see push.push)."""
         return _push.push(
@@ -281,6 +282,7 @@ class Clone:
             expect=expect,
             dry_run=dry_run,
             look_first=look_first,
+            fetched=fetched,
         )
 
     # -- backups ---------------------------------------------------------------------------
@@ -296,9 +298,10 @@ class Clone:
     def delete_backups(self, refs: list[str]) -> None:
         _backups.delete(self._git, refs)
 
-    def restore(self, backup: BackupRef, lease: str | None, protected: Sequence[str] = ()) -> PushResult | ResetResult:
+    def restore(self, backup: BackupRef, lease: str | None, protected: Sequence[str] = (),
+                fetched: _push.Fetched | None = None) -> PushResult | ResetResult:
         """Put a backup's branch back where it kept it, if the branch is at `lease` (restore.py)."""
-        return _restore.restore(self._git, backup, lease, protected)
+        return _restore.restore(self._git, backup, lease, protected, fetched)
 
 
 def _modified(path: Path) -> float | None:

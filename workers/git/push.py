@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
 from . import backups, validate
 from .errors import GitError
-from .models import Commit, PushResult
+from .models import Commit, FetchResult, PushResult
 from .refs import (
     HEADS,
     REMOTES,
@@ -25,6 +25,7 @@ from .runner import Output, Runner
 
 BACKUPS = backups.REMOTE_BACKUPS
 COMMITS_MAX = 100
+Fetched = Callable[[str, FetchResult], None]  # (remote, what a push's fetch of its branch moved)
 _REASONS = {"non-fast-forward": "non-fast-forward", "fetch first": "non-fast-forward", "stale info": "stale"}
 
 
@@ -70,12 +71,13 @@ def push(
     expect: str | None = None,
     dry_run: bool = False,
     look_first: bool = False,
+    fetched: Fetched | None = None,
 ) -> PushResult:
     """Push local `branch`; rejections are results, failures are GitError.
 
     `look_first` fetches the remote's branch before anything else, so the push knows its tip
     now (a dry run and a push that names the tip it `expect`s always do). A force is leased on
-    `expect` if given, else on the tip as last fetched."""
+    `expect` if given, else on the tip as last fetched. `fetched` hears what that fetch moved."""
     local = _local_tip(runner, branch, remote, remote_branch)
     target_remote, target_branch, write_up = _target(runner, branch, remote, remote_branch, set_upstream)
     validate.branch_name(target_branch, "remote branch")
@@ -84,17 +86,17 @@ def push(
     url = require_remote(runner, target_remote)
     to = Target(target_remote, target_branch, url, any(fnmatchcase(target_branch, p) for p in protected))
     result = push_commit(runner, local, to, force=force, expect=expect, dry_run=dry_run,
-                         look_first=look_first or dry_run or expect is not None)
+                         look_first=look_first or dry_run or expect is not None, fetched=fetched)
     if write_up and not dry_run and result.outcome != "rejected":
         write_upstream(runner, branch, target_remote, target_branch)
     return result
 
 
 def push_commit(runner: Runner, local: str, to: Target, *, force: bool = False, expect: str | None = None,
-                dry_run: bool = False, look_first: bool = False) -> PushResult:
+                dry_run: bool = False, look_first: bool = False, fetched: Fetched | None = None) -> PushResult:
     """Make `to`'s branch `local` (a commit in the clone): the checks, then the push itself."""
     if look_first:
-        look(runner, to)
+        look(runner, to, fetched)
     current = ref_sha(runner, to.tracking)
     change = _change(runner, current, local)
     overwrites = change == "non-fast-forward"
@@ -152,17 +154,21 @@ def _push(runner: Runner, local: str, to: Target, expected: str | None, *, force
     return result("pushed", before or expected, backup_ref=backup)
 
 
-def look(runner: Runner, to: Target) -> None:
-    """Fetch the remote's branch alone into its remote-tracking ref (dropped if it is gone there)."""
+def look(runner: Runner, to: Target, fetched: Fetched | None = None) -> None:
+    """Fetch the remote's branch alone into its remote-tracking ref (dropped if it is gone there);
+    `fetched` hears if that moved it, as a fetch of the whole remote would say."""
+    old = ref_sha(runner, to.tracking)
     refspec = f"+{HEADS}{to.branch}:{to.tracking}"
     out = runner.run(["fetch", "--no-tags", "--no-write-fetch-head", "--end-of-options", to.remote, refspec],
                      url=to.url, check=False)
-    if out.returncode == 0:
-        return
-    if "couldn't find remote ref" not in out.stderr:
+    if out.returncode != 0 and "couldn't find remote ref" not in out.stderr:
         raise out.error()
-    if ref_sha(runner, to.tracking) is not None:
+    if out.returncode != 0 and old is not None:
         delete_refs(runner, [to.tracking])
+    new = ref_sha(runner, to.tracking)
+    if fetched is not None and new != old:
+        moved = [HEADS + to.branch]
+        fetched(to.remote, FetchResult(updated=moved if new else [], deleted=[] if new else moved))
 
 
 def _change(runner: Runner, current: str | None, local: str) -> str:

@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 from . import backups, validate
 from .errors import GitError
 from .models import Commit, PushResult, Record
-from .push import Target, commits, look, push_commit
+from .push import Fetched, Target, commits, look, push_commit
 from .refs import HEADS, is_ancestor, ref_sha, require_remote, update_ref
 from .runner import Runner
 
@@ -29,8 +29,8 @@ class ResetResult(Record):
     message: str | None = None
 
 
-def restore(runner: Runner, backup: backups.BackupRef, lease: str | None, protected: Sequence[str] = ()
-            ) -> PushResult | ResetResult:
+def restore(runner: Runner, backup: backups.BackupRef, lease: str | None, protected: Sequence[str] = (),
+            fetched: Fetched | None = None) -> PushResult | ResetResult:
     """Put the backup's branch back at its sha, if the branch is at `lease` now (None: nothing
     known it may be at, so it is refused, showing where it is)."""
     if ref_sha(runner, backup.ref) != backup.sha:
@@ -40,7 +40,7 @@ def restore(runner: Runner, backup: backups.BackupRef, lease: str | None, protec
     validate.remote_name(backup.remote)
     url = require_remote(runner, backup.remote)
     to = Target(backup.remote, backup.branch, url, any(fnmatchcase(backup.branch, p) for p in protected))
-    look(runner, to)
+    look(runner, to, fetched)
     if lease is None:  # a tip nobody confirmed is refused the way a stale expect is, showing it
         current = ref_sha(runner, to.tracking)
         now = f"is at {current}" if current else "does not exist"

@@ -13,7 +13,7 @@ from service.domain.records import JobStart, Repo
 from service.domain.rules import rules_to_run
 from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key, utcnow
 from service.domain.validation import redact_url
-from workers.git import BackupRef, Clone, GitError, ProgressCallback
+from workers.git import BackupRef, Clone, FetchResult, GitError, ProgressCallback
 from workers.tasks.backups import record_made
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import lock_file
@@ -163,9 +163,19 @@ def do_push(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progres
     result = clone.push(
         p["branch"], remote=p.get("remote"), remote_branch=p.get("remote_branch"),
         set_upstream=p.get("set_upstream"), force=bool(p.get("force")), protected=repo.protected_branches or (),
-        expect=p.get("expect"), dry_run=bool(p.get("dry_run")), look_first=True,
+        expect=p.get("expect"), dry_run=bool(p.get("dry_run")), look_first=True, fetched=_rules_hear(ctx, start),
     )
     return Outcome(result.to_dict())
+
+
+def _rules_hear(ctx: WorkerContext, start: JobStart) -> Callable[[str, FetchResult], None]:
+    """What a push's fetch of its branch moved sets off rules as any fetch does: the fetch a
+    forge's webhook then makes finds nothing moved."""
+
+    def hear(remote: str, fetched: FetchResult) -> None:
+        queue_rule_syncs(ctx, start, remote, fetched.to_dict())
+
+    return hear
 
 
 def do_restore(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
@@ -173,7 +183,7 @@ def do_restore(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Prog
     repo = prepare(ctx, start, clone, progress)
     p = start.job.params
     backup = BackupRef(p["ref"], p["sha"], p["branch"], p.get("remote"), None)
-    result = clone.restore(backup, p.get("lease"), repo.protected_branches or ())
+    result = clone.restore(backup, p.get("lease"), repo.protected_branches or (), _rules_hear(ctx, start))
     return Outcome({"backup_id": p["backup_id"], **result.to_dict()})
 
 
