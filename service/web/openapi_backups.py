@@ -27,8 +27,10 @@ COMMITS = array(ref("Commit"))
 BACKUP_ID = {**path_param("backup_id", "A backup's id"), "schema": integer(minimum=1)}
 
 SCHEMAS: dict[str, Schema] = {
-    "Commit": obj(["sha", "subject", "author", "date"], sha=string(), subject=string(),
-                  author=string(description="Name <email>"), date=string(format="date-time")),
+    "Commit": obj(["sha", "parents", "subject", "author", "committed_at"], sha=string(), parents=array(string()),
+                  subject=string(), author=obj(["name", "email", "date"], name=string(), email=string(),
+                                               date=string(format="date-time")),
+                  committed_at=string(format="date-time")),
     "PushResult": obj(
         ["outcome", "remote", "remote_branch", "before", "after"],
         outcome=string("pushed", "created", "up-to-date", "rejected", "fast-forward", "create", "force",
@@ -49,13 +51,13 @@ SCHEMAS: dict[str, Schema] = {
             after=string(), reason=string("stale"), backup_ref=string(), discarded=COMMITS, message=string()),
     ]},
     "Backup": obj(
-        ["id", "branch", "remote", "where", "sha", "replaced_by", "ref", "job_id", "created_at"],
+        ["id", "branch", "remote", "where", "sha", "replaced_by", "ref", "job", "created_at"],
         id=integer(), branch=string(),
         remote=nullable(string(description="null: a local branch's backup (a rebase replaced its tip)")),
         where=string("remote", "local"), sha=string(description="The tip kept"),
         replaced_by=nullable(string(description="The tip that replaced it; a restore is leased on it")),
         ref=string(description="The ref that keeps it in the clone (outlives git gc)"),
-        job_id=nullable(integer(description="The job that made it")), created_at=TIME),
+        job=nullable(integer(description="The id of the job that made it")), created_at=TIME),
 }
 
 PATHS: dict[str, Schema] = {

@@ -85,5 +85,5 @@ def backup_view(backup: Backup) -> View:
     """A backup: the branch (of `remote`, or local when remote is None) and the tip it kept."""
     return {"id": backup.id, "branch": backup.branch, "remote": backup.remote,
             "where": "local" if backup.remote is None else "remote", "sha": backup.sha,
-            "replaced_by": backup.replaced_by, "ref": backup.ref, "job_id": backup.job_id,
+            "replaced_by": backup.replaced_by, "ref": backup.ref, "job": backup.job_id,
             "created_at": iso(backup.created_at)}

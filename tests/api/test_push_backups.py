@@ -68,7 +68,7 @@ def test_a_rejection_shows_the_tip_and_a_force_on_exactly_that_tip_goes_through(
     assert (rejected["outcome"], rejected["reason"], rejected["before"], rejected["force_available"]) == (
         "rejected", "non-fast-forward", theirs, True)
     assert [(c["sha"], c["subject"]) for c in rejected["discarded"]] == [(theirs, "someone else's work")]
-    assert {"author", "date"} <= set(rejected["discarded"][0])
+    assert rejected["discarded"][0]["author"]["name"] and rejected["discarded"][0]["parents"] == [ours]
 
     newer = forge.commit("up2.txt", "more\n", "moved again")
     stale = api.run(push, {"branch": "main", "force": True, "expect": rejected["before"]})["result"]
@@ -80,9 +80,9 @@ def test_a_rejection_shows_the_tip_and_a_force_on_exactly_that_tip_goes_through(
     assert (job["result"]["outcome"], job["result"]["before"]) == ("pushed", newer)
     assert branch_sha(forge.bare, "main") == ours
     [kept] = listed(api, repo_name)
-    assert {k: kept[k] for k in ("branch", "remote", "where", "sha", "replaced_by", "job_id", "ref")} == {
+    assert {k: kept[k] for k in ("branch", "remote", "where", "sha", "replaced_by", "job", "ref")} == {
         "branch": "main", "remote": "origin", "where": "remote", "sha": newer, "replaced_by": ours,
-        "job_id": job["id"], "ref": job["result"]["backup_ref"]}
+        "job": job["id"], "ref": job["result"]["backup_ref"]}
 
 
 def test_a_dry_run_says_what_would_happen_and_changes_nothing(api: Api, forge: Forge, repo_name: str) -> None:
@@ -118,7 +118,7 @@ def test_backups_are_restored_with_a_lease_and_deleted(
     assert job["result"]["outcome"] == "pushed"
     assert branch_sha(forge.bare, "main") == theirs
     second = listed(api, repo_name)[0]  # what the restore overwrote, backed up in turn
-    assert (second["sha"], second["replaced_by"], second["job_id"]) == (moved, theirs, job["id"])
+    assert (second["sha"], second["replaced_by"], second["job"]) == (moved, theirs, job["id"])
 
     clone = clone_of(live, store, repo_name)
     assert api.call("DELETE", f"/api/v1/repos/{repo_name}/backups/{first['id']}").status_code == 204

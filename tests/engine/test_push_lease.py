@@ -37,9 +37,10 @@ def test_a_rejection_shows_the_tip_it_fetched_and_a_force_on_it_goes_through(
     assert (rejected.outcome, rejected.reason, rejected.before, rejected.force_available) == (
         "rejected", "non-fast-forward", remote, True)
     assert rejected.discarded is not None
-    assert [(c.sha, c.subject, c.author) for c in rejected.discarded] == [
-        (remote, "someone else's work", "Test Author <author@example.com>")]
-    assert rejected.discarded[0].date.startswith("2024-01-01T12:00:00")
+    assert [(c.sha, c.subject, c.author.name, c.author.email) for c in rejected.discarded] == [
+        (remote, "someone else's work", "Test Author", "author@example.com")]
+    assert rejected.discarded[0].author.date.startswith("2024-01-01T12:00:00")
+    assert rejected.discarded[0].parents == [git(forge.path, "rev-parse", f"{remote}^")]
     assert forge.sha("refs/heads/main") == remote
 
     expected = oracle(forge, clone, tmp_path, rejected.before or "")

@@ -122,13 +122,21 @@ class PullResult(Record):
 
 
 @dataclass(frozen=True)
+class Author(Record):
+    name: str
+    email: str
+    date: str  # ISO 8601
+
+
+@dataclass(frozen=True)
 class Commit(Record):
     """One commit as a person reads it in a list: what a push brings or a force discards."""
 
     sha: str
+    parents: list[str]
     subject: str
-    author: str  # "Name <email>"
-    date: str  # author date, ISO 8601
+    author: Author
+    committed_at: str  # ISO 8601
 
 
 @dataclass(frozen=True)

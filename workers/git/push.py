@@ -9,7 +9,7 @@ from typing import Any
 
 from . import backups, validate
 from .errors import GitError
-from .models import Commit, FetchResult, PushResult
+from .models import Author, Commit, FetchResult, PushResult
 from .refs import (
     HEADS,
     REMOTES,
@@ -194,12 +194,12 @@ def _full_sha(value: str) -> str:
 def commits(runner: Runner, tip: str, leave_out: list[str]) -> list[Commit]:
     """Commits of `tip` not in `leave_out` (shas, or --remotes=<remote>), newest first, at most
     COMMITS_MAX."""
-    out = runner.run(["log", f"--max-count={COMMITS_MAX}", "--format=%H%x00%s%x00%an <%ae>%x00%aI",
+    out = runner.run(["log", f"--max-count={COMMITS_MAX}", "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s",
                       tip, "--not", *leave_out, "--"])
     listed = []
     for line in out.stdout.splitlines():
-        sha, subject, author, date = line.split("\0")
-        listed.append(Commit(sha, subject, author, date))
+        sha, parents, name, email, date, committed, subject = line.split("\0", 6)
+        listed.append(Commit(sha, parents.split(), subject, Author(name, email, date), committed))
     return listed
 
 
