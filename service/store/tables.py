@@ -68,6 +68,13 @@ remotes = Table(
     Column("url", Text, nullable=False),
     # The URL in a form every webhook of the same repository maps to (see domain.matching).
     Column("match_key", String(500)),
+    # How fetching it went: the last attempt, the last success, the last error (cleared by a
+    # success) and how many attempts in a row failed (the scheduler backs off: domain.fetching).
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error_code", String(50)),
+    Column("last_error_message", Text),
+    Column("fetch_failures", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("repo_id", "name", name="uq_remotes_repo_name"),
     Index("ix_remotes_match_key", "match_key"),
 )

@@ -3,13 +3,10 @@ for backups; openapi.py merges it into its paths and schemas."""
 
 from __future__ import annotations
 
-from service.web.openapi import (
+from service.web.openapi import EXPECT, JOB_ANSWERS, NAME, WAIT
+from service.web.openapi_builders import (
     BOOL,
-    EXPECT,
-    JOB_ANSWERS,
-    NAME,
     TIME,
-    WAIT,
     Schema,
     array,
     errors,
@@ -23,33 +20,13 @@ from service.web.openapi import (
     string,
 )
 
-COMMITS = array(ref("Commit"))
 BACKUP_ID = {**path_param("backup_id", "A backup's id"), "schema": integer(minimum=1)}
 
-SCHEMAS: dict[str, Schema] = {
+SCHEMAS: dict[str, Schema] = {  # (PushResult and RestoreResult: openapi_results.py)
     "Commit": obj(["sha", "parents", "subject", "author", "committed_at"], sha=string(), parents=array(string()),
                   subject=string(), author=obj(["name", "email", "date"], name=string(), email=string(),
                                                date=string(format="date-time")),
                   committed_at=string(format="date-time")),
-    "PushResult": obj(
-        ["outcome", "remote", "remote_branch", "before", "after"],
-        outcome=string("pushed", "created", "up-to-date", "rejected", "fast-forward", "create", "force",
-                       description="A dry run's outcome is what the push would do"),
-        remote=string(), remote_branch=string(),
-        before=nullable(string(description="The remote's tip, as fetched just before the push")),
-        after=string(description="The tip pushed"),
-        reason=string("non-fast-forward", "stale", "protected", description="Why it was rejected"),
-        force_available=BOOL, backup_ref=string(description="The backup of the tip a force overwrote"),
-        discarded={**COMMITS, "description": "The remote's commits a force overwrites (or would): newest first, "
-                                             "at most 100"},
-        arriving={**COMMITS, "description": "Dry runs: the commits the remote would get, newest first, at most 100"},
-        dry_run=BOOL, message=string()),
-    "RestoreResult": {"oneOf": [
-        {"allOf": [ref("PushResult"), obj(["backup_id"], backup_id=integer())]},
-        obj(["backup_id", "outcome", "branch", "before", "after"], backup_id=integer(),
-            outcome=string("reset", "up-to-date", "rejected"), branch=string(), before=nullable(string()),
-            after=string(), reason=string("stale"), backup_ref=string(), discarded=COMMITS, message=string()),
-    ]},
     "Backup": obj(
         ["id", "branch", "remote", "where", "sha", "replaced_by", "ref", "job", "created_at"],
         id=integer(), branch=string(),

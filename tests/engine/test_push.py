@@ -75,7 +75,10 @@ def test_explicit_target_leaves_upstream(clone: Clone, forge: Forge) -> None:
 
 def test_push_goes_to_upstream(clone: Clone, forge: Forge, local_commit: LocalCommits) -> None:
     clone.create_branch("topic", "main")
-    clone.set_upstream("topic", "origin", "team/topic")
+    # An upstream not pushed yet, as config written by hand has it (set_upstream refuses it, as git does).
+    git(clone.path, "config", "branch.topic.remote", "origin")
+    git(clone.path, "config", "branch.topic.merge", "refs/heads/team/topic")
+    clone.forget()
     new = local_commit("topic", "t.txt", "t\n", "topic")
     result = clone.push("topic")
     assert (result.outcome, result.remote_branch) == ("created", "team/topic")

@@ -52,11 +52,36 @@ class GitConfig:
 
 
 @dataclass(frozen=True)
-class FetchResult(Record):
-    """Refs, as named on the remote (refs/heads/x, refs/tags/t), that a fetch changed."""
+class RefMove(Record):
+    """A ref, as named on the remote (refs/heads/x, refs/tags/t), that a fetch created (old None)
+    or moved: its sha before and after."""
 
-    updated: list[str]
-    deleted: list[str]
+    ref: str
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True)
+class RefGone(Record):
+    """A ref, as named on the remote, that a fetch pruned: its last sha."""
+
+    ref: str
+    old: str
+
+
+@dataclass(frozen=True)
+class FetchResult(Record):
+    """What a fetch of one remote changed, and the branch the remote's HEAD points at as followed
+    (None while the remote has no branches or does not say)."""
+
+    updated: list[RefMove]
+    deleted: list[RefGone]
+    default_branch: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"updated": [{"ref": m.ref, "old": m.old, "new": m.new} for m in self.updated],
+                "deleted": [{"ref": g.ref, "old": g.old} for g in self.deleted],
+                "default_branch": self.default_branch}
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,8 @@ class Branch(Record):
     upstream: str | None
     ahead: int | None
     behind: int | None
+    # The upstream is set but its branch is not there as last fetched: git's %(upstream:track) "[gone]".
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +129,8 @@ class RefSnapshot(Record):
         # Written out: dataclasses.asdict deep-copies field by field, milliseconds per job here.
         return {
             "branches": [
-                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind}
+                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind,
+                 "gone": b.gone}
                 for b in self.branches
             ],
             "remote_branches": [{"remote": r.remote, "name": r.name, "sha": r.sha} for r in self.remote_branches],

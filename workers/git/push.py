@@ -9,7 +9,7 @@ from typing import Any
 
 from . import backups, validate
 from .errors import GitError
-from .models import Author, Commit, FetchResult, PushResult
+from .models import Author, Commit, FetchResult, PushResult, RefGone, RefMove
 from .refs import (
     HEADS,
     REMOTES,
@@ -167,8 +167,11 @@ def look(runner: Runner, to: Target, fetched: Fetched | None = None) -> None:
         delete_refs(runner, [to.tracking])
     new = ref_sha(runner, to.tracking)
     if fetched is not None and new != old:
-        moved = [HEADS + to.branch]
-        fetched(to.remote, FetchResult(updated=moved if new else [], deleted=[] if new else moved))
+        name = HEADS + to.branch
+        if new is not None:
+            fetched(to.remote, FetchResult(updated=[RefMove(name, old, new)], deleted=[]))
+        elif old is not None:
+            fetched(to.remote, FetchResult(updated=[], deleted=[RefGone(name, old)]))
 
 
 def _change(runner: Runner, current: str | None, local: str) -> str:

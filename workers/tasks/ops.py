@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.domain.records import JobStart, Repo
+from service.domain.records import JobStart, RemoteFetch, Repo
 from service.domain.rules import rules_to_run
 from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key, utcnow
 from service.domain.validation import redact_url
@@ -28,6 +28,7 @@ class Outcome:
 
     result: Result
     fetched_at: datetime | None = None
+    remote_fetches: tuple[RemoteFetch, ...] = ()  # each remote fetched, and how it went
 
 
 class PartialFailure(Exception):
@@ -86,9 +87,10 @@ def do_clone(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progre
     except GitError as exc:
         ctx.store.repos.update(repo.id, state=RepoState.ERROR.value, error=exc.message)
         raise
-    default = clone.default_branch("origin") or repo.default_branch
+    default = clone.default_branch("origin") or clone.head_branch()
     ctx.store.repos.update(repo.id, default_branch=default)
-    return Outcome({"default_branch": default, "url": redact_url(repo.url)})
+    return Outcome({"default_branch": default, "url": redact_url(repo.url)},
+                   remote_fetches=(RemoteFetch("origin", utcnow()),))  # the clone fetched it
 
 
 def do_fetch(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
@@ -97,16 +99,20 @@ def do_fetch(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progre
     wanted = params.get("remote")
     if wanted and wanted not in clone.remotes():
         raise GitError("remote_not_found", f"remote {wanted!r} does not exist")
-    names = [wanted] if wanted else sorted(clone.remotes())
-    fetched = fetch_remotes(ctx, start, clone, names, progress, prune=params.get("prune", True))
-    return Outcome({"remotes": fetched.result}, fetched.fetched_at)
+    # A scheduled fetch leaves out the remotes the scheduler found backing off (scheduler.py).
+    skip = set(params.get("skip") or ())
+    names = [wanted] if wanted else sorted(name for name in clone.remotes() if name not in skip)
+    return fetch_remotes(ctx, start, clone, names, progress, prune=params.get("prune", True))
 
 
 def fetch_remotes(ctx: WorkerContext, start: JobStart, clone: Clone, names: list[str],
                   progress: ProgressCallback, prune: bool = True) -> Outcome:
-    """Fetch each remote; a remote that fails does not stop the others, but fails the job."""
+    """Fetch each remote; a remote that fails does not stop the others, but fails the job. The
+    result is {"remotes": {name: what moved, or its error}}; the repo counts as fetched when a
+    remote was."""
     repo = repo_of(start)
     results: Result = {}
+    tried: list[RemoteFetch] = []
     failed: GitError | None = None
     for name in names:
         began = time.monotonic()
@@ -116,18 +122,29 @@ def fetch_remotes(ctx: WorkerContext, start: JobStart, clone: Clone, names: list
             if exc.code == "corrupt":
                 raise  # the clone's fault, not the remote's: the job re-clones and runs again
             results[name] = {"error": {"code": exc.code, "message": exc.message}}
+            tried.append(RemoteFetch(name, utcnow(), exc.code, exc.message))
             if exc.code == "job_timeout":  # no time for the others either: the job fails for this
-                raise PartialFailure(exc, Outcome({"remotes": results}, utcnow())) from exc
+                raise PartialFailure(exc, _fetched(results, tried)) from exc
             failed = failed or exc
             continue
-        results[name] = {"updated": fetched.updated, "deleted": fetched.deleted}
+        tried.append(RemoteFetch(name, utcnow()))
+        results[name] = fetched.to_dict()
+        if name == "origin" and fetched.default_branch not in (None, repo.default_branch):
+            # origin's HEAD followed: a repo cloned empty learns its default branch here
+            ctx.store.repos.update(repo.id, default_branch=fetched.default_branch)
         queue_rule_syncs(ctx, start, name, results[name])
         log.info("fetch_done repo=%s remote=%s updated=%d deleted=%d ms=%d", repo.name, name,
                  len(fetched.updated), len(fetched.deleted), (time.monotonic() - began) * 1000)
-    outcome = Outcome(results, fetched_at=utcnow())
+    outcome = _fetched(results, tried)
     if failed:
-        raise PartialFailure(failed, Outcome({"remotes": results}, outcome.fetched_at))
+        raise PartialFailure(failed, outcome)
     return outcome
+
+
+def _fetched(results: Result, tried: list[RemoteFetch]) -> Outcome:
+    """A fetch's outcome: fetched at its last success, if a remote was fetched at all."""
+    succeeded = [t.at for t in tried if t.error_code is None]
+    return Outcome({"remotes": results}, max(succeeded, default=None), tuple(tried))
 
 
 def queue_rule_syncs(ctx: WorkerContext, start: JobStart, remote: str, fetched: Result) -> list[int]:
@@ -152,7 +169,7 @@ def do_pull(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progres
         raise GitError("no_upstream", f"branch {branch.name!r} has no upstream")
     remote = branch.upstream.split("/", 1)[0]
     fetched = fetch_remotes(ctx, start, clone, [remote], progress)
-    return Outcome(clone.pull(branch.name, params["strategy"]).to_dict(), fetched.fetched_at)
+    return Outcome(clone.pull(branch.name, params["strategy"]).to_dict(), fetched.fetched_at, fetched.remote_fetches)
 
 
 def do_push(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:

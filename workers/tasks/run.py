@@ -165,6 +165,7 @@ def _end(start: JobStart, clone: Clone, outcome: Outcome | None, error: GitError
         start.job, start.repo, outcome.result if outcome else ({} if error is None else None),
         error_code=error.code if error else None, error_message=error.message if error else None,
         progress=progress, fetched_at=outcome.fetched_at if outcome else None, refs=snapshot,
+        remote_fetches=outcome.remote_fetches if outcome else (),
         refs_later=later or bool(snapshot and snapshot.get("pending")))
 
 
