@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.engine.conftest import Forge, LocalCommits
 from tests.support.repos import git, list_refs, work_clone
-from workers.git import Clone, FetchResult
+from workers.git import Clone, FetchResult, RefGone, RefMove
 
 
 def oracle(forge: Forge, clone: Clone, tmp: Path, expect: str) -> str | None:
@@ -157,13 +157,14 @@ def test_a_local_branch_is_reset_to_its_backup_only_from_the_tip_that_replaced_i
 def test_what_the_look_moved_is_told_as_a_fetch_would_tell_it(
         clone: Clone, forge: Forge, local_commit: LocalCommits) -> None:
     heard: list[tuple[str, FetchResult]] = []
-    moved_unseen(clone, forge, local_commit)
+    seen = git(clone.path, "rev-parse", "refs/remotes/origin/main")
+    _, theirs = moved_unseen(clone, forge, local_commit)
     clone.push("main", look_first=True, fetched=lambda remote, f: heard.append((remote, f)))
-    assert heard == [("origin", FetchResult(updated=["refs/heads/main"], deleted=[]))]
+    assert heard == [("origin", FetchResult(updated=[RefMove("refs/heads/main", seen, theirs)], deleted=[]))]
     clone.push("main", dry_run=True, fetched=lambda remote, f: heard.append((remote, f)))
     assert len(heard) == 1  # nothing moved since
-    forge.commit("t.txt", "t\n", "topic", branch="topic")
+    topic = forge.commit("t.txt", "t\n", "topic", branch="topic")
     clone.fetch("origin")
     git(forge.work, "push", "--quiet", "origin", ":topic")
     clone.push("main", remote_branch="topic", dry_run=True, fetched=lambda remote, f: heard.append((remote, f)))
-    assert heard[1:] == [("origin", FetchResult(updated=[], deleted=["refs/heads/topic"]))]
+    assert heard[1:] == [("origin", FetchResult(updated=[], deleted=[RefGone("refs/heads/topic", topic)]))]
