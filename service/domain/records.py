@@ -181,3 +181,33 @@ class Token:
     name: str
     scope: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    """A tip a force push (of `remote`'s branch) or a rebase (of a local branch: remote None)
+    replaced, kept by a worker as a ref in the clone."""
+
+    id: int
+    repo_id: int
+    remote: str | None
+    branch: str
+    ref: str
+    sha: str
+    replaced_by: str | None
+    job_id: int | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BackupKept:
+    """A backup ref as a worker found or made it, to be recorded."""
+
+    remote: str | None
+    branch: str
+    ref: str
+    sha: str
+    created_at: datetime
+    replaced_by: str | None = None
+    job_id: int | None = None

@@ -30,7 +30,7 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 # NAT64's well-known prefix: the IPv4 address in its low 32 bits is where it leads.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
-RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules"})
+RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules", "backups"})
 # Names git gives meaning of its own ("refs" would read as refs/remotes/refs/..., a prefix of every ref).
 RESERVED_REMOTE_NAMES = frozenset({"head", "refs", "fetch_head", "orig_head", "merge_head"})
 # git's own pseudo-refs (FETCH_HEAD, ORIG_HEAD, ...): a branch so named is shadowed by them.

@@ -201,3 +201,23 @@ forges = Table(
     Column("username", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# Backups a worker kept in a clone (real refs under refs/gitferry/): what a force push or a
+# rebase replaced. The API lists them from here; a deleted one stays marked till a worker that
+# holds the clone has deleted its ref.
+backups = Table(
+    "backups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    Column("remote", String(100)),  # None: a local branch's backup
+    Column("branch", String(255), nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("replaced_by", String(64)),  # the tip that took its place: a restore is leased on it
+    Column("job_id", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("repo_id", "ref", name="uq_backups_repo_ref"),
+    sqlite_autoincrement=True,
+)

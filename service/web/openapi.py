@@ -125,6 +125,16 @@ REPO_FIELDS: dict[str, Schema] = {
     "protected_branches": array(string(minLength=1, description="A glob of branch names on a remote")),
 }
 
+# push: expect and dry_run (the results' schemas and the backups' paths: openapi_backups.py, merged below)
+SHA = string(pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$", description="A full commit sha")
+EXPECT = {**SHA, "description": "The tip the remote's branch must be at now, as a push's result showed it "
+                                "(`before`): a force is leased on exactly this sha, and refused as `stale`, "
+                                "naming the tip, if the branch has moved since"}
+DRY_RUN = {**BOOL, "default": False,
+           "description": "Do everything up to the change and say what would happen (the result's outcome is "
+                          "fast-forward, create, force, up-to-date or rejected); nothing changes on the remote, "
+                          "and no local ref but the remote-tracking ref of the branch, which is fetched first"}
+
 PATHS: dict[str, Schema] = {
     "/api/v1/repos": {
         "get": op("List repos", "read", {**ok("200", "The repos", obj(["repos"], repos=array(ref("Repo")))),
@@ -209,10 +219,11 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/repos/{name}/push": {
         "parameters": [NAME],
-        "post": op("Push a branch (force needs admin)", "write", {**JOB_ANSWERS, **errors(403, 404, 422)},
+        "post": op("Push a branch, having fetched the remote's branch first (force needs admin, but not in a dry "
+                   "run); the job's result is a PushResult", "write", {**JOB_ANSWERS, **errors(403, 404, 422)},
                    params=[WAIT], tag="operations",
                    body=obj(["branch"], branch=REF, remote=REMOTE_NAME, remote_branch=REF, set_upstream=BOOL,
-                            force={**BOOL, "default": False})),
+                            force={**BOOL, "default": False}, expect=EXPECT, dry_run=DRY_RUN)),
     },
     "/api/v1/repos/{name}/rules": {
         "parameters": [NAME],
@@ -329,6 +340,12 @@ PATHS["/api/v1/repos/{name}/branches"]["post"]["requestBody"]["content"]["applic
                                         "refs/remotes/<remote>/<branch> when a short name is both")
 for _path in ("/api/v1/repos", "/api/v1/repos/{name}/remotes"):  # 201 with the job (clone, fetch) as it is
     PATHS[_path]["post"]["parameters"] = [{**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}]
+
+# Pushes that look first, and backups: their own module, built with the helpers above.
+from service.web import openapi_backups  # noqa: E402
+
+PATHS.update(openapi_backups.PATHS)
+SCHEMAS.update(openapi_backups.SCHEMAS)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -19,6 +19,7 @@ TAGS: list[Schema] = [
     {"name": "branches", "description": "Local branches with ahead/behind, remote-tracking branches, tags, "
                                         "upstreams"},
     {"name": "operations", "description": "fetch, pull and push: each queues a job; ?wait answers with it ended"},
+    {"name": "backups", "description": "The tips force pushes and rebases replaced, kept as refs; restore one"},
     {"name": "rules", "description": "Sync rules: when a fetch moves a remote branch, update a local branch and "
                                      "push it on"},
     {"name": "jobs", "description": "Every change to a clone is a job run by a worker; its result depends on its "
@@ -47,6 +48,9 @@ OPERATION_IDS: dict[str, str] = {
     "post /api/v1/repos/{name}/fetch": "fetch",
     "post /api/v1/repos/{name}/pull": "pull",
     "post /api/v1/repos/{name}/push": "push",
+    "get /api/v1/repos/{name}/backups": "list_backups",
+    "post /api/v1/repos/{name}/backups/{backup_id}/restore": "restore_backup",
+    "delete /api/v1/repos/{name}/backups/{backup_id}": "delete_backup",
     "get /api/v1/repos/{name}/rules": "list_rules",
     "post /api/v1/repos/{name}/rules": "add_rule",
     "delete /api/v1/repos/{name}/rules/{rule}": "remove_rule",

@@ -28,16 +28,32 @@ PULLED = exactly(obj(
     conflicts=array(string(description="A path in conflict"))),
     "A local branch brought up to its remote branch")
 
-PUSHED = exactly(obj(
-    ["outcome", "remote", "remote_branch", "before", "after"],
-    outcome=string("pushed", "created", "up-to-date", "rejected"),
+COMMITS = array(ref("Commit"))
+PUSHED_FIELDS: dict[str, Schema] = dict(
+    outcome=string("pushed", "created", "up-to-date", "rejected", "fast-forward", "create", "force",
+                   description="fast-forward, create and force: what a dry run would do"),
     remote=string(), remote_branch=string(),
-    before=nullable({**SHA, "description": "The remote branch's commit before; null when it was created"}),
+    before=nullable({**SHA, "description": "The remote branch's commit, as fetched just before the push; null "
+                                           "when it was created"}),
     after={**SHA, "description": "The local branch's commit that was pushed"},
     reason=string(description="Only when rejected: protected, non-fast-forward, stale, or git's own reason"),
     force_available={**BOOL, "description": "Only when rejected: whether force (an admin token) would push"},
-    backup_ref=string(description="Only after a forced push overwrote commits: where they are kept")),
-    "A branch pushed to a remote")
+    backup_ref=string(description="Only after a forced push overwrote commits: where they are kept"),
+    discarded={**COMMITS, "description": "The remote's commits a force overwrites (or would): newest first, at "
+                                         "most 100"},
+    arriving={**COMMITS, "description": "Dry runs: the commits the remote would get, newest first, at most 100"},
+    dry_run={**BOOL, "description": "Only for a dry run: nothing was pushed"},
+    message=string(description="What a person should know, e.g. the remote's tip when `expect` no longer matches"))
+PUSHED_REQUIRED = ["outcome", "remote", "remote_branch", "before", "after"]
+PUSHED = exactly(obj(PUSHED_REQUIRED, **PUSHED_FIELDS), "A branch pushed to a remote")
+RESTORED = {"oneOf": [
+    exactly(obj([*PUSHED_REQUIRED, "backup_id"], backup_id=integer(), **PUSHED_FIELDS),
+            "A remote branch's backup, pushed back"),
+    exactly(obj(["backup_id", "outcome", "branch", "before", "after"], backup_id=integer(),
+                outcome=string("reset", "up-to-date", "rejected"), branch=string(), before=nullable(SHA), after=SHA,
+                reason=string("stale"), backup_ref=string(), discarded=COMMITS, message=string()),
+            "A local branch's backup, reset back to"),
+]}
 
 MOVED_REF = exactly(obj(
     ["ref", "old", "new"], ref=string(description="A ref as named on the remote, e.g. refs/heads/main"),
@@ -77,6 +93,7 @@ RESULTS: dict[str, Schema] = {
     JobKind.REMOTE: exactly(obj(["remotes"], remotes=array(string(description="A remote's name"))),
                             "The clone's remotes afterwards"),
     JobKind.REMOVE: exactly(obj(["removed"], removed=BOOL), "The clone was removed"),
+    JobKind.RESTORE: RESTORED,
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from service.domain.fetching import backing_off, backoff_reason, failing, next_attempt_at
 from service.domain.forge import ForgeConfig
-from service.domain.records import Job, Remote, Repo, Rule, Token
+from service.domain.records import Backup, Job, Remote, Repo, Rule, Token
 from service.domain.types import utcnow
 from service.domain.validation import redact_url
 
@@ -91,3 +91,11 @@ def forge_view(forge: ForgeConfig, source: str, *, has_token: bool, has_webhook_
 
 def token_view(token: Token) -> View:
     return {"name": token.name, "scope": token.scope, "created_at": iso(token.created_at)}
+
+
+def backup_view(backup: Backup) -> View:
+    """A backup: the branch (of `remote`, or local when remote is None) and the tip it kept."""
+    return {"id": backup.id, "branch": backup.branch, "remote": backup.remote,
+            "where": "local" if backup.remote is None else "remote", "sha": backup.sha,
+            "replaced_by": backup.replaced_by, "ref": backup.ref, "job": backup.job_id,
+            "created_at": iso(backup.created_at)}

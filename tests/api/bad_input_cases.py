@@ -396,4 +396,7 @@ def auth_cases() -> Iterator[Any]:
                token="write")
 
 
-ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *lookup_cases(), *auth_cases()]
+# push's expect and dry_run, and backups: a module of their own, built with `case` above.
+from tests.api.bad_input_backups import backup_cases  # noqa: E402
+
+ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *lookup_cases(), *auth_cases(), *backup_cases()]

@@ -80,6 +80,12 @@ def test_every_kind_of_job_ends_with_the_result_its_schema_names(api: Api, forge
     assert (sync["result"]["pull"]["after"], sync["result"]["push"]["outcome"]) == (moved, "created")
     assert branch_sha(forge.bare, "mirror") == moved
 
+    theirs = forge.commit("c.txt", "c\n", "someone else's work")  # unseen: a force discards it, kept as a backup
+    checked(api.run(f"/api/v1/repos/{repo_name}/push", {"branch": "main", "force": True, "expect": theirs}))
+    [backup] = api.ok("GET", f"/api/v1/repos/{repo_name}/backups")["backups"]
+    restored = checked(api.run(f"/api/v1/repos/{repo_name}/backups/{backup['id']}/restore", {}))
+    assert (restored["result"]["outcome"], branch_sha(forge.bare, "main")) == ("pushed", theirs)
+
     gone = Forge(tmp_path / "gone", "gone")
     gone.commit("README", "x\n", "first")
     remote = api.ok("POST", f"/api/v1/repos/{repo_name}/remotes", {"name": "gone", "url": gone.url}, status=201)

@@ -100,7 +100,7 @@ def test_request_bodies_follow_api_md(client: FlaskClient) -> None:
     assert body("/api/v1/repos", "post")["required"] == ["name", "url"]
     assert body("/api/v1/repos/{name}/pull", "post")["required"] == ["branch"]
     push = body("/api/v1/repos/{name}/push", "post")["properties"]
-    assert set(push) == {"branch", "remote", "remote_branch", "set_upstream", "force"}
+    assert set(push) == {"branch", "remote", "remote_branch", "set_upstream", "force", "expect", "dry_run"}
     assert body("/api/v1/repos/{name}/branches/{branch}/upstream", "put")["required"] == ["remote", "branch"]
     assert body("/api/v1/tokens", "post")["properties"]["scope"]["enum"] == ["read", "write", "admin"]
 

@@ -109,6 +109,10 @@ def test_non_fast_forward_rejected(clone: Clone, forge: Forge, local_commit: Loc
         "after": local,
         "reason": "non-fast-forward",
         "force_available": True,
+        "discarded": [{"sha": remote, "parents": [git(clone.path, "rev-parse", f"{remote}^")], "subject": "upstream",
+                       "author": {"name": "Test Author", "email": "author@example.com",
+                                  "date": "2024-01-01T12:00:00+00:00"},
+                       "committed_at": "2024-01-01T12:00:00+00:00"}],
     }
     assert forge.sha("refs/heads/main") == remote
 

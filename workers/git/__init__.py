@@ -3,6 +3,7 @@
 Standard library only; the only code in gitferry that runs git.
 """
 
+from .backups import BackupRef
 from .clone import Clone
 from .errors import GitError
 from .models import (
@@ -21,6 +22,7 @@ from .models import (
 )
 
 __all__ = [
+    "BackupRef",
     "Branch",
     "Clone",
     "Credential",

@@ -8,12 +8,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import backups as _backups
 from . import fetch as _fetch
 from . import leftovers as _leftovers
 from . import pull as _pull
 from . import push as _push
 from . import refs as _refs
+from . import restore as _restore
 from . import validate
+from .backups import BackupRef
 from .errors import GitError
 from .models import (
     Branch,
@@ -25,6 +28,7 @@ from .models import (
     RefSnapshot,
 )
 from .rebase import clean_worktrees
+from .restore import ResetResult
 from .runner import Runner
 
 # Set on every clone we create: gc in the foreground so a finished job means a quiet repo,
@@ -282,8 +286,12 @@ class Clone:
         set_upstream: bool | None = None,
         force: bool = False,
         protected: Sequence[str] = (),
+        expect: str | None = None,
+        dry_run: bool = False,
+        look_first: bool = False,
+        fetched: _push.Fetched | None = None,
     ) -> PushResult:
-        """Push a branch to its upstream, or origin/<branch>, or where told."""
+        """Push a branch to its upstream, or origin/<branch>, or where told (see push.push)."""
         return _push.push(
             self._git,
             branch,
@@ -292,7 +300,29 @@ class Clone:
             set_upstream=set_upstream,
             force=force,
             protected=protected,
+            expect=expect,
+            dry_run=dry_run,
+            look_first=look_first,
+            fetched=fetched,
         )
+
+    # -- backups ---------------------------------------------------------------------------
+
+    def backups(self) -> list[BackupRef]:
+        """Every backup ref in the clone (see backups.py)."""
+        return _backups.found(self._git)
+
+    def keep_local_backup(self, branch: str, old: str) -> str:
+        """Keep `old`, the tip local `branch` had before a rewrite, as a backup ref; its name."""
+        return _backups.keep_local(self._git, branch, old)
+
+    def delete_backups(self, refs: list[str]) -> None:
+        _backups.delete(self._git, refs)
+
+    def restore(self, backup: BackupRef, lease: str | None, protected: Sequence[str] = (),
+                fetched: _push.Fetched | None = None) -> PushResult | ResetResult:
+        """Put a backup's branch back where it kept it, if the branch is at `lease` (restore.py)."""
+        return _restore.restore(self._git, backup, lease, protected, fetched)
 
 
 def _modified(path: Path) -> float | None:

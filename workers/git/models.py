@@ -150,8 +150,30 @@ class PullResult(Record):
 
 
 @dataclass(frozen=True)
+class Author(Record):
+    name: str
+    email: str
+    date: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class Commit(Record):
+    """One commit as a person reads it in a list: what a push brings or a force discards."""
+
+    sha: str
+    parents: list[str]
+    subject: str
+    author: Author
+    committed_at: str  # ISO 8601
+
+
+@dataclass(frozen=True)
 class PushResult(Record):
-    """Outcome of a push; reason/force_available/backup_ref only when they apply."""
+    """Outcome of a push; the optional fields only when they apply.
+
+    A dry run's outcome is what the push would do: fast-forward | create | force | up-to-date |
+    rejected. `discarded` are the remote's commits a force overwrites (or would), `arriving`
+    (dry runs) the commits the remote would get; each list newest first, at most 100."""
 
     outcome: str  # pushed | created | up-to-date | rejected
     remote: str
@@ -161,10 +183,14 @@ class PushResult(Record):
     reason: str | None = None
     force_available: bool | None = None
     backup_ref: str | None = None
+    discarded: list[Commit] | None = None
+    arriving: list[Commit] | None = None
+    dry_run: bool | None = None
+    message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("reason", "force_available", "backup_ref"):
+        for key in ("reason", "force_available", "backup_ref", "discarded", "arriving", "dry_run", "message"):
             if data[key] is None:
                 del data[key]
         return data

@@ -13,7 +13,8 @@ from service.domain.records import JobStart, RemoteFetch, Repo
 from service.domain.rules import rules_to_run
 from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key, utcnow
 from service.domain.validation import redact_url
-from workers.git import Clone, GitError, ProgressCallback
+from workers.git import BackupRef, Clone, FetchResult, GitError, ProgressCallback
+from workers.tasks.backups import record_made
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import lock_file
 
@@ -172,13 +173,46 @@ def do_pull(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progres
 
 
 def do_push(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
+    """Push a branch, having fetched the remote's branch first: a rejection shows its tip now,
+    and a force is leased on that tip (or on `expect`, the tip the caller confirmed)."""
     repo = prepare(ctx, start, clone, progress)
     p = start.job.params
     result = clone.push(
         p["branch"], remote=p.get("remote"), remote_branch=p.get("remote_branch"),
         set_upstream=p.get("set_upstream"), force=bool(p.get("force")), protected=repo.protected_branches or (),
+        expect=p.get("expect"), dry_run=bool(p.get("dry_run")), look_first=True, fetched=_rules_hear(ctx, start),
     )
     return Outcome(result.to_dict())
+
+
+def _rules_hear(ctx: WorkerContext, start: JobStart) -> Callable[[str, FetchResult], None]:
+    """What a push's fetch of its branch moved sets off rules as any fetch does: the fetch a
+    forge's webhook then makes finds nothing moved."""
+
+    def hear(remote: str, fetched: FetchResult) -> None:
+        queue_rule_syncs(ctx, start, remote, fetched.to_dict())
+
+    return hear
+
+
+def do_restore(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
+    """Put a branch back where a backup kept it, if the branch is at the job's lease."""
+    repo = prepare(ctx, start, clone, progress)
+    p = start.job.params
+    backup = BackupRef(p["ref"], p["sha"], p["branch"], p.get("remote"), None)
+    result = clone.restore(backup, p.get("lease"), repo.protected_branches or (), _rules_hear(ctx, start))
+    return Outcome({"backup_id": p["backup_id"], **result.to_dict()})
+
+
+def keeping_backups(op: Op) -> Op:
+    """`op`, then the backups it made recorded (a rebase's replaced tip kept as one first)."""
+
+    def run(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
+        outcome = op(ctx, start, clone, progress)
+        record_made(ctx, start, clone, outcome.result)
+        return outcome
+
+    return run
 
 
 def do_sync(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
@@ -228,11 +262,12 @@ def do_remove(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progr
 OPS: dict[str, Op] = {
     JobKind.CLONE: do_clone,
     JobKind.FETCH: do_fetch,
-    JobKind.PULL: do_pull,
-    JobKind.PUSH: do_push,
-    JobKind.SYNC: do_sync,
+    JobKind.PULL: keeping_backups(do_pull),
+    JobKind.PUSH: keeping_backups(do_push),
+    JobKind.SYNC: keeping_backups(do_sync),
     JobKind.BRANCH: do_branch,
     JobKind.UPSTREAM: do_upstream,
     JobKind.REMOTE: do_remote,
     JobKind.REMOVE: do_remove,
+    JobKind.RESTORE: keeping_backups(do_restore),
 }
