@@ -205,7 +205,10 @@ def test_update_branch_from_other_remote_branch(clone: Clone, forge: Forge) -> N
 def test_pull_errors(clone: Clone, forge: Forge) -> None:
     clone.create_branch("solo", "main", track=False)
     clone.create_branch("gone", "main", track=False)
-    clone.set_upstream("gone", "origin", "never-pushed")
+    # An upstream never fetched, as config written by hand has it (set_upstream refuses it, as git does).
+    git(clone.path, "config", "branch.gone.remote", "origin")
+    git(clone.path, "config", "branch.gone.merge", "refs/heads/never-pushed")
+    clone.forget()
     for call, code in [
         (lambda: clone.pull("solo", "rebase"), "no_upstream"),
         (lambda: clone.pull("nope", "rebase"), "branch_not_found"),

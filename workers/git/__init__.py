@@ -3,6 +3,7 @@
 Standard library only; the only code in gitferry that runs git.
 """
 
+from .backups import BackupRef
 from .clone import Clone
 from .errors import GitError
 from .models import (
@@ -13,12 +14,15 @@ from .models import (
     ProgressCallback,
     PullResult,
     PushResult,
+    RefGone,
+    RefMove,
     RefSnapshot,
     RemoteBranch,
     RemoteTag,
 )
 
 __all__ = [
+    "BackupRef",
     "Branch",
     "Clone",
     "Credential",
@@ -28,6 +32,8 @@ __all__ = [
     "ProgressCallback",
     "PullResult",
     "PushResult",
+    "RefGone",
+    "RefMove",
     "RefSnapshot",
     "RemoteBranch",
     "RemoteTag",

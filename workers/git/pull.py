@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import validate
 from .errors import GitError
-from .models import Commit, PullResult
+from .models import CommitSummary, PullResult
 from .rebase import fork_point, rebase_onto
 from .refs import (
     HEADS,
@@ -158,7 +158,7 @@ def _dry(runner: Runner, result: PullResult, facts: _Pull) -> PullResult:
     """The dry run's answer: nothing moved, and the commits the pull would bring."""
     span = [facts.theirs] + ([f"^{facts.ours}"] if facts.ours else [])
     listed = runner.run(["log", f"-n{INCOMING_SHOWN + 1}", "--format=%H%x00%s", *span, "--"]).stdout
-    incoming = [Commit(*line.split("\0", 1)) for line in listed.splitlines() if "\0" in line]
+    incoming = [CommitSummary(*line.split("\0", 1)) for line in listed.splitlines() if "\0" in line]
     count = len(incoming)
     if count > INCOMING_SHOWN:  # more than are shown: counted apart
         count = int(runner.run(["rev-list", "--count", *span, "--"]).stdout.strip() or 0)

@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import Commit
+from .models import CommitSummary
 from .refs import is_ancestor
 from .runner import Runner
 
@@ -23,7 +23,7 @@ class Replayed:
 
     tip: str | None
     conflicts: list[str] = field(default_factory=list)
-    stopped_at: Commit | None = None
+    stopped_at: CommitSummary | None = None
 
 
 def clean_worktrees(runner: Runner, clone_path: Path) -> None:
@@ -76,7 +76,7 @@ def rebase_onto(runner: Runner, clone_path: Path, ours: str, theirs: str, base: 
         if not conflicts:
             raise out.error()
         sha, _, subject = stopped.stdout.strip().partition("\0")
-        return Replayed(None, conflicts, Commit(sha, subject) if stopped.returncode == 0 else None)
+        return Replayed(None, conflicts, CommitSummary(sha, subject) if stopped.returncode == 0 else None)
     finally:
         removed = runner.run(["worktree", "remove", "--force", str(tree)], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
