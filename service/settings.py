@@ -6,10 +6,11 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from service.domain.forge import ForgeConfig
-from service.domain.types import PullStrategy
+from service.domain.types import PullStrategy, utcnow
 from service.forges.entries import ForgeEntryError, forge_from_entry
 
 
@@ -46,6 +47,7 @@ class Settings:
     auth_failures: int = 20  # wrong tokens an address may send per window before it gets 429; 0: no limit
     auth_window: int = 60  # seconds
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
+    backup_retention_days: int = 30  # backups older than this are not listed, and workers delete them
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir).absolute()
@@ -76,6 +78,11 @@ class Settings:
     @property
     def repos_dir(self) -> Path:
         return self.data_dir / "repos"
+
+    @property
+    def backups_kept_since(self) -> datetime:
+        """Backups made before this are past retention."""
+        return utcnow() - timedelta(days=self.backup_retention_days)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -120,6 +127,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_failures=_int(get, "AUTH_FAILURES", 20, minimum=0),
         auth_window=_int(get, "AUTH_WINDOW", 60, minimum=1),
         proxy_hops=_int(get, "PROXY_HOPS", 0, minimum=0),
+        backup_retention_days=_int(get, "BACKUP_RETENTION_DAYS", 30, minimum=1),
     )
     if kwargs["admin_token"] and len(str(kwargs["admin_token"])) < 16:
         raise SettingsError("GITFERRY_ADMIN_TOKEN must be at least 16 characters")

@@ -16,9 +16,9 @@ from service.domain.validation import (
     redact_url,
 )
 from service.store import NameTaken, SecretKeyMissing
-from service.web.answers import find_repo
+from service.web.answers import CHANGE_WAIT, answer, find_repo
 from service.web.auth import require, requires
-from service.web.context import checked, field, json_body, services
+from service.web.context import checked, field, json_body, services, wait_seconds
 from service.web.errors import ApiError
 from service.web.forks import fork_remote, forks_of
 from service.web.views import job_view, remote_view, repo_view
@@ -51,6 +51,7 @@ def _interval(body: Json) -> int | None:
 @bp.post("/api/v1/repos")
 @requires(Scope.ADMIN)
 def create_repo() -> ResponseReturnValue:
+    wait = wait_seconds()  # a bad ?wait is refused before anything is recorded
     body = json_body()
     name = checked(check_repo_name, field(body, "name", str))
     url = field(body, "url", str)
@@ -63,7 +64,9 @@ def create_repo() -> ResponseReturnValue:
                                   protected_branches=protected)
     except NameTaken:
         raise ApiError(409, "repo_exists", f"a repo named {name!r} exists already") from None
-    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)})
+    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)}, wait=wait)
+    if job.finished:  # waited for: the repo as the clone left it (ready, its default branch)
+        repo = store.repos.by_name(name) or repo
     view = _repo_view(repo, store.repos.remotes(repo.id))
     view["job"] = job_view(job)
     return jsonify(view), 201
@@ -143,6 +146,7 @@ def list_remotes(name: str) -> ResponseReturnValue:
 @requires(Scope.ADMIN)
 def add_remote(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
+    wait = wait_seconds()
     body = json_body()
     if body.get("fork") is not None:
         if "url" in body:
@@ -161,9 +165,9 @@ def add_remote(name: str) -> ResponseReturnValue:
         remote = services().store.repos.add_remote(repo.id, remote_name, url)
     except NameTaken:
         raise ApiError(409, "remote_exists", f"remote {remote_name!r} exists already") from None
-    # Like a desktop client, fetch a remote as soon as it is added.
+    # Like a desktop client, fetch a remote as soon as it is added (?wait: answer once fetched).
     job = services().jobs.add(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
-                              coalesce_key=fetch_coalesce_key(repo.id, remote_name))
+                              coalesce_key=fetch_coalesce_key(repo.id, remote_name), wait=wait)
     view = remote_view(remote, services().provider(), services().web_url())
     view["job"] = job_view(job)
     return jsonify(view), 201
@@ -172,15 +176,18 @@ def add_remote(name: str) -> ResponseReturnValue:
 @bp.delete("/api/v1/repos/<path:name>/remotes/<remote>")
 @requires(Scope.ADMIN)
 def delete_remote(name: str, remote: str) -> ResponseReturnValue:
+    """204 once the clone has dropped the remote and its remote branches; 202 with that job if
+    the wait (?wait, else CHANGE_WAIT) ran out first."""
     repo = find_repo(name)
+    wait = wait_seconds()
     store = services().store
     if store.repos.remote(repo.id, remote) is None:
         raise ApiError(404, "remote_not_found", f"no remote named {remote[:100]!r}")
     if remote == "origin":
         raise ApiError(409, "origin_required", "origin is the repo's own URL and cannot be removed")
     store.repos.remove_remote(repo.id, remote)
-    services().jobs.add(repo, JobKind.REMOTE, {"removed": remote})
-    return "", 204
+    job = services().jobs.add(repo, JobKind.REMOTE, {"removed": remote}, wait=CHANGE_WAIT if wait is None else wait)
+    return ("", 204) if job.finished else answer(job)
 
 
 @bp.get("/api/v1/repos/<path:name>/forks")

@@ -3,6 +3,7 @@
 Standard library only; the only code in gitferry that runs git.
 """
 
+from .backups import BackupRef
 from .clone import Clone
 from .errors import GitError
 from .history import Commit, CommitPage, Comparison, Resolved
@@ -14,12 +15,15 @@ from .models import (
     ProgressCallback,
     PullResult,
     PushResult,
+    RefGone,
+    RefMove,
     RefSnapshot,
     RemoteBranch,
     RemoteTag,
 )
 
 __all__ = [
+    "BackupRef",
     "Branch",
     "Clone",
     "Commit",
@@ -32,6 +36,8 @@ __all__ = [
     "ProgressCallback",
     "PullResult",
     "PushResult",
+    "RefGone",
+    "RefMove",
     "RefSnapshot",
     "RemoteBranch",
     "RemoteTag",
