@@ -85,7 +85,8 @@ def job(job_id: int, kind: str, params: dict[str, Any], result: dict[str, Any] |
 
 NOT_FETCHED_YET = {"last_attempt_at": None, "last_success_at": None, "last_error": None, "fetch_failures": 0,
                    "backing_off": False, "next_attempt_at": None, "backoff_reason": None}
-ORIGIN = {"name": "origin", "url": "https://github.com/acme/widgets.git", "provider": "github", **NOT_FETCHED_YET}
+ORIGIN = {"name": "origin", "url": "https://github.com/acme/widgets.git", "provider": "github",
+          "web_url": "https://github.com/acme/widgets", **NOT_FETCHED_YET}
 MAIN = {"name": "main", "sha": SHA2, "upstream": "origin/main", "ahead": 0, "behind": 0, "gone": False}
 FETCHED = job(42, "fetch", {"remote": "origin", "prune": True},
               {"remotes": {"origin": {"updated": [{"ref": "refs/heads/main", "old": SHA1, "new": SHA2}],
@@ -96,7 +97,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "post /api/v1/repos": {
         "request": {"name": "acme/widgets", "url": "https://github.com/acme/widgets.git"},
         "201": {"name": "acme/widgets", "url": "https://github.com/acme/widgets.git", "provider": "github",
-                "default_branch": None, "pull_strategy": "ff-only", "fetch_interval": 300,
+                "web_url": "https://github.com/acme/widgets", "default_branch": None, "pull_strategy": "ff-only",
+                "fetch_interval": 300,
                 "protected_branches": [], "state": "cloning", "error": None, "last_fetch_at": None,
                 "notify_url": None, "notify_secret_set": False, "remotes": [ORIGIN], "failing_remotes": [],
                 "job": job(41, "clone", {"url": "https://github.com/acme/widgets.git"}, None, state="queued")},
@@ -104,7 +106,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "post /api/v1/repos/{name}/remotes": {
         "request": {"name": "upstream", "url": "https://github.com/widgetco/widgets.git"},
         "201": {"name": "upstream", "url": "https://github.com/widgetco/widgets.git", "provider": "github",
-                **NOT_FETCHED_YET,
+                "web_url": "https://github.com/widgetco/widgets", **NOT_FETCHED_YET,
                 "job": job(43, "fetch", {"remote": "upstream", "prune": True}, None, state="queued")},
     },
     "post /api/v1/repos/{name}/fetch": {"request": {"remote": "origin"}, "200": {"job": FETCHED}},

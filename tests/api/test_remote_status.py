@@ -45,7 +45,7 @@ def test_a_remote_that_keeps_failing_is_shown_backing_off_with_its_reason(app: F
     assert (body["state"], body["error"], body["failing_remotes"]) == ("ready", None, ["fork"])
     fork = next(r for r in body["remotes"] if r["name"] == "fork")
     assert fork == {
-        "name": "fork", "url": "https://example.com/fork/widgets.git", "provider": "other",
+        "name": "fork", "url": "https://example.com/fork/widgets.git", "provider": "other", "web_url": None,
         "last_attempt_at": iso(failed), "last_success_at": iso(ok),
         "last_error": {"code": "auth", "message": "authentication failed"}, "fetch_failures": 2,
         "backing_off": True, "next_attempt_at": iso(failed + BACKOFF_FIRST),
