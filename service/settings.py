@@ -6,10 +6,11 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from service.domain.forge import ForgeConfig
-from service.domain.types import PullStrategy
+from service.domain.types import PullStrategy, utcnow
 from service.forges.entries import ForgeEntryError, forge_from_entry
 
 
@@ -31,6 +32,7 @@ class Settings:
     forges: tuple[ForgeConfig, ...] = ()
     git_timeout: float = 600.0
     job_timeout: float = 1800.0  # a job's git calls together; past it, the job fails (job_timeout)
+    read_timeout: float = 10.0  # seconds a read of a clone (commits, compare) waits for its worker; then 503
     job_lease: float = 60.0  # a running job whose worker stops renewing this runs again
     database_wait: float = 60.0  # seconds a starting command waits for a database that is not up yet
     max_body_bytes: int = 25 * 1024 * 1024
@@ -45,6 +47,7 @@ class Settings:
     auth_failures: int = 20  # wrong tokens an address may send per window before it gets 429; 0: no limit
     auth_window: int = 60  # seconds
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For names the client
+    backup_retention_days: int = 30  # backups older than this are not listed, and workers delete them
 
     def __post_init__(self) -> None:
         data_dir = Path(self.data_dir).absolute()
@@ -76,6 +79,11 @@ class Settings:
     def repos_dir(self) -> Path:
         return self.data_dir / "repos"
 
+    @property
+    def backups_kept_since(self) -> datetime:
+        """Backups made before this are past retention."""
+        return utcnow() - timedelta(days=self.backup_retention_days)
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -105,6 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         git_timeout=float(_int(get, "GIT_TIMEOUT", 600, minimum=1)),
         job_timeout=float(_int(get, "JOB_TIMEOUT", 1800, minimum=1)),
         job_lease=float(_int(get, "JOB_LEASE", 60, minimum=1)),
+        read_timeout=float(_int(get, "READ_TIMEOUT", 10, minimum=1)),
         database_wait=float(_int(get, "DATABASE_WAIT", 60, minimum=0)),
         max_body_bytes=_int(get, "MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024),
         queue=get("QUEUE", "gitferry") or "gitferry",
@@ -118,6 +127,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_failures=_int(get, "AUTH_FAILURES", 20, minimum=0),
         auth_window=_int(get, "AUTH_WINDOW", 60, minimum=1),
         proxy_hops=_int(get, "PROXY_HOPS", 0, minimum=0),
+        backup_retention_days=_int(get, "BACKUP_RETENTION_DAYS", 30, minimum=1),
     )
     if kwargs["admin_token"] and len(str(kwargs["admin_token"])) < 16:
         raise SettingsError("GITFERRY_ADMIN_TOKEN must be at least 16 characters")

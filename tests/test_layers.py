@@ -68,7 +68,8 @@ def imports(module: str, path: Path) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
+            if base not in OURS:  # `from service import outbound` imports service.outbound only
+                found.add(base)
             found |= {f"{base}.{alias.name}" for alias in node.names}
     return found
 

@@ -40,6 +40,21 @@ class Remote:
     name: str
     url: str
     match_key: str | None
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error_code: str | None = None
+    last_error_message: str | None = None
+    fetch_failures: int = 0  # attempts in a row that failed
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFetch:
+    """How a job's fetch of one remote went: at `at`, fine, or failed with an error."""
+
+    remote: str
+    at: datetime
+    error_code: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,7 @@ class JobEnd:
     fetched_at: datetime | None = None  # when the job fetched the repo's remotes, if it did
     refs: Json | None = None  # the clone's refs as a snapshot, recorded with the end
     refs_later: bool = False  # the refs are recorded after the answer (marked pending meanwhile)
+    remote_fetches: tuple[RemoteFetch, ...] = ()  # each remote the job fetched, and how it went
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,3 +194,33 @@ class Delivery:
     job_ids: list[int]
     ignored: str | None
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    """A tip a force push (of `remote`'s branch) or a rebase (of a local branch: remote None)
+    replaced, kept by a worker as a ref in the clone."""
+
+    id: int
+    repo_id: int
+    remote: str | None
+    branch: str
+    ref: str
+    sha: str
+    replaced_by: str | None
+    job_id: int | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BackupKept:
+    """A backup ref as a worker found or made it, to be recorded."""
+
+    remote: str | None
+    branch: str
+    ref: str
+    sha: str
+    created_at: datetime
+    replaced_by: str | None = None
+    job_id: int | None = None

@@ -9,9 +9,10 @@ from service.domain.records import Rule
 
 
 def moved_branches(fetched: Mapping[str, Any]) -> set[str]:
-    """Branches a fetch of one remote created or moved (deleted ones set off nothing)."""
-    return {ref.removeprefix("refs/heads/") for ref in fetched.get("updated", [])
-            if ref.startswith("refs/heads/")}
+    """Branches a fetch of one remote created or moved (deleted ones set off nothing); `fetched`
+    is the fetch's result for the remote, its "updated" a list of {"ref", "old", "new"}."""
+    return {move["ref"].removeprefix("refs/heads/") for move in fetched.get("updated", [])
+            if move["ref"].startswith("refs/heads/")}
 
 
 def rules_to_run(rules: Iterable[Rule], remote: str, fetched: Mapping[str, Any]) -> list[Rule]:

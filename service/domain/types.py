@@ -23,6 +23,7 @@ class JobKind(StrEnum):
     UPSTREAM = "upstream"
     REMOTE = "remote"
     REMOVE = "remove"
+    RESTORE = "restore"  # a branch put back where a backup kept it
 
 
 class JobState(StrEnum):

@@ -10,6 +10,11 @@ from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 MAX_NAME = 255
+# A loose ref is a file: each part of its name a file or folder name (255 bytes; the last part
+# gets ".lock" while git writes it), the whole a path with the clone's own and
+# refs/remotes/<remote>/ in front (4096 bytes; 4000 leave room). The engine's validate.py agrees.
+NAME_MAX = 255
+REF_MAX = 4000
 _REPO_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _SHA = re.compile(r"^[0-9a-f]{4,64}\Z")
@@ -25,7 +30,7 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 # NAT64's well-known prefix: the IPv4 address in its low 32 bits is where it leads.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _FORBIDDEN_REF_CHARS = set(" ~^:?*[\\") | {chr(c) for c in range(0x20)} | {"\x7f"}
-RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules"})
+RESERVED_REPO_PARTS = frozenset({"branches", "remotes", "tags", "forks", "rules", "backups", "commits", "compare"})
 # Names git gives meaning of its own ("refs" would read as refs/remotes/refs/..., a prefix of every ref).
 RESERVED_REMOTE_NAMES = frozenset({"head", "refs", "fetch_head", "orig_head", "merge_head"})
 # git's own pseudo-refs (FETCH_HEAD, ORIG_HEAD, ...): a branch so named is shadowed by them.
@@ -50,12 +55,15 @@ def check_ref_name(name: object, what: str = "branch") -> str:
 
 
 def _ref_problem(name: str) -> str | None:
-    if len(name) > MAX_NAME:
-        return "too long"
     if name.startswith("-"):
         return "must not start with '-'"
     if name in ("HEAD", "@") or name.startswith("refs/") or _PSEUDO_REF.match(name):
         return "reserved name"
+    if not _utf8(name):
+        return "contains a character git does not allow"
+    too_long = _too_long(name)
+    if too_long:
+        return too_long
     if any(ch in _DISGUISING for ch in name):
         return "contains a character that changes how it is displayed (bidirectional override)"
     if any(ch in _FORBIDDEN_REF_CHARS for ch in name) or not _utf8(name):
@@ -68,6 +76,34 @@ def _ref_problem(name: str) -> str | None:
         if part.startswith(".") or part.endswith(".lock"):
             return "a component starts with '.' or ends with '.lock'"
     return None
+
+
+def _too_long(name: str) -> str | None:
+    encoded = name.encode("utf-8")
+    parts = encoded.split(b"/")
+    if any(len(part) > NAME_MAX for part in parts) or len(parts[-1]) > NAME_MAX - len(".lock"):
+        return "too long for git to store: a part of the name is over 255 bytes, or the last part over 250"
+    if len(encoded) > REF_MAX:
+        return "too long for git to store: the name is over 4000 bytes"
+    return None
+
+
+def check_start_point(value: object) -> str:
+    """Return `value` if it may name a start point: a sha, a branch or `<remote>/<branch>`, or
+    a full refs/heads/<branch> or refs/remotes/<remote>/<branch> (what git reads unambiguously)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidValue("start point must be a non-empty string")
+    if is_sha(value):
+        return value
+    if value.startswith("refs/heads/"):
+        check_ref_name(value[len("refs/heads/"):], "start point")
+    elif value.startswith("refs/remotes/"):
+        remote, _, branch = value[len("refs/remotes/"):].partition("/")
+        check_remote_name(remote)
+        check_ref_name(branch, "start point")
+    else:
+        check_ref_name(value, "start point")
+    return value
 
 
 def storable(text: str) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from service.domain.forge import ForgeConfig
+from service.domain.validation import RemoteUrl
 
 ZERO_SHA = "0" * 40
 
@@ -119,6 +120,11 @@ class ForgeDriver:
     default_api_url: str = ""
     known_hosts: tuple[str, ...] = ()  # more hosts on this forge without any forges entry; "*.x" for subdomains
     events_without_urls: bool = False  # pushes name the repository by full name alone
+    # The repository's page from a remote URL (None if the URL names none), and the page
+    # comparing two refs there: compare_url(page, base, head), each side (kind, name)
+    # (service/forges/weburls.py).
+    web_url: Callable[[RemoteUrl], str | None] = lambda _remote: None
+    compare_url: Callable[[str, tuple[str, str], tuple[str, str]], str] = lambda web, _base, _head: web
 
     @property
     def forks(self) -> ForkLister:

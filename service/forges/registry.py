@@ -42,18 +42,38 @@ def drivers_for(endpoint: str) -> list[WebhookDriver]:
     return _WEBHOOKS.get(endpoint, [])
 
 
-def provider_for_url(url: str, forge_hosts: Mapping[str, str] | None = None) -> str:
-    """Provider of the remote at `url`; `forge_hosts` maps configured host[:port] to forge kind."""
+def driver_for_url(url: str, forge_hosts: Mapping[str, str] | None = None) -> ForgeDriver | None:
+    """The driver of the forge the remote at `url` is on; `forge_hosts` maps configured
+    host[:port] to forge kind. None for a remote on no forge gitferry knows."""
     try:
         host = parse_url(url).host
     except InvalidValue:
-        return OTHER
+        return None
     bare = host.split(":")[0]
     kind = (forge_hosts.get(host) or forge_hosts.get(bare)) if forge_hosts else None
     if kind:
-        driver = BY_KIND.get(kind)
-        return driver.provider if driver else OTHER
-    return next((d.provider for d in DRIVERS if d.knows_host(bare)), OTHER)
+        return BY_KIND.get(kind)
+    return next((d for d in DRIVERS if d.knows_host(bare)), None)
+
+
+def provider_for_url(url: str, forge_hosts: Mapping[str, str] | None = None) -> str:
+    """Provider of the remote at `url` (the icon key); OTHER when on no forge gitferry knows."""
+    driver = driver_for_url(url, forge_hosts)
+    return driver.provider if driver else OTHER
+
+
+def web_url_for(url: str, forge_hosts: Mapping[str, str] | None = None) -> str | None:
+    """The page of the repository at remote `url` on its forge; None off known forges."""
+    driver = driver_for_url(url, forge_hosts)
+    return driver.web_url(parse_url(url)) if driver else None
+
+
+def compare_url_for(url: str, base: tuple[str, str], head: tuple[str, str],
+                    forge_hosts: Mapping[str, str] | None = None) -> str | None:
+    """The page comparing `base` with `head` ((kind, name) each) on the forge of remote `url`."""
+    driver = driver_for_url(url, forge_hosts)
+    web = driver.web_url(parse_url(url)) if driver else None
+    return driver.compare_url(web, base, head) if driver and web else None
 
 
 def name_hosts(kind: str, forges: Iterable[ForgeConfig]) -> list[str]:

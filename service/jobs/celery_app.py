@@ -11,6 +11,7 @@ from service.settings import Settings
 
 RUN_JOB = "gitferry.run_job"
 NOTIFY = "gitferry.notify"
+READ = "gitferry.read"  # a read of a clone (service/jobs/reads.py): not a job
 
 # kombu resolves the `sqla` scheme by name; give it our doorbell-waking subclass.
 kombu_transports.TRANSPORT_ALIASES["sqla"] = "service.jobs.embedded_broker:EmbeddedTransport"

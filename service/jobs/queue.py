@@ -20,6 +20,7 @@ from service.domain.records import Job, Repo
 from service.domain.types import Trigger
 from service.forges.entries import forge_config
 from service.jobs.celery_app import NOTIFY, RUN_JOB
+from service.jobs.reads import Reads
 from service.jobs.signals import JobSignals
 from service.settings import Settings
 from service.store import Intake, Store
@@ -51,6 +52,7 @@ class JobQueue:
         self.store = store
         self.settings = settings
         self.signals = JobSignals(settings)
+        self.reads = Reads(celery, settings)  # reads of a clone, which are not jobs
         self.max_waits = max_waits
         self._waiting_now = 0
         self._waits_lock = threading.Lock()
@@ -74,6 +76,13 @@ class JobQueue:
                 return None
             _repo, job, new = recorded
             return self._sent(job, new, wait)
+
+    def read(self, repo_id: int, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Ask the worker of the repo's shard for read `kind` (Reads.ask). A read holds a web
+        thread until answered, as a waiting job does: it takes a place among the calls that
+        wait (WaitsFull when none is free), so that a worker away cannot take every thread."""
+        with self._waiting(self.settings.read_timeout):
+            return self.reads.ask(repo_id, kind, params)
 
     def check_place(self, wait: float | None) -> None:
         """WaitsFull now if a call would wait `wait` seconds and finds every place taken: a call

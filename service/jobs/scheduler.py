@@ -6,7 +6,9 @@ import logging
 import threading
 import time
 from datetime import datetime
+from typing import Any
 
+from service.domain.fetching import backing_off
 from service.domain.types import JobKind, Trigger, fetch_coalesce_key, utcnow
 from service.jobs.queue import JobQueue
 
@@ -14,17 +16,37 @@ log = logging.getLogger("gitferry.beat")
 
 
 def queue_due_fetches(jobs: JobQueue) -> list[int]:
-    """Queue a fetch of every remote for each repo whose interval has come round."""
+    """Queue a fetch of every remote for each repo whose interval has come round, leaving out
+    the remotes that keep failing with a permanent error while they are backed off
+    (domain.fetching); a repo whose every remote is backed off gets no fetch this turn."""
     now = utcnow()
     queued = []
     repos = jobs.store.repos
-    for repo, interval in repos.due_for_fetch(now, jobs.settings.fetch_interval):
+    due = repos.due_for_fetch(now, jobs.settings.fetch_interval)
+    its_remotes = repos.remotes_of([repo.id for repo, _ in due]) if due else {}
+    for repo, interval in due:
         if not repos.advance_schedule(repo, interval, now):
             continue  # another scheduler took this turn
-        job = jobs.add(repo, JobKind.FETCH, {"remote": None, "prune": True}, trigger=Trigger.SCHEDULE,
-                       coalesce_key=fetch_coalesce_key(repo.id, None))
+        remotes = its_remotes.get(repo.id, [])
+        skip = sorted(r.name for r in remotes if backing_off(r, now))
+        if skip:
+            log.info("fetch_backing_off repo=%s remotes=%s", repo.name, ",".join(skip))
+            if len(skip) == len(remotes):
+                continue
+        params, key = scheduled_fetch(repo.id, skip)
+        job = jobs.add(repo, JobKind.FETCH, params, trigger=Trigger.SCHEDULE, coalesce_key=key)
         queued.append(job.id)
     return queued
+
+
+def scheduled_fetch(repo_id: int, skip: list[str]) -> tuple[dict[str, Any], str]:
+    """A scheduled fetch's params and coalescing key. One that leaves remotes out has a key of
+    its own (no remote's name has a ":"): an explicit fetch, which always tries every remote it
+    names, must never join it."""
+    key = fetch_coalesce_key(repo_id, None)
+    if not skip:
+        return {"remote": None, "prune": True}, key
+    return {"remote": None, "prune": True, "skip": skip}, f"{key}:backing-off"
 
 
 def resend_lost(jobs: JobQueue, now: datetime | None = None) -> list[int]:

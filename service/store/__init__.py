@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from service.domain.forge import ForgeConfig
+from service.store.backups import BackupStore
 from service.store.db import Database
 from service.store.deliveries import DeliveryStore, Intake
 from service.store.forges import Complete, ForgeStore
@@ -53,6 +54,7 @@ class Store:
         self.deliveries = DeliveryStore(self.db, self.jobs)
         self.rules = RuleStore(self.db)
         self.forges = ForgeStore(self.db, sealer, forges, complete_forge)
+        self.backups = BackupStore(self.db)
 
     def ping(self) -> None:
         """Raises unless the database answers."""

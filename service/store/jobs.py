@@ -184,6 +184,8 @@ class JobStore:
                     self.repos.save_refs(repo.id, end.refs, ending=ending)
                 if end.fetched_at is not None:
                     self.repos.fetched(repo.id, end.fetched_at, ending=ending)
+                if end.remote_fetches:
+                    self.repos.remotes_fetched(repo.id, end.remote_fetches, ending=ending)
                 if end.error_code is None and repo.state != RepoState.READY:
                     # only now, with its branches recorded, is a new clone usable
                     self.repos.ready(repo.id, ending=ending)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.matching import url_key
-from service.domain.records import Remote, Repo
+from service.domain.records import Remote, RemoteFetch, Repo
 from service.domain.types import RepoState, utcnow
 from service.store.db import Database
 from service.store.secrets import Sealer
@@ -32,6 +32,15 @@ _SAVE_REFS = Guarded("""
     ON CONFLICT (repo_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at,
         pending = false""")
 _REFS_PENDING = Guarded("UPDATE repo_refs SET pending = true WHERE repo_id = :repo_id AND {when}")
+# How a job's fetch of a remote went (a success clears the last error and the failures in a row).
+_REMOTE_FETCHED = Guarded("""
+    UPDATE remotes SET last_attempt_at = :at, last_success_at = :at, last_error_code = NULL,
+        last_error_message = NULL, fetch_failures = 0
+    WHERE repo_id = :repo_id AND name = :name AND {when}""")
+_REMOTE_FAILED = Guarded("""
+    UPDATE remotes SET last_attempt_at = :at, last_error_code = :code, last_error_message = :message,
+        fetch_failures = fetch_failures + 1
+    WHERE repo_id = :repo_id AND name = :name AND {when}""")
 
 
 class NameTaken(Exception):
@@ -139,6 +148,17 @@ class RepoStore:
         added = self.remote(repo_id, name)
         assert added is not None
         return added
+
+    def remotes_fetched(self, repo_id: int, fetches: tuple[RemoteFetch, ...], *,
+                        ending: Ending | None = None) -> None:
+        """Record how fetching each remote went (`ending`: see Guarded)."""
+        with self.db.write() as conn:
+            for f in fetches:
+                if f.error_code is None:
+                    _REMOTE_FETCHED.run(conn, ending, repo_id=repo_id, name=f.remote, at=f.at)
+                else:
+                    _REMOTE_FAILED.run(conn, ending, repo_id=repo_id, name=f.remote, at=f.at, code=f.error_code,
+                                       message=f.error_message)
 
     def remove_remote(self, repo_id: int, name: str) -> None:
         with self.db.write() as conn:

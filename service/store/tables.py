@@ -68,6 +68,13 @@ remotes = Table(
     Column("url", Text, nullable=False),
     # The URL in a form every webhook of the same repository maps to (see domain.matching).
     Column("match_key", String(500)),
+    # How fetching it went: the last attempt, the last success, the last error (cleared by a
+    # success) and how many attempts in a row failed (the scheduler backs off: domain.fetching).
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error_code", String(50)),
+    Column("last_error_message", Text),
+    Column("fetch_failures", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("repo_id", "name", name="uq_remotes_repo_name"),
     Index("ix_remotes_match_key", "match_key"),
 )
@@ -193,4 +200,24 @@ forges = Table(
     Column("git_protocol", String(10), nullable=False),
     Column("username", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Backups a worker kept in a clone (real refs under refs/gitferry/): what a force push or a
+# rebase replaced. The API lists them from here; a deleted one stays marked till a worker that
+# holds the clone has deleted its ref.
+backups = Table(
+    "backups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repo_id", Integer, ForeignKey("repos.id", ondelete="CASCADE"), nullable=False),
+    Column("remote", String(100)),  # None: a local branch's backup
+    Column("branch", String(255), nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("replaced_by", String(64)),  # the tip that took its place: a restore is leased on it
+    Column("job_id", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("repo_id", "ref", name="uq_backups_repo_ref"),
+    sqlite_autoincrement=True,
 )

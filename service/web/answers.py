@@ -24,7 +24,14 @@ _ERROR_STATUS = {
     "no_upstream": 409,
     "invalid": 422,
     "repo_deleted": 404,
+    # branches and upstreams as git refuses them
+    "upstream_not_found": 404,
+    "ref_conflict": 409,
+    "ambiguous_start_point": 409,
+    "ref_changed": 409,
+    "name_too_long": 422,
 }
+CHANGE_WAIT = 30.0  # seconds a change answered once made (branch, upstream) waits without ?wait
 
 
 def find_repo(name: str) -> Repo:
@@ -48,12 +55,12 @@ def answer(job: Job) -> ResponseReturnValue:
     return jsonify({"job": job_view(job)}), 200 if job.finished else 202
 
 
-def run_now(repo: Repo, kind: str, params: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-    """Run a change to the clone on its worker and wait for the result; errors become answers."""
-    job = services().jobs.add(repo, kind, params, wait=timeout)
-    if job.state == JobState.DONE:
-        return job.result or {}
+def run_now(repo: Repo, kind: str, params: dict[str, Any]) -> Job:
+    """Queue a change to the clone and wait for it (?wait seconds, else CHANGE_WAIT): the job,
+    done or still queued or running (answer that 202 with answer()); a failed one is its error."""
+    wait = wait_seconds()
+    job = services().jobs.add(repo, kind, params, wait=CHANGE_WAIT if wait is None else wait)
     if job.state == JobState.FAILED:
         code = job.error_code or "failed"
         raise ApiError(_ERROR_STATUS.get(code, 502), code, job.error_message or "the change failed")
-    raise ApiError(503, "busy", f"the clone is busy; the change is queued as job {job.id}", {"Retry-After": "5"})
+    return job

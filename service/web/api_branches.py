@@ -7,10 +7,10 @@ import time
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Json, Repo
+from service.domain.records import Job, Json, Repo
 from service.domain.types import JobKind, Scope
-from service.domain.validation import check_ref_name, check_remote_name, is_sha
-from service.web.answers import find_repo, run_now
+from service.domain.validation import check_ref_name, check_remote_name, check_start_point
+from service.web.answers import answer, find_repo, run_now
 from service.web.auth import requires
 from service.web.context import checked, field, json_body, services
 from service.web.errors import ApiError
@@ -42,8 +42,10 @@ def new_branch_name(repo: Repo, name: object) -> str:
 def list_branches(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     snapshot = settled_refs(repo.id)
-    return jsonify({"branches": snapshot.get("branches", []),
-                    "remote_branches": snapshot.get("remote_branches", [])})
+    branches = snapshot.get("branches", [])
+    if branches and "gone" not in branches[0]:  # recorded before branches had it
+        branches = [{**b, "gone": False} for b in branches]
+    return jsonify({"branches": branches, "remote_branches": snapshot.get("remote_branches", [])})
 
 
 def settled_refs(repo_id: int) -> Json:
@@ -69,42 +71,42 @@ def list_tags(name: str) -> ResponseReturnValue:
 @bp.post("/api/v1/repos/<path:name>/branches")
 @requires(Scope.WRITE)
 def create_branch(name: str) -> ResponseReturnValue:
+    """201 with the branch once made; 202 with its job if the clone is busy past the wait."""
     repo = find_repo(name)
     body = json_body()
     branch = new_branch_name(repo, field(body, "name", str))
-    start = field(body, "start_point", str)
-    if not is_sha(start):
-        checked(check_ref_name, start, "start point")
+    start = checked(check_start_point, field(body, "start_point", str))
     track = field(body, "track", bool, True)
-    result = run_now(repo, JobKind.BRANCH, {"name": branch, "start_point": start, "track": track})
-    return jsonify(result["branch"]), 201
+    job = run_now(repo, JobKind.BRANCH, {"name": branch, "start_point": start, "track": track})
+    if not job.finished:
+        return answer(job)
+    return jsonify((job.result or {})["branch"]), 201
 
 
 @bp.put("/api/v1/repos/<path:name>/branches/<path:branch>/upstream")
 @requires(Scope.WRITE)
 def set_upstream(name: str, branch: str) -> ResponseReturnValue:
-    return jsonify(set_upstream_of(find_repo(name), branch, json_body())), 200
+    job = set_upstream_of(find_repo(name), branch, json_body())
+    return jsonify((job.result or {})["branch"]) if job.finished else answer(job)
 
 
-def set_upstream_of(repo: Repo, branch: str, body: Json) -> Json:
-    """Set a branch's upstream from a request's fields; the branch as it is then (the API's and the dashboard's)."""
+def set_upstream_of(repo: Repo, branch: str, body: Json) -> Job:
+    """Set a branch's upstream from a request's fields: its job, ended unless the wait ran out
+    (the API's and the dashboard's)."""
     checked(check_ref_name, branch)
     remote = known_remote(repo, field(body, "remote", str))
     remote_branch = checked(check_ref_name, field(body, "branch", str))
-    result = run_now(repo, JobKind.UPSTREAM,
-                     {"branch": branch, "remote": remote, "remote_branch": remote_branch})
-    branch_now: Json = result["branch"]
-    return branch_now
+    return run_now(repo, JobKind.UPSTREAM, {"branch": branch, "remote": remote, "remote_branch": remote_branch})
 
 
 @bp.delete("/api/v1/repos/<path:name>/branches/<path:branch>/upstream")
 @requires(Scope.WRITE)
 def unset_upstream(name: str, branch: str) -> ResponseReturnValue:
-    unset_upstream_of(find_repo(name), branch)
-    return "", 204
+    job = unset_upstream_of(find_repo(name), branch)
+    return ("", 204) if job.finished else answer(job)
 
 
-def unset_upstream_of(repo: Repo, branch: str) -> None:
-    """Unset a branch's upstream (the API's and the dashboard's)."""
+def unset_upstream_of(repo: Repo, branch: str) -> Job:
+    """Unset a branch's upstream: its job, ended unless the wait ran out (the API's and the dashboard's)."""
     checked(check_ref_name, branch)
-    run_now(repo, JobKind.UPSTREAM, {"branch": branch, "unset": True})
+    return run_now(repo, JobKind.UPSTREAM, {"branch": branch, "unset": True})

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from service.domain.records import Job, Json, Repo
 from service.domain.types import JobKind, JobState, PullStrategy, RepoState, Scope, fetch_coalesce_key
-from service.domain.validation import check_ref_name
+from service.domain.validation import check_ref_name, is_sha
 from service.web.answers import answer, answer_op, find_repo, repo_not_found
 from service.web.api_branches import known_remote, settled_refs
 from service.web.auth import require, requires
@@ -73,10 +73,14 @@ def pull_params(repo: Repo, body: Json) -> Json:
     strategy = field(body, "strategy", str, None) or repo.pull_strategy or services().settings.pull_strategy
     if strategy not in {s.value for s in PullStrategy}:
         raise ApiError(422, "invalid", "strategy must be ff-or-merge, ff-only or rebase")
+    dry_run = field(body, "dry_run", bool, False)
     known = _snapshot_branch(repo, branch)
     if known is not None and not known.get("upstream"):
         raise ApiError(409, "no_upstream", f"branch {branch!r} has no upstream; set one first")
-    return {"branch": branch, "strategy": strategy}
+    params: Json = {"branch": branch, "strategy": strategy}
+    if dry_run:
+        params["dry_run"] = True
+    return params
 
 
 @bp.post("/api/v1/repos/<path:name>/push")
@@ -98,11 +102,21 @@ def push_params(repo: Repo, body: Json) -> Json:
         checked(check_ref_name, remote_branch, "remote branch")
     set_upstream = field(body, "set_upstream", bool, None)
     force = field(body, "force", bool, False)
-    if force:
+    expect = expected_tip(body)
+    dry_run = field(body, "dry_run", bool, False)
+    if force and not dry_run:
         require(Scope.ADMIN)
     _snapshot_branch(repo, branch)
     return {"branch": branch, "remote": remote, "remote_branch": remote_branch,
-            "set_upstream": set_upstream, "force": force}
+            "set_upstream": set_upstream, "force": force, "expect": expect, "dry_run": dry_run}
+
+
+def expected_tip(body: Json) -> str | None:
+    """The body's `expect`: the full sha a person or bot saw the remote's branch at."""
+    expect: str | None = field(body, "expect", str, None)
+    if expect is not None and not (len(expect) in (40, 64) and is_sha(expect)):
+        raise ApiError(422, "invalid", "expect must be a full commit sha (40 or 64 hex digits), as a push showed it")
+    return expect
 
 
 @bp.get("/api/v1/jobs/<job_id>")

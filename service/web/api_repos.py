@@ -16,9 +16,9 @@ from service.domain.validation import (
     redact_url,
 )
 from service.store import NameTaken, SecretKeyMissing
-from service.web.answers import find_repo
+from service.web.answers import CHANGE_WAIT, answer, find_repo
 from service.web.auth import require, requires
-from service.web.context import checked, field, json_body, services
+from service.web.context import checked, field, json_body, services, wait_seconds
 from service.web.errors import ApiError
 from service.web.forks import fork_remote, forks_of
 from service.web.views import job_view, remote_view, repo_view
@@ -30,7 +30,8 @@ STRATEGIES = [s.value for s in PullStrategy]
 def _repo_view(repo: Repo, remotes: list[Remote]) -> Json:
     svc = services()
     return repo_view(repo, remotes, svc.provider(), pull_strategy=svc.settings.pull_strategy,
-                     fetch_interval=svc.settings.fetch_interval, admin=require(Scope.READ) == Scope.ADMIN)
+                     fetch_interval=svc.settings.fetch_interval, admin=require(Scope.READ) == Scope.ADMIN,
+                     web_url=svc.web_url())
 
 
 def _strategy(body: Json) -> str | None:
@@ -50,14 +51,16 @@ def _interval(body: Json) -> int | None:
 @bp.post("/api/v1/repos")
 @requires(Scope.ADMIN)
 def create_repo() -> ResponseReturnValue:
-    repo, job = create_repo_from(json_body())
+    wait = wait_seconds()  # a bad ?wait is refused before anything is recorded
+    repo, job = create_repo_from(json_body(), wait)
     view = _repo_view(repo, services().store.repos.remotes(repo.id))
     view["job"] = job_view(job)
     return jsonify(view), 201
 
 
-def create_repo_from(body: Json) -> tuple[Repo, Job]:
-    """Record a repo from a request's fields and queue its clone (the API's and the dashboard's)."""
+def create_repo_from(body: Json, wait: float | None = None) -> tuple[Repo, Job]:
+    """Record a repo from a request's fields and queue its clone (the API's and the dashboard's);
+    with `wait`, the repo as the clone left it if it ended in time."""
     name = checked(check_repo_name, field(body, "name", str))
     url = field(body, "url", str)
     checked(check_url, url, allow_local=services().settings.allow_local_remotes)
@@ -69,7 +72,10 @@ def create_repo_from(body: Json) -> tuple[Repo, Job]:
                                   protected_branches=protected)
     except NameTaken:
         raise ApiError(409, "repo_exists", f"a repo named {name!r} exists already") from None
-    return repo, services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)})
+    job = services().jobs.add(repo, JobKind.CLONE, {"url": redact_url(url)}, wait=wait)
+    if job.finished:  # waited for: the repo as the clone left it (ready, its default branch)
+        repo = store.repos.by_name(name) or repo
+    return repo, job
 
 
 @bp.get("/api/v1/repos")
@@ -141,19 +147,21 @@ def delete_repo(name: str) -> ResponseReturnValue:
 def list_remotes(name: str) -> ResponseReturnValue:
     repo = find_repo(name)
     svc = services()
-    return jsonify({"remotes": [remote_view(r, svc.provider()) for r in svc.store.repos.remotes(repo.id)]})
+    provider, web_url = svc.provider(), svc.web_url()
+    return jsonify({"remotes": [remote_view(r, provider, web_url) for r in svc.store.repos.remotes(repo.id)]})
 
 
 @bp.post("/api/v1/repos/<path:name>/remotes")
 @requires(Scope.ADMIN)
 def add_remote(name: str) -> ResponseReturnValue:
-    remote, job = add_remote_from(find_repo(name), json_body())
-    view = remote_view(remote, services().provider())
+    wait = wait_seconds()
+    remote, job = add_remote_from(find_repo(name), json_body(), wait)
+    view = remote_view(remote, services().provider(), services().web_url())
     view["job"] = job_view(job)
     return jsonify(view), 201
 
 
-def add_remote_from(repo: Repo, body: Json) -> tuple[Remote, Job]:
+def add_remote_from(repo: Repo, body: Json, wait: float | None = None) -> tuple[Remote, Job]:
     """Add a remote from a request's fields and queue its first fetch (the API's and the dashboard's)."""
     if body.get("fork") is not None:
         if "url" in body:
@@ -172,20 +180,24 @@ def add_remote_from(repo: Repo, body: Json) -> tuple[Remote, Job]:
         remote = services().store.repos.add_remote(repo.id, remote_name, url)
     except NameTaken:
         raise ApiError(409, "remote_exists", f"remote {remote_name!r} exists already") from None
-    # Like a desktop client, fetch a remote as soon as it is added.
+    # Like a desktop client, fetch a remote as soon as it is added (?wait: answer once fetched).
     job = services().jobs.add(repo, JobKind.FETCH, {"remote": remote_name, "prune": True},
-                              coalesce_key=fetch_coalesce_key(repo.id, remote_name))
+                              coalesce_key=fetch_coalesce_key(repo.id, remote_name), wait=wait)
     return remote, job
 
 
 @bp.delete("/api/v1/repos/<path:name>/remotes/<remote>")
 @requires(Scope.ADMIN)
 def delete_remote(name: str, remote: str) -> ResponseReturnValue:
-    remove_remote(find_repo(name), remote)
-    return "", 204
+    """204 once the clone has dropped the remote and its remote branches; 202 with that job if
+    the wait (?wait, else CHANGE_WAIT) ran out first."""
+    repo = find_repo(name)
+    wait = wait_seconds()
+    job = remove_remote(repo, remote, CHANGE_WAIT if wait is None else wait)
+    return ("", 204) if job.finished else answer(job)
 
 
-def remove_remote(repo: Repo, remote: str) -> None:
+def remove_remote(repo: Repo, remote: str, wait: float | None = None) -> Job:
     """Remove a remote of a repo, and from its clone (the API's and the dashboard's)."""
     store = services().store
     if store.repos.remote(repo.id, remote) is None:
@@ -193,7 +205,7 @@ def remove_remote(repo: Repo, remote: str) -> None:
     if remote == "origin":
         raise ApiError(409, "origin_required", "origin is the repo's own URL and cannot be removed")
     store.repos.remove_remote(repo.id, remote)
-    services().jobs.add(repo, JobKind.REMOTE, {"removed": remote})
+    return services().jobs.add(repo, JobKind.REMOTE, {"removed": remote}, wait=wait)
 
 
 @bp.get("/api/v1/repos/<path:name>/forks")

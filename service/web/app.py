@@ -10,7 +10,9 @@ from service.jobs import JobQueue, make_celery, open_store
 from service.settings import Settings
 from service.store import Store
 from service.web import (
+    api_backups,
     api_branches,
+    api_commits,
     api_forges,
     api_ops,
     api_repos,
@@ -49,7 +51,8 @@ def create_app(settings: Settings, *, store: Store | None = None, jobs: JobQueue
     app.before_request(refuse_unstorable_url)
     app.after_request(_options_say_no_content)
     dashboard.install(app)
-    for module in (api_repos, api_branches, api_forges, api_ops, api_rules, api_tokens, health, hooks, openapi):
+    for module in (api_repos, api_branches, api_backups, api_commits, api_forges, api_ops, api_rules, api_tokens,
+                   health, hooks, openapi):
         app.register_blueprint(module.bp)
     app.wsgi_app = hooks.HookIntake(app)  # type: ignore[method-assign]
     logging.getLogger("gitferry").setLevel(settings.log_level)

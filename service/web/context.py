@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from service.domain.validation import InvalidValue, storable
-from service.forges.registry import provider_for_url
+from service.forges.registry import provider_for_url, web_url_for
 from service.jobs import JobQueue
 from service.settings import Settings
 from service.store import Store
@@ -33,10 +33,19 @@ class Services:
     def __post_init__(self) -> None:
         self.auth_failures = FailureLimit(self.settings.auth_failures, self.settings.auth_window)
 
+    def forge_hosts(self) -> dict[str, str]:
+        """host[:port] -> kind of each forge in effect."""
+        return {f.host: f.kind for f in self.store.forges.in_effect()}
+
     def provider(self) -> Callable[[str], str]:
         """The provider of a remote URL, knowing the hosts of the forges in effect."""
-        hosts = {f.host: f.kind for f in self.store.forges.in_effect()}
+        hosts = self.forge_hosts()
         return lambda url: provider_for_url(url, hosts)
+
+    def web_url(self) -> Callable[[str], str | None]:
+        """The page of the repository at a remote URL on its forge (None off known forges)."""
+        hosts = self.forge_hosts()
+        return lambda url: web_url_for(url, hosts)
 
 
 def services() -> Services:

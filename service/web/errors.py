@@ -62,8 +62,8 @@ def error_answer(exc: Exception) -> tuple[int, str, str, dict[str, str]]:
         return status, _HTTP_CODES.get(status, "error"), message, {"Allow": allow} if allow else {}
     if isinstance(exc, WaitsFull):
         # A place frees as soon as any waiting call's job ends; most end within a second or two.
-        return 429, "too_many_waits", (f"{exc.bound} calls are waiting on jobs here already; retry, or call "
-                                       "without ?wait and follow the job"), {"Retry-After": "2"}
+        return 429, "too_many_waits", (f"{exc.bound} calls are waiting on jobs or reads here already; retry, or "
+                                       "call without ?wait and follow the job"), {"Retry-After": "2"}
     if isinstance(exc, DatabaseUnavailable):
         # e.g. the server restarted in the middle of this request; the pool reconnects for the next
         log.warning("database_unavailable reason=%s", why_unavailable(exc))

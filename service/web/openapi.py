@@ -10,56 +10,29 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.domain.types import JobKind, JobState, PullStrategy, Scope, Trigger
+from service.domain.types import JobKind, JobState, PullStrategy, Scope
 from service.forges.registry import ENDPOINTS, KINDS, PROVIDERS
+from service.web.openapi_builders import (
+    BOOL,
+    TIME,
+    Schema,
+    array,
+    errors,
+    integer,
+    json_content,
+    nullable,
+    obj,
+    ok,
+    op,
+    path_param,
+    query,
+    ref,
+    string,
+)
+from service.web.openapi_operations import TAGS, name_and_show
+from service.web.openapi_results import SCHEMAS as JOB_SCHEMAS
 
 bp = Blueprint("openapi", __name__)
-Schema = dict[str, Any]
-
-
-# --- small builders -----------------------------------------------------------------------------
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(required: list[str] | None = None, /, **props: Schema) -> Schema:
-    schema: Schema = {"type": "object", "properties": props}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def string(*enum: str, **extra: Any) -> Schema:
-    return {"type": "string", **({"enum": list(enum)} if enum else {}), **extra}
-
-
-def nullable(schema: Schema) -> Schema:
-    return {"oneOf": [schema, {"type": "null"}]}
-
-
-def array(items: Schema) -> Schema:
-    return {"type": "array", "items": items}
-
-
-def integer(**extra: Any) -> Schema:
-    return {"type": "integer", **extra}
-
-
-BOOL: Schema = {"type": "boolean"}
-TIME: Schema = nullable(string(format="date-time"))
-
-
-def json_content(schema: Schema) -> Schema:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def ok(status: str, description: str, schema: Schema | None = None) -> Schema:
-    answer: Schema = {"description": description}
-    if schema is not None:
-        answer.update(json_content(schema))
-    return {status: answer}
-
 
 ERROR_TEXT = {
     400: "Bad JSON, a missing field, a field of the wrong type or a bad query parameter",
@@ -68,35 +41,10 @@ ERROR_TEXT = {
     422: "Valid JSON, refused value (ref name, URL scheme or host, ...)",
     429: "Too many wrong tokens from this address, or (waiting on a job) too many calls waiting already; "
          "nothing was done. See Retry-After",
-    502: "The forge or the worker failed", 503: "The clone is busy, or the database is not answering; see Retry-After",
+    502: "The forge or the worker failed",
+    503: "A clone's worker did not answer a read in time, the database is not answering, or (forks) the forge "
+         "rate-limits; nothing was done. See Retry-After",
 }
-
-
-def errors(*statuses: int) -> Schema:
-    """Error answers: always 401 (no or bad token), 429 (too many wrong tokens) and 503 (the
-    database is not answering), plus the ones named."""
-    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in sorted({401, 429, 503, *statuses})}
-
-
-def op(summary: str, scope: str, responses: Schema, *, params: list[Schema] | None = None,
-       body: Schema | None = None, tag: str = "repos") -> Schema:
-    operation: Schema = {"summary": summary, "tags": [tag], "responses": responses,
-                         "description": f"Needs a token with scope `{scope}`."}
-    if params:
-        operation["parameters"] = params
-    if body is not None:
-        operation["requestBody"] = {"required": True, **json_content(body)}
-        operation["responses"].setdefault("400", {"$ref": "#/components/responses/E400"})
-        operation["responses"].setdefault("413", {"$ref": "#/components/responses/E413"})
-    return operation
-
-
-def path_param(name: str, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": string()}
-
-
-def query(name: str, schema: Schema, description: str) -> Schema:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 NAME = path_param("name", "The repo's name as given, e.g. `acme/widgets`; it may contain `/`, sent as is.")
@@ -105,7 +53,7 @@ WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60},
              "Wait up to this many seconds for the job to end: 200 with the finished job, 202 if time ran out; "
              "429 (nothing recorded) if too many calls are waiting already.")
 STRATEGY = string(*[s.value for s in PullStrategy])
-REF = string(minLength=1, maxLength=255, description="A branch name valid for `git check-ref-format --branch`")
+REF = string(minLength=1, maxLength=4000, description="A git branch name; each part at most 255 bytes (the last 250)")
 REMOTE_NAME = string(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", maxLength=100)
 NOTIFY_URL = string(maxLength=2048, format="uri",
                     description="https:// (http:// and local or private hosts only when GITFERRY_ALLOW_LOCAL_REMOTES "
@@ -118,7 +66,10 @@ JOB_ANSWERS = {**ok("200", "With ?wait: the job ended", JOB_ANSWER), **ok("202",
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(["error"], error=obj(["code", "message"], code=string(), message=string())),
-    "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS)),
+    "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS),
+                  web_url=nullable(string(description="Its page on its forge"))),
+    "AddedRemote": {"allOf": [ref("Remote"), obj(["job"], job={**ref("Job"), "description": (
+        "The fetch of the new remote, queued (GET /api/v1/jobs/{job_id} follows it)")})]},
     "Repo": obj(
         ["name", "url", "provider", "default_branch", "pull_strategy", "fetch_interval", "protected_branches",
          "state", "last_fetch_at", "notify_url", "notify_secret_set", "remotes"],
@@ -127,7 +78,8 @@ SCHEMAS: dict[str, Schema] = {
         state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
         notify_url=nullable(string(description="Where finished jobs are POSTed; credentials never shown")),
         notify_secret_set={**BOOL, "description": "Whether a notify_secret is set (the secret is write-only)"},
-        remotes=array(ref("Remote")), job=ref("Job")),
+        remotes=array(ref("Remote")), web_url=nullable(string(description="Its page on its forge")),
+        job={**ref("Job"), "description": "Only in the answer to POST /api/v1/repos: the clone job, queued"}),
     "Rule": obj(
         ["name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force"],
         name=string(), remote=string(), branch=string(), local_branch=string(),
@@ -138,15 +90,6 @@ SCHEMAS: dict[str, Schema] = {
                   upstream=nullable(string(description="e.g. origin/main")), ahead=nullable(integer()),
                   behind=nullable(integer())),
     "RemoteBranch": obj(["remote", "name", "sha"], remote=string(), name=string(), sha=string()),
-    "Job": obj(
-        ["id", "repo", "kind", "state", "trigger", "params", "result", "error", "progress", "created_at",
-         "started_at", "finished_at"],
-        id=integer(), repo=string(), kind=string(*[k.value for k in JobKind]),
-        state=string(*[s.value for s in JobState]), trigger=string(*[t.value for t in Trigger]),
-        params={"type": "object"}, result=nullable({"type": "object"}),
-        error=nullable(obj(["code", "message"], code=string(), message=string())),
-        progress=nullable(obj(["phase", "percent"], phase=string(), percent=integer())),
-        attempts=integer(), created_at=TIME, started_at=TIME, finished_at=TIME),
     "WebhookAnswer": {"oneOf": [
         obj(["jobs"], jobs=array(integer(description="A fetch job's id"))),
         obj(["ignored"], ignored=string(description="Why nothing was done")),
@@ -155,7 +98,27 @@ SCHEMAS: dict[str, Schema] = {
                  kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
+    **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
+
+# --- fetching: how each remote's fetches go (what a fetch moved: openapi_results.py) -------------
+REMOTE_FETCH_STATUS: dict[str, Schema] = {
+    "last_attempt_at": TIME, "last_success_at": TIME,
+    "last_error": nullable({**ref("ErrorDetail"), "description": "Why the last fetch failed; null once one succeeds"}),
+    "fetch_failures": integer(minimum=0, description="Fetches in a row that failed"),
+    "backing_off": {**BOOL, "description": "Scheduled fetches leave the remote alone until next_attempt_at: it keeps "
+                    "failing with a permanent error (auth, not_found); an explicit fetch (API, webhook) always tries"},
+    "next_attempt_at": TIME, "backoff_reason": nullable(string(description="While backing_off, why"))}
+SCHEMAS["Remote"]["properties"].update(REMOTE_FETCH_STATUS)
+SCHEMAS["Remote"]["required"] += list(REMOTE_FETCH_STATUS)
+SCHEMAS["Repo"]["properties"]["failing_remotes"] = array(string(description="A remote whose last fetch failed"))
+SCHEMAS["Repo"]["required"].append("failing_remotes")
+
+# --- pull: its dry run (its result: openapi_results.py) ---
+PULL_DRY_RUN: Schema = {**BOOL, "default": False,
+                        "description": "Fetch the upstream branch's tip (into FETCH_HEAD only) and tell what the "
+                                       "pull would do (the job's result is a PullResult with dry_run, incoming and "
+                                       "the conflicts predicted) without changing any ref, index or working tree"}
 
 RESPONSES = {
     f"E{status}": {"description": text, **json_content(ref("Error")),
@@ -168,6 +131,16 @@ REPO_FIELDS: dict[str, Schema] = {
     "fetch_interval": integer(minimum=0, maximum=604800, description="Seconds between fetches, 0 = off"),
     "protected_branches": array(string(minLength=1, description="A glob of branch names on a remote")),
 }
+
+# push: expect and dry_run (the results' schemas and the backups' paths: openapi_backups.py, merged below)
+SHA = string(pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$", description="A full commit sha")
+EXPECT = {**SHA, "description": "The tip the remote's branch must be at now, as a push's result showed it "
+                                "(`before`): a force is leased on exactly this sha, and refused as `stale`, "
+                                "naming the tip, if the branch has moved since"}
+DRY_RUN = {**BOOL, "default": False,
+           "description": "Do everything up to the change and say what would happen (the result's outcome is "
+                          "fast-forward, create, force, up-to-date or rejected); nothing changes on the remote, "
+                          "and no local ref but the remote-tracking ref of the branch, which is fetched first"}
 
 PATHS: dict[str, Schema] = {
     "/api/v1/repos": {
@@ -196,7 +169,8 @@ PATHS: dict[str, Schema] = {
         "get": op("List remotes", "read", {**ok("200", "The remotes", obj(["remotes"], remotes=array(ref("Remote")))),
                                            **errors(404)}, tag="remotes"),
         "post": op("Add a remote (then fetched by a job)", "admin",
-                   {**ok("201", "The remote", ref("Remote")), **errors(403, 404, 409, 422)}, tag="remotes",
+                   {**ok("201", "The remote, with the job that fetches it", ref("AddedRemote")),
+                    **errors(403, 404, 409, 422)}, tag="remotes",
                    body={"oneOf": [obj(["name", "url"], name=REMOTE_NAME, url=URL),
                                    obj(["fork"], name=REMOTE_NAME,
                                        fork=string(description="A full_name from /forks; name defaults to "
@@ -248,14 +222,16 @@ PATHS: dict[str, Schema] = {
     "/api/v1/repos/{name}/pull": {
         "parameters": [NAME],
         "post": op("Update a branch from its upstream", "write", {**JOB_ANSWERS, **errors(403, 404, 409, 422)},
-                   params=[WAIT], tag="operations", body=obj(["branch"], branch=REF, strategy=STRATEGY)),
+                   params=[WAIT], tag="operations",
+                   body=obj(["branch"], branch=REF, strategy=STRATEGY, dry_run=PULL_DRY_RUN)),
     },
     "/api/v1/repos/{name}/push": {
         "parameters": [NAME],
-        "post": op("Push a branch (force needs admin)", "write", {**JOB_ANSWERS, **errors(403, 404, 422)},
+        "post": op("Push a branch, having fetched the remote's branch first (force needs admin, but not in a dry "
+                   "run); the job's result is a PushResult", "write", {**JOB_ANSWERS, **errors(403, 404, 422)},
                    params=[WAIT], tag="operations",
                    body=obj(["branch"], branch=REF, remote=REMOTE_NAME, remote_branch=REF, set_upstream=BOOL,
-                            force={**BOOL, "default": False})),
+                            force={**BOOL, "default": False}, expect=EXPECT, dry_run=DRY_RUN)),
     },
     "/api/v1/repos/{name}/rules": {
         "parameters": [NAME],
@@ -348,6 +324,42 @@ PATHS: dict[str, Schema] = {
     },
 }
 
+# --- branches and upstreams as git does them: a change answers once made, else 202 with its job ---
+CHANGE_WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60, "default": 30}, "Wait up to this many "
+                    "seconds for the change; past it, 202 with its job. 429 (nothing recorded) if too many wait.")
+SCHEMAS["Branch"]["required"].append("gone")
+SCHEMAS["Branch"]["properties"]["gone"] = {**BOOL, "description": "Upstream deleted on the remote (git's [gone])"}
+SCHEMAS["Remote"]["properties"]["job"] = ref("Job")
+CHANGES = {  # (path, method): (refusals, what they mean)
+    ("/api/v1/repos/{name}/branches", "post"): ((404, 409, 422), (
+        "409 `ref_conflict` names the branch in the way (no `a/b` while `a` exists, nor the other way round), "
+        "`ambiguous_start_point` both refs a short start point names; 422 for a name git cannot store.")),
+    ("/api/v1/repos/{name}/branches/{branch}/upstream", "put"): ((404, 422), "404 `upstream_not_found`: fetch first."),
+    ("/api/v1/repos/{name}/branches/{branch}/upstream", "delete"): ((404, 422), ""),
+    ("/api/v1/repos/{name}/remotes/{remote}", "delete"): ((404, 409), "204 once the clone has dropped it."),
+}
+for (_path, _method), (_statuses, _refusals) in CHANGES.items():
+    _op = PATHS[_path][_method]
+    _op["responses"].update({**ok("202", "The clone is busy: the change is queued as this job", JOB_ANSWER),
+                             **errors(*_statuses)})
+    _op["parameters"], _op["description"] = [CHANGE_WAIT], f"{_op['description']} {_refusals}".strip()
+PATHS["/api/v1/repos/{name}/branches"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"][
+    "start_point"] = string(description="<remote>/<branch>, a branch or a sha; or refs/heads/<branch> or "
+                                        "refs/remotes/<remote>/<branch> when a short name is both")
+for _path in ("/api/v1/repos", "/api/v1/repos/{name}/remotes"):  # 201 with the job (clone, fetch) as it is
+    PATHS[_path]["post"]["parameters"] = [{**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}]
+
+# Pushes that look first, and backups: their own module, built with the helpers above.
+from service.web import openapi_backups  # noqa: E402
+
+PATHS.update(openapi_backups.PATHS)
+SCHEMAS.update(openapi_backups.SCHEMAS)
+# Reads of a clone (commits, compare), asked of its worker: not jobs.
+from service.web import openapi_reads  # noqa: E402
+
+PATHS.update(openapi_reads.PATHS)
+SCHEMAS.update(openapi_reads.SCHEMAS)
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "gitferry", "version": "1",
@@ -356,9 +368,8 @@ DOCUMENT: dict[str, Any] = {
                             '`{"error": {"code", "message"}}`; bodies are JSON whatever their Content-Type.'},
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
-    "tags": [{"name": t} for t in ("repos", "remotes", "branches", "operations", "rules", "jobs", "tokens",
-                                               "webhooks", "meta")],
-    "paths": PATHS,
+    "tags": TAGS,
+    "paths": name_and_show(PATHS),
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "Scopes: read < write < admin"}},

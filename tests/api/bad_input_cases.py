@@ -23,6 +23,10 @@ SMALL_LIMIT = 2048
 BAD_REFS = ["a..b", "-x", "--upload-pack=evil", "refs/heads/x", "with space", "x.lock", "@{u}", "HEAD",
             "x/", "/x", ".x", "x.", "a//b", "a\\b", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\n", "\ud800", "",
             "FETCH_HEAD", "ORIG_HEAD", "fix\u202egnp.exe", "a\u2066b", "nul\x00"]
+# Too long for git to keep as files (a part over 255 bytes, the last over 250); full refs that are no start point.
+TOO_LONG_REFS = ["x" * 251, "y" * 256 + "/z", "origin/" + "é" * 126, "a/" * 2000 + "b"]
+BAD_START_POINTS = ["refs/tags/v1", "refs/heads/", "refs/remotes/origin", "refs/remotes/origin/", "refs/heads/a..b",
+                    "refs/remotes/-x/main", "refs/remotes/origin/HEAD", "refs/gitferry/backups/x"]
 BAD_NAMES = ["--upload-pack=evil", "-x", "a..b", "x.lock", "with space", "a/b", "origin\n", "", "x" * 101,
              "HEAD", "refs", "Refs", "FETCH_HEAD", "nul\x00"]
 BAD_REPO_NAMES = ["--upload-pack=evil", "-x/y", "acme/-x", "a/../b", "a//b", "/a", "a/", "a.git", "a/b.lock",
@@ -66,7 +70,7 @@ WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPST
                    ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
 READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),
                   ("GET", f"{R}/branches"), ("GET", f"{R}/tags"), ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/1"),
-                  ("GET", RULES)]
+                  ("GET", RULES), ("GET", f"{R}/commits"), ("GET", f"{R}/compare/main...main")]
 # Endpoints that read a JSON body, with a body each one accepts (so only the named defect is wrong).
 BODY_ENDPOINTS = [
     ("POST", "/api/v1/repos", {"name": "acme/new", "url": "https://github.com/acme/new"}),
@@ -91,6 +95,7 @@ REPO_ENDPOINTS = [
     ("DELETE", "/branches/main/upstream", None), ("POST", "/fetch", {}), ("POST", "/pull", {"branch": "main"}),
     ("POST", "/push", {"branch": "main"}),
     ("GET", "/rules", None), ("POST", "/rules", GOOD_RULE), ("DELETE", f"/rules/{RULE}", None),
+    ("GET", "/commits", None), ("GET", "/compare/main...main", None),
 ]
 
 
@@ -241,9 +246,10 @@ def branch_cases() -> Iterator[Any]:
     yield case("start=5", "POST", b, {"name": "f", "start_point": 5}, code="bad_field")
     yield case("track=yes", "POST", b, {"name": "f", "start_point": "origin/main", "track": "yes"}, code="bad_field")
     yield case("track=1", "POST", b, {"name": "f", "start_point": "origin/main", "track": 1}, code="bad_field")
-    for ref in BAD_REFS:
-        yield case(f"name={ref!r}", "POST", b, {"name": ref, "start_point": "origin/main"}, 422, "invalid")
-        yield case(f"start={ref!r}", "POST", b, {"name": "f", "start_point": ref}, 422, "invalid")
+    for ref in [*BAD_REFS, *TOO_LONG_REFS]:
+        yield case(f"name={ref[:30]!r}", "POST", b, {"name": ref, "start_point": "origin/main"}, 422, "invalid")
+    for ref in [*BAD_START_POINTS, *TOO_LONG_REFS, *(r for r in BAD_REFS if r != "refs/heads/x")]:
+        yield case(f"start={ref[:30]!r}", "POST", b, {"name": "f", "start_point": ref}, 422, "invalid")
     yield case("start='abcd\\n'", "POST", b, {"name": "f", "start_point": "abcd\n"}, 422, "invalid")
     # a local origin/main would hide remote origin's main from git
     yield case("name=origin/main", "POST", b, {"name": "origin/main", "start_point": "main"}, 422, "invalid")
@@ -343,6 +349,13 @@ def query_cases() -> Iterator[Any]:
     for op, body in [("fetch", {}), ("pull", {"branch": "main"}), ("push", {"branch": "main"})]:
         for wait in ["61", "-1", "abc", "nan", "inf", "1e9", "", "%C2%B2"]:
             yield case(f"wait={wait}", "POST", f"{R}/{op}?wait={wait}", body, code="bad_query")
+    # Every other call that queues a job honours ?wait, and refuses a bad one before it changes anything.
+    queued = [("POST", f"{R}/branches", {"name": "f", "start_point": "main"}), ("DELETE", UPSTREAM, NO_BODY),
+              ("PUT", UPSTREAM, {"remote": "origin", "branch": "main"}), ("DELETE", f"{R}/remotes/origin", NO_BODY),
+              ("POST", f"{R}/remotes", {"name": "m", "url": URL}), ("POST", "/api/v1/repos", {"name": "n", "url": URL})]
+    for method, path, body in queued:
+        for wait in ["61", "abc", "nan"]:
+            yield case(f"wait={wait}", method, f"{path}?wait={wait}", body, code="bad_query")
     for job_id in ["abc", "-1", "0", "999", "1.5", "99999999999999999999", "%C2%B2", "%D9%A3", "1%0A", "0x1"]:
         yield case(f"id={job_id}", "GET", f"/api/v1/jobs/{job_id}", status=404, code="job_not_found")
     for query in ["limit=0", "limit=501", "limit=-1", "limit=abc", "limit=1.5", "limit=", "limit=%C2%B2",
@@ -384,4 +397,9 @@ def auth_cases() -> Iterator[Any]:
                token="write")
 
 
-ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *lookup_cases(), *auth_cases()]
+# push's expect and dry_run and backups, and reads: modules of their own, built with `case` above.
+from tests.api.bad_input_backups import backup_cases  # noqa: E402
+from tests.api.bad_input_reads import read_query_cases  # noqa: E402
+
+ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *read_query_cases(), *lookup_cases(), *auth_cases(),
+             *backup_cases()]

@@ -14,7 +14,8 @@ SHA_A, SHA_B = "a" * 40, "b" * 40
 
 
 def snapshot(ahead: int | None, behind: int | None, pending: bool) -> dict:
-    return {"branches": [{"name": "main", "sha": SHA_A, "upstream": "origin/main", "ahead": ahead, "behind": behind}],
+    return {"branches": [{"name": "main", "sha": SHA_A, "upstream": "origin/main", "ahead": ahead, "behind": behind,
+                          "gone": False}],
             "remote_branches": [{"remote": "origin", "name": "main", "sha": SHA_B}], "tags": [], "pending": pending}
 
 
@@ -33,7 +34,8 @@ def test_listing_waits_for_the_ahead_behind_a_fetch_left_pending(app: Flask, cli
     settle.start()
     listed = client.get("/api/v1/repos/acme/widgets/branches", headers=admin).json
     settle.join()
-    assert listed["branches"] == [{"name": "main", "sha": SHA_A, "upstream": "origin/main", "ahead": 0, "behind": 3}]
+    assert listed["branches"] == [{"name": "main", "sha": SHA_A, "upstream": "origin/main", "ahead": 0, "behind": 3,
+                                   "gone": False}]
     assert "pending" not in listed
 
 
@@ -70,7 +72,8 @@ def test_a_pull_of_the_branch_the_last_job_made_waits_for_its_refs(app: Flask, c
     repos.ready(repo_id)
     repos.refs_pending(repo_id)  # a branch job has ended; its refs are being recorded
     made = snapshot(0, 0, pending=False)
-    made["branches"].append({"name": "topic", "sha": SHA_A, "upstream": "origin/main", "ahead": 0, "behind": 0})
+    made["branches"].append({"name": "topic", "sha": SHA_A, "upstream": "origin/main", "ahead": 0, "behind": 0,
+                              "gone": False})
     settle = threading.Timer(0.2, lambda: repos.save_refs(repo_id, made))
     settle.start()
     queued = client.post("/api/v1/repos/acme/widgets/pull?wait=0", json={"branch": "topic"}, headers=admin)

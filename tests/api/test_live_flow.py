@@ -26,10 +26,14 @@ def branches(api: Api, name: str) -> dict:
 def test_add_repo_clones_and_tracks_default_branch(api: Api, forge: Forge, repo_name: str) -> None:
     repo = add_repo(api, repo_name, forge)
     assert repo["default_branch"] == "main"
-    assert repo["remotes"] == [{"name": "origin", "url": forge.url, "provider": "other"}]
+    (origin,) = repo["remotes"]
+    assert (origin["name"], origin["url"], origin["provider"], origin["web_url"]) == \
+        ("origin", forge.url, "other", None)
+    assert (origin["last_error"], origin["backing_off"]) == (None, False)
+    assert origin["last_success_at"] is not None and repo["failing_remotes"] == []  # the clone fetched it
     main = branches(api, repo_name)["main"]
     assert main == {"name": "main", "sha": branch_sha(forge.bare, "main"), "upstream": "origin/main",
-                    "ahead": 0, "behind": 0}
+                    "ahead": 0, "behind": 0, "gone": False}
 
 
 def test_fetch_shows_behind_then_pull_fast_forwards(api: Api, forge: Forge, repo_name: str) -> None:
@@ -37,7 +41,7 @@ def test_fetch_shows_behind_then_pull_fast_forwards(api: Api, forge: Forge, repo
     new = forge.commit("a.txt", "a\n", "second")
     job = api.run(f"/api/v1/repos/{repo_name}/fetch", {})
     assert job["state"] == "done", job
-    assert job["result"]["remotes"]["origin"]["updated"] == ["refs/heads/main"]
+    assert [m["ref"] for m in job["result"]["remotes"]["origin"]["updated"]] == ["refs/heads/main"]
     assert branches(api, repo_name)["main"]["behind"] == 1
     # fetching never touches local branches
     assert branches(api, repo_name)["main"]["sha"] != new
@@ -46,7 +50,7 @@ def test_fetch_shows_behind_then_pull_fast_forwards(api: Api, forge: Forge, repo
     assert job["result"]["outcome"] == "fast-forwarded"
     assert job["result"]["after"] == new
     assert branches(api, repo_name)["main"] == {"name": "main", "sha": new, "upstream": "origin/main",
-                                                "ahead": 0, "behind": 0}
+                                                "ahead": 0, "behind": 0, "gone": False}
 
 
 def diverged_branch(api: Api, repo: str, forge: Forge, name: str, side: str) -> None:

@@ -1,12 +1,16 @@
-"""The OpenAPI document is served and lists every /api/v1 and /hooks rule of the app with its methods."""
+"""The OpenAPI document is served and lists every /api/v1 and /hooks rule of the app with its methods;
+its operations are named, its examples valid and a job's result is named by the job's kind."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.support.contract import check, check_named
 
 
 def document(client: FlaskClient) -> dict[str, Any]:
@@ -96,7 +100,7 @@ def test_request_bodies_follow_api_md(client: FlaskClient) -> None:
     assert body("/api/v1/repos", "post")["required"] == ["name", "url"]
     assert body("/api/v1/repos/{name}/pull", "post")["required"] == ["branch"]
     push = body("/api/v1/repos/{name}/push", "post")["properties"]
-    assert set(push) == {"branch", "remote", "remote_branch", "set_upstream", "force"}
+    assert set(push) == {"branch", "remote", "remote_branch", "set_upstream", "force", "expect", "dry_run"}
     assert body("/api/v1/repos/{name}/branches/{branch}/upstream", "put")["required"] == ["remote", "branch"]
     assert body("/api/v1/tokens", "post")["properties"]["scope"]["enum"] == ["read", "write", "admin"]
 
@@ -139,3 +143,87 @@ def test_webhooks_are_documented_without_bearer(app: Flask, client: FlaskClient)
     # An unknown forge is a JSON 404, as documented.
     response = client.post("/hooks/sourcehut", json={})
     assert response.status_code == 404 and response.mimetype == "application/json"
+
+
+def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, operation) for path, item in doc["paths"].items()
+            for method, operation in item.items() if method != "parameters"]
+
+
+def test_every_operation_has_a_unique_operation_id_a_summary_and_declared_tags(client: FlaskClient) -> None:
+    doc = document(client)
+    ids = [operation.get("operationId") for _, _, operation in operations(doc)]
+    assert all(isinstance(i, str) and re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), ids
+    assert len(set(ids)) == len(ids), sorted(i for i in ids if ids.count(i) > 1)
+    assert all(operation.get("summary") for _, _, operation in operations(doc))
+    declared = {tag["name"]: tag.get("description") for tag in doc["tags"]}
+    assert all(declared.values()), declared
+    used = {tag for _, _, operation in operations(doc) for tag in operation["tags"]}
+    assert used == set(declared)
+
+
+def test_examples_are_valid_against_their_own_schemas(client: FlaskClient) -> None:
+    doc = document(client)
+    shown = 0
+    for _, _, operation in operations(doc):
+        bodies = [operation.get("requestBody", {}), *operation["responses"].values()]
+        for body in bodies:
+            media = body.get("content", {}).get("application/json", {})
+            if "example" in media:
+                check(doc, media["schema"], media["example"])
+                shown += 1
+    assert shown >= 12
+    for main in ("add_repo", "add_remote", "fetch", "pull", "push", "list_branches", "get_job"):
+        operation = next(op for _, _, op in operations(doc) if op["operationId"] == main)
+        answers = [a for a in operation["responses"].values() if "content" in a]
+        assert any("example" in a["content"]["application/json"] for a in answers), main
+
+
+def test_a_jobs_result_is_named_by_its_kind(client: FlaskClient) -> None:
+    from service.domain.types import JobKind
+
+    doc = document(client)
+    schemas = doc["components"]["schemas"]
+    job = schemas["Job"]
+    assert {v["$ref"].rsplit("/", 1)[1] for v in job["oneOf"]} == {f"{k.capitalize()}Job" for k in JobKind}
+    assert job["discriminator"]["propertyName"] == "kind"
+    for kind in JobKind:
+        variant = schemas[job["discriminator"]["mapping"][kind.value].rsplit("/", 1)[1]]
+        own = variant["allOf"][1]["properties"]
+        assert own["kind"]["enum"] == [kind.value]
+        assert f"#/components/schemas/{kind.capitalize()}Result" in str(own["result"])
+    fetch = {"id": 1, "repo": "a/b", "kind": "fetch", "state": "done", "trigger": "api", "params": {},
+             "result": {"remotes": {"origin": {"updated": [], "deleted": [], "default_branch": "main"}}},
+             "error": None, "progress": None,
+             "created_at": None, "started_at": None, "finished_at": None}
+    check_named(doc, "Job", fetch)
+    with pytest.raises(AssertionError):  # a fetch job cannot carry a pull's result
+        check_named(doc, "Job", {**fetch, "result": {"outcome": "merged", "before": "0" * 40, "after": "1" * 40,
+                                                     "conflicts": []}})
+
+
+def test_the_remote_added_is_answered_with_its_fetch_job(client: FlaskClient) -> None:
+    doc = document(client)
+    answer = doc["paths"]["/api/v1/repos/{name}/remotes"]["post"]["responses"]["201"]
+    schema = answer["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/AddedRemote"}
+    added = doc["components"]["schemas"]["AddedRemote"]["allOf"]
+    assert added[0] == {"$ref": "#/components/schemas/Remote"}
+    assert added[1]["required"] == ["job"] and added[1]["properties"]["job"]["$ref"] == "#/components/schemas/Job"
+
+
+def test_the_examples_have_the_fields_the_api_answers_with(client: FlaskClient, admin: dict[str, str]) -> None:
+    doc = document(client)
+    post = doc["paths"]["/api/v1/repos"]["post"]
+    example = post["responses"]["201"]["content"]["application/json"]["example"]
+    request = post["requestBody"]["content"]["application/json"]["example"]
+    answer = client.post("/api/v1/repos", json=request, headers=admin)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    real = answer.get_json()
+    assert set(example) == set(real) and set(example["job"]) == set(real["job"])
+    check_named(doc, "Repo", real)
+    fetched = doc["paths"]["/api/v1/repos/{name}/fetch"]["post"]["responses"]["200"]["content"]["application/json"]
+    answer = client.post("/api/v1/repos/acme/widgets/fetch", json={"remote": "origin"}, headers=admin)
+    assert answer.status_code == 202, answer.get_data(as_text=True)  # no worker here: the job stays queued
+    assert set(answer.get_json()["job"]) == set(fetched["example"]["job"])
+    check(doc, fetched["schema"], answer.get_json())

@@ -51,11 +51,17 @@ RULES = [rule("b-docs", "upstream", "docs"), rule("a-main", "upstream", "main"),
 
 
 def test_rules_run_for_moved_and_created_branches_of_their_remote() -> None:
-    fetched = {"updated": ["refs/heads/main", "refs/heads/docs", "refs/tags/v1"], "deleted": []}
+    fetched = {"updated": [moved("refs/heads/main"), moved("refs/heads/docs", old=None), moved("refs/tags/v1")],
+               "deleted": []}
     assert [r.name for r in rules_to_run(RULES, "upstream", fetched)] == ["a-main", "b-docs"]
 
 
+def moved(ref: str, old: str | None = "a" * 40) -> dict[str, str | None]:
+    """A ref in a fetch result's "updated" (old None: created)."""
+    return {"ref": ref, "old": old, "new": "b" * 40}
+
+
 def test_deleted_branches_and_tags_run_no_rule() -> None:
-    fetched = {"updated": ["refs/tags/main"], "deleted": ["refs/heads/main"]}
+    fetched = {"updated": [moved("refs/tags/main")], "deleted": [{"ref": "refs/heads/main", "old": "a" * 40}]}
     assert rules_to_run(RULES, "upstream", fetched) == []
-    assert rules_to_run(RULES, "elsewhere", {"updated": ["refs/heads/main"]}) == []
+    assert rules_to_run(RULES, "elsewhere", {"updated": [moved("refs/heads/main")]}) == []

@@ -41,7 +41,8 @@ def test_the_package_installed_as_declared_runs_scaled_out(tmp_path: Path, forge
             api.wait_repo("acme/widgets")
             new = forge.commit("a.txt", "a\n", "second")
             job = api.run("/api/v1/repos/acme/widgets/fetch", {})
-            assert (job["state"], job["result"]["remotes"]["origin"]["updated"]) == ("done", ["refs/heads/main"])
+            moved = [m["ref"] for m in job["result"]["remotes"]["origin"]["updated"]]
+            assert (job["state"], moved) == ("done", ["refs/heads/main"])
             assert {"remote": "origin", "name": "main", "sha": new} in \
                 api.ok("GET", "/api/v1/repos/acme/widgets/branches")["remote_branches"]
         finally:

@@ -51,7 +51,7 @@ def test_create_falls_back_when_remote_head_dangles(tmp_path: Path, forge: Forge
 def test_create_from_empty_remote(tmp_path: Path, config: GitConfig) -> None:
     empty = init_forge(tmp_path / "empty.git")
     clone = Clone(tmp_path / "deep" / "er" / "c.git", config)
-    assert clone.create(file_url(empty)) == "main"
+    assert clone.create(file_url(empty)) is None  # not known till origin has a branch
     assert clone.is_healthy()
     assert clone.refs().branches == []
     assert clone.default_branch() is None
@@ -173,7 +173,7 @@ def test_http_clone_and_fetch_with_basic_auth(tmp_path: Path, forge: Forge) -> N
         assert clone.create(url) == "main"
         assert clone.branch("main").sha == forge.sha("refs/heads/main")
         new = forge.commit("more.txt", "more\n", "more")
-        assert clone.fetch("origin").updated == ["refs/heads/main"]
+        assert [m.ref for m in clone.fetch("origin").updated] == ["refs/heads/main"]
         assert clone.refs().remote_branches[0].sha == new
         clone.create_branch("topic", "main")
         assert clone.push("topic").outcome == "created"

@@ -21,11 +21,11 @@ def test_fetch_reports_updates_new_branches_and_tags(clone: Clone, forge: Forge)
     push(forge.work, "v1.0", "v2.0")
 
     result = clone.fetch("origin")
-    assert result.updated == [
-        "refs/heads/feature",
-        "refs/heads/main",
-        "refs/tags/v1.0",
-        "refs/tags/v2.0",
+    assert [(m.ref, m.old, m.new) for m in result.updated] == [
+        ("refs/heads/feature", None, forge.sha("refs/heads/feature")),
+        ("refs/heads/main", main_before, new_main),
+        ("refs/tags/v1.0", None, forge.sha("refs/tags/v1.0")),
+        ("refs/tags/v2.0", None, forge.sha("refs/tags/v2.0")),
     ]
     assert result.deleted == []
     # local branches are never touched by a fetch
@@ -40,7 +40,7 @@ def test_fetch_reports_updates_new_branches_and_tags(clone: Clone, forge: Forge)
 
 
 def test_fetch_prunes_deleted_branches_and_tags(clone: Clone, forge: Forge) -> None:
-    forge.commit("f.txt", "f\n", "feature", branch="feature")
+    feature = forge.commit("f.txt", "f\n", "feature", branch="feature")
     git(forge.work, "tag", "old")
     push(forge.work, "old")
     clone.fetch("origin")
@@ -52,7 +52,7 @@ def test_fetch_prunes_deleted_branches_and_tags(clone: Clone, forge: Forge) -> N
 
     pruned = clone.fetch("origin")
     assert pruned.updated == []
-    assert pruned.deleted == ["refs/heads/feature", "refs/tags/old"]
+    assert [(g.ref, g.old) for g in pruned.deleted] == [("refs/heads/feature", feature), ("refs/tags/old", feature)]
     assert set(list_refs(clone.path, "refs/remotes")) == {
         "refs/remotes/origin/HEAD",
         "refs/remotes/origin/main",
@@ -63,7 +63,7 @@ def test_fetch_prunes_deleted_branches_and_tags(clone: Clone, forge: Forge) -> N
 def test_fetch_force_pushed_branch_is_updated(clone: Clone, forge: Forge) -> None:
     git(forge.work, "reset", "--quiet", "--hard", "HEAD~1")
     rewritten = forge.commit("other.txt", "x\n", "rewrite", force=True)
-    assert clone.fetch("origin").updated == ["refs/heads/main"]
+    assert [m.ref for m in clone.fetch("origin").updated] == ["refs/heads/main"]
     assert clone.refs().remote_branches[0].sha == rewritten
 
 
@@ -119,9 +119,9 @@ def test_a_fetch_negotiates_from_what_the_remote_sent_before(clone: Clone, forge
     binary, fetches = _recording_git(tmp_path)
     recorded = Clone(clone.path, GitConfig(allow_protocols=clone.config.allow_protocols, git_binary=binary))
 
-    assert recorded.fetch("origin").updated == ["refs/heads/main"]
+    assert [m.ref for m in recorded.fetch("origin").updated] == ["refs/heads/main"]
     recorded.add_remote("fork", file_url(fork))
-    assert recorded.fetch("fork").updated == ["refs/heads/feature", "refs/heads/main"]
+    assert [m.ref for m in recorded.fetch("fork").updated] == ["refs/heads/feature", "refs/heads/main"]
 
     origin, first_of_fork = fetches()
     assert "--negotiation-tip=refs/remotes/origin/*" in origin.split()

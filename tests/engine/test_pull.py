@@ -35,7 +35,7 @@ def shape(repo: Path, rev: str) -> dict[str, object]:
 def diverge(clone: Clone, forge: Forge, tmp_path: Path, local: Sequence[Change], upstream: Sequence[Change]) -> Path:
     """Give the clone's main `local` commits and the forge `upstream` ones; return a plain
     non-bare clone with the same local commits, both fetched."""
-    plain = work_clone(forge.path, tmp_path / "plain")
+    plain = work_clone(forge.url, tmp_path / "plain")  # the same remote URL as the clone's
     for path, content, message in local:
         make_commit(plain, path, content, message)
     git(plain, "push", "--quiet", "--force", str(clone.path), "main:refs/heads/main")
@@ -88,11 +88,11 @@ def test_merge_matches_git(clone: Clone, forge: Forge, tmp_path: Path) -> None:
     assert clone.branch("main").sha == result.after
     parents = git(clone.path, "rev-list", "--parents", "-n", "1", result.after).split()[1:]
     assert parents == [before, forge.sha("refs/heads/main")]
-    assert git(clone.path, "log", "-1", "--format=%s|%an|%cn", result.after) == (
-        "Merge remote-tracking branch 'origin/main'|gitferry|gitferry"
-    )
+    assert git(clone.path, "log", "-1", "--format=%an|%cn", result.after) == "gitferry|gitferry"
     git(plain, *PLAIN_PULL["ff-or-merge"])
     assert shape(clone.path, "refs/heads/main") == shape(plain, "HEAD")
+    # the same message as plain `git pull` (no "into main": git leaves that out for main and master)
+    assert git(clone.path, "log", "-1", "--format=%B", result.after) == git(plain, "log", "-1", "--format=%B")
     assert clone.branch("main").ahead == 3 and clone.branch("main").behind == 0
 
 
@@ -205,7 +205,10 @@ def test_update_branch_from_other_remote_branch(clone: Clone, forge: Forge) -> N
 def test_pull_errors(clone: Clone, forge: Forge) -> None:
     clone.create_branch("solo", "main", track=False)
     clone.create_branch("gone", "main", track=False)
-    clone.set_upstream("gone", "origin", "never-pushed")
+    # An upstream never fetched, as config written by hand has it (set_upstream refuses it, as git does).
+    git(clone.path, "config", "branch.gone.remote", "origin")
+    git(clone.path, "config", "branch.gone.merge", "refs/heads/never-pushed")
+    clone.forget()
     for call, code in [
         (lambda: clone.pull("solo", "rebase"), "no_upstream"),
         (lambda: clone.pull("nope", "rebase"), "branch_not_found"),

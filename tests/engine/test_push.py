@@ -75,7 +75,10 @@ def test_explicit_target_leaves_upstream(clone: Clone, forge: Forge) -> None:
 
 def test_push_goes_to_upstream(clone: Clone, forge: Forge, local_commit: LocalCommits) -> None:
     clone.create_branch("topic", "main")
-    clone.set_upstream("topic", "origin", "team/topic")
+    # An upstream not pushed yet, as config written by hand has it (set_upstream refuses it, as git does).
+    git(clone.path, "config", "branch.topic.remote", "origin")
+    git(clone.path, "config", "branch.topic.merge", "refs/heads/team/topic")
+    clone.forget()
     new = local_commit("topic", "t.txt", "t\n", "topic")
     result = clone.push("topic")
     assert (result.outcome, result.remote_branch) == ("created", "team/topic")
@@ -106,6 +109,10 @@ def test_non_fast_forward_rejected(clone: Clone, forge: Forge, local_commit: Loc
         "after": local,
         "reason": "non-fast-forward",
         "force_available": True,
+        "discarded": [{"sha": remote, "parents": [git(clone.path, "rev-parse", f"{remote}^")], "subject": "upstream",
+                       "author": {"name": "Test Author", "email": "author@example.com",
+                                  "date": "2024-01-01T12:00:00+00:00"},
+                       "committed_at": "2024-01-01T12:00:00+00:00"}],
     }
     assert forge.sha("refs/heads/main") == remote
 

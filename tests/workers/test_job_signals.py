@@ -35,8 +35,8 @@ def waited(signals: JobSignals, job_id: int, signal_job: int) -> float:
     """Seconds a 30 s wait on `job_id` lasts when job `signal_job` ends 0.2 s in."""
     timer = threading.Timer(0.2, signals.ended, args=(signal_job,))
     with signals.listening(job_id) as wait:
+        started = time.monotonic()  # before the timer: its signal may come a hair under 0.2 s after it starts
         timer.start()
-        started = time.monotonic()
         deadline = started + 3
         while time.monotonic() < deadline:  # as JobQueue.wait does: wait, look, wait again
             wait(deadline - time.monotonic())

@@ -48,6 +48,11 @@ class Setup:
         return found
 
 
+def moved(fetched: dict[str, Any]) -> list[str]:
+    """The refs a fetch result of one remote says moved."""
+    return [m["ref"] for m in fetched["updated"]]
+
+
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
     settings = load_settings({"GITFERRY_DATA_DIR": str(tmp_path / "data"), "GITFERRY_ALLOW_LOCAL_REMOTES": "1"})
@@ -76,7 +81,7 @@ def test_a_fetch_job_reports_what_it_changed_and_records_the_refs(setup: Setup) 
     run_job(setup.ctx, job_id)
     job = setup.job(job_id)
     assert job.state == "done", job
-    assert job.result["remotes"]["origin"]["updated"] == ["refs/heads/main"]
+    assert moved(job.result["remotes"]["origin"]) == ["refs/heads/main"]
     branches = {b["name"]: b for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}
     assert branches["main"]["sha"] == new
 
@@ -95,7 +100,7 @@ def test_a_job_on_a_busy_clone_is_claimed_before_it_waits_for_the_clone(setup: S
         assert runner.is_alive() and setup.job(job_id).state == "running"
     runner.join(30)
     job = setup.job(job_id)
-    assert job.state == "done" and job.result["remotes"]["origin"]["updated"] == ["refs/heads/main"], job
+    assert job.state == "done" and moved(job.result["remotes"]["origin"]) == ["refs/heads/main"], job
 
 
 def test_a_job_another_worker_holds_is_left_alone(setup: Setup) -> None:
@@ -117,7 +122,7 @@ def test_what_a_killed_job_left_in_the_clone_is_cleared_when_the_next_job_takes_
     assert setup.store.jobs.start(job_id, lease=-1) is not None  # its worker died: it runs again
     run_job(setup.ctx, job_id)
     assert (setup.job(job_id).state, setup.job(job_id).attempts) == ("done", 2)
-    assert setup.job(job_id).result["remotes"]["origin"]["updated"] == ["refs/heads/main"]
+    assert moved(setup.job(job_id).result["remotes"]["origin"]) == ["refs/heads/main"]
     assert {b["name"]: b["sha"] for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}["main"] == new
     assert not [p for p in clone.rglob("*") if p.name.endswith((".lock", ".keep")) or p.name.startswith("tmp_")]
 
@@ -140,6 +145,7 @@ def test_a_fetch_of_stalled_remotes_fails_at_the_jobs_time_limit(setup: Setup) -
     try:
         for name in ("stalled1", "stalled2", "stalled3"):
             setup.store.repos.add_remote(setup.repo.id, name, f"http://127.0.0.1:{stalled.port}/{name}.git")
+        old = setup.forge.sha("refs/heads/main")
         new = setup.commit("second")
         ctx = replace(setup.ctx, settings=setup.ctx.settings.with_(job_timeout=2.0, git_timeout=60.0))
         job_id = setup.fetch_job()
@@ -151,7 +157,8 @@ def test_a_fetch_of_stalled_remotes_fails_at_the_jobs_time_limit(setup: Setup) -
     job = setup.job(job_id)
     assert (job.state, job.error_code) == ("failed", "job_timeout"), job
     assert job.result["remotes"] == {
-        "origin": {"updated": ["refs/heads/main"], "deleted": []},
+        "origin": {"updated": [{"ref": "refs/heads/main", "old": old, "new": new}], "deleted": [],
+                   "default_branch": "main"},
         "stalled1": {"error": {"code": "job_timeout", "message": "the job ran out of time: git fetch was stopped"}},
     }
     branches = {b["name"]: b["sha"] for b in setup.store.repos.refs(setup.repo.id)["remote_branches"]}

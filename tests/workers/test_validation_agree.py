@@ -6,7 +6,14 @@ import ipaddress
 
 import pytest
 
-from service.domain.validation import InvalidValue, check_ref_name, check_remote_name, check_url, is_local_ip
+from service.domain.validation import (
+    InvalidValue,
+    check_ref_name,
+    check_remote_name,
+    check_start_point,
+    check_url,
+    is_local_ip,
+)
 from tests.support.ssrf import Spelling, spellings
 from workers.git import GitError
 from workers.git import validate as engine
@@ -15,7 +22,13 @@ NAMES = ["main", "feature/x", "a..b", "-x", "--upload-pack=evil", "refs/heads/x"
          "@{u}", "HEAD", "@", "a/.b", "a//b", "end.", "/lead", "trail/", "ü-unicode", "x" * 256, "tab\tx",
          "a:b", "a~1", "a^", "a?", "a*", "a[", "a\\b", "release-1.0", "v1.2.3", "_under", ".dot",
          "FETCH_HEAD", "ORIG_HEAD", "CHERRY_PICK_HEAD", "head", "Head-start", "refs", "REFS",
-         "fix\u202egnp.exe", "a\u2066b", "mark\u200f", "arabic-\u0627"]
+         "fix\u202egnp.exe", "a\u2066b", "mark\u200f", "arabic-\u0627",
+         # limited per part as the file system limits git: 255 bytes, the last part 250 (".lock" is added)
+         "x" * 250, "x" * 251, "y" * 255 + "/z", "y" * 256 + "/z", "\u00e9" * 125, "\u00e9" * 126,
+         "a/" * 1999 + "bb", "a/" * 2000 + "b"]
+START_POINTS = ["origin/main", "refs/heads/main", "refs/remotes/origin/main", "refs/remotes/origin/" + "x" * 250,
+                "origin/" + "x" * 250, "abc123", "refs/tags/v1", "refs/heads/", "refs/remotes/origin",
+                "refs/remotes/-x/main", "refs/remotes/origin/HEAD", "refs/heads/a..b", "HEAD~1", "-x"]
 
 
 def accepts(check, name: str) -> bool:  # type: ignore[no-untyped-def]
@@ -29,6 +42,17 @@ def accepts(check, name: str) -> bool:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("name", NAMES)
 def test_branch_rules_agree(name: str) -> None:
     assert accepts(check_ref_name, name) == accepts(engine.branch_name, name)
+
+
+@pytest.mark.parametrize("start", [*START_POINTS, *NAMES])
+def test_start_point_rules_agree(start: str) -> None:
+    assert accepts(check_start_point, start) == accepts(engine.start_point, start)
+
+
+def test_start_points_git_lists_are_accepted_and_others_refused() -> None:
+    accepted = {s for s in START_POINTS if accepts(check_start_point, s)}
+    assert accepted == {"origin/main", "refs/heads/main", "refs/remotes/origin/main", "abc123",
+                        "refs/remotes/origin/" + "x" * 250, "origin/" + "x" * 250}
 
 
 @pytest.mark.parametrize("name", [*NAMES, "origin", "alice-fork", "up.stream", "a/b"])

@@ -3,8 +3,10 @@
 Standard library only; the only code in gitferry that runs git.
 """
 
+from .backups import BackupRef
 from .clone import Clone
 from .errors import GitError
+from .history import Commit, CommitPage, Comparison, Resolved
 from .models import (
     Branch,
     Credential,
@@ -13,14 +15,20 @@ from .models import (
     ProgressCallback,
     PullResult,
     PushResult,
+    RefGone,
+    RefMove,
     RefSnapshot,
     RemoteBranch,
     RemoteTag,
 )
 
 __all__ = [
+    "BackupRef",
     "Branch",
     "Clone",
+    "Commit",
+    "CommitPage",
+    "Comparison",
     "Credential",
     "FetchResult",
     "GitConfig",
@@ -28,7 +36,10 @@ __all__ = [
     "ProgressCallback",
     "PullResult",
     "PushResult",
+    "RefGone",
+    "RefMove",
     "RefSnapshot",
     "RemoteBranch",
     "RemoteTag",
+    "Resolved",
 ]

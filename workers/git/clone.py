@@ -8,12 +8,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import backups as _backups
 from . import fetch as _fetch
+from . import history as _history
 from . import leftovers as _leftovers
 from . import pull as _pull
 from . import push as _push
+from . import reflogs as _reflogs
 from . import refs as _refs
+from . import restore as _restore
 from . import validate
+from .backups import BackupRef
 from .errors import GitError
 from .models import (
     Branch,
@@ -25,6 +30,7 @@ from .models import (
     RefSnapshot,
 )
 from .rebase import clean_worktrees
+from .restore import ResetResult
 from .runner import Runner
 
 # Set on every clone we create: gc in the foreground so a finished job means a quiet repo,
@@ -33,7 +39,7 @@ from .runner import Runner
 LOOSE_REFS_MAX = 100
 CLONE_CONFIG = (
     ("gc.autoDetach", "false"),
-    ("core.logAllRefUpdates", "always"),
+    (_reflogs.KEY, _reflogs.VALUE),
 )
 # Left in a clone whose housekeeping ran out of time, and how long it then pauses.
 HOUSEKEEPING_STOPPED = "gitferry-housekeeping-stopped"
@@ -64,8 +70,10 @@ class Clone:
     def clear_leftovers(self, *, after_crash: bool = False) -> list[str]:
         """Remove the lock files, temporary files and kept packs of gits that were killed (see
         leftovers.py); `after_crash` (a worker died in the middle of a job here), half-written
-        objects and rebase worktrees too. Only while holding the clone's lock. The paths removed."""
+        objects and rebase worktrees too. Only while holding the clone's lock. The paths removed.
+        A clone made before clones kept reflogs starts keeping them here (see reflogs.py)."""
         removed = _leftovers.clear(self.path, thorough=after_crash)
+        _reflogs.keep_reflogs(self._git, self.path)
         if after_crash:
             clean_worktrees(self._git, self.path)
         return removed
@@ -119,8 +127,9 @@ class Clone:
         elif self.path.exists():
             shutil.rmtree(self.path)
 
-    def create(self, origin_url: str, progress: ProgressCallback | None = None) -> str:
-        """Clone `origin_url` as a bare repo here; return the default branch name."""
+    def create(self, origin_url: str, progress: ProgressCallback | None = None) -> str | None:
+        """Clone `origin_url` as a bare repo here; return the default branch name (None while
+        origin has no branches: the first fetch that finds some learns it)."""
         validate.remote_url(origin_url, self.config.allow_protocols, allow_local_hosts=self.config.allow_local_hosts)
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise GitError("invalid", f"{self.path} already exists and is not empty")
@@ -130,7 +139,7 @@ class Clone:
             shutil.rmtree(self.path, ignore_errors=True)
             raise
 
-    def _create(self, origin_url: str, progress: ProgressCallback | None) -> str:
+    def _create(self, origin_url: str, progress: ProgressCallback | None) -> str | None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._git.run(
             ["init", "--bare", "--quiet", "--initial-branch=main", "--end-of-options", str(self.path)],
@@ -139,21 +148,30 @@ class Clone:
         for key, value in CLONE_CONFIG:
             self._git.run(["config", key, value])
         self.add_remote("origin", origin_url)
-        self.fetch("origin", progress=progress)
+        fetched = self.fetch("origin", progress=progress)  # follows origin's HEAD (see fetch)
         # Ancestry questions (ahead/behind, fast-forward or not) walk history; a commit-graph
         # makes that walk cheap. Later commits are found from it, and gc refreshes it.
         self._git.run(["commit-graph", "write", "--reachable"])
-        remote_heads = sorted(rb.name for rb in self.refs().remote_branches if rb.remote == "origin")
-        default = _fetch.remote_default_branch(self._git, "origin", origin_url)
-        if default not in remote_heads:
+        default = fetched.default_branch
+        if default is None:
+            # origin's HEAD names a branch it does not have: take a likely one, as clones did
+            remote_heads = sorted(m.ref[len(_refs.HEADS) :] for m in fetched.updated if m.ref.startswith(_refs.HEADS))
             fallback = [b for b in ("main", "master") if b in remote_heads]
-            default = (fallback or remote_heads or ["main"])[0]
-        if default in remote_heads:
-            self.create_branch(default, f"origin/{default}", track=True)
-            self._git.run(["symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default}"])
-        self._git.run(["symbolic-ref", "HEAD", f"refs/heads/{default}"])
+            default = (fallback or remote_heads or [None])[0]
+            if default is not None:
+                self._start_default_branch(default)
         self._git.run(["pack-refs", "--all"])
         return default
+
+    def _start_default_branch(self, default: str) -> None:
+        """A clone whose HEAD names no branch yet (it was cloned empty) gets one for origin's
+        default branch with origin/<default> as its upstream, and HEAD on it, as `git clone`
+        would have made it. A clone with a branch on HEAD is left as it is."""
+        if self.head_branch() is not None:
+            return
+        if _refs.ref_sha(self._git, _refs.HEADS + default) is None:
+            self.create_branch(default, f"origin/{default}", track=True)
+        self._git.run(["symbolic-ref", "HEAD", _refs.HEADS + default])
 
     def housekeeping(self) -> None:
         """What jobs leave for later, run once their answer is out: gc when git thinks it is due,
@@ -207,6 +225,13 @@ class Clone:
         validate.remote_url(url, self.config.allow_protocols, allow_local_hosts=self.config.allow_local_hosts)
         self._git.run(["remote", "set-url", "--end-of-options", name, url])
 
+    def head_branch(self) -> str | None:
+        """The local branch HEAD names, if it exists (None while HEAD names no branch yet)."""
+        head = _read_head(self.path)
+        if head is None or _refs.ref_sha(self._git, head) is None:
+            return None
+        return head[len(_refs.HEADS) :]
+
     def default_branch(self, remote: str = "origin") -> str | None:
         """The remote's default branch as recorded in refs/remotes/<remote>/HEAD."""
         validate.remote_name(remote)
@@ -218,8 +243,12 @@ class Clone:
     # -- fetch and refs --------------------------------------------------------------------
 
     def fetch(self, remote: str, *, prune: bool = True, progress: ProgressCallback | None = None) -> FetchResult:
-        """Fetch a remote's branches and tags into its namespaces; report what changed."""
-        return _fetch.fetch(self._git, remote, prune=prune, progress=progress)
+        """Fetch a remote's branches and tags into its namespaces; report what changed. Its
+        HEAD is followed (fetch.follow_head); origin's gives a clone cloned empty its branch."""
+        fetched = _fetch.fetch(self._git, remote, prune=prune, progress=progress)
+        if remote == "origin" and fetched.default_branch is not None:
+            self._start_default_branch(fetched.default_branch)
+        return fetched
 
     def refs(self, *, distances: bool = True) -> RefSnapshot:
         """Every branch with ahead/behind, remote-tracking branch and remote tag. Without
@@ -242,11 +271,29 @@ class Clone:
         """Remove a local branch's upstream setting."""
         _refs.unset_upstream(self._git, branch)
 
+    # -- history (reads only: no lock needed) -----------------------------------------------
+
+    def resolve(self, ref: str) -> _history.Resolved:
+        """The commit a branch, `<remote>/<branch>`, tag or sha names; GitError ref_not_found."""
+        return _history.resolve(self._git, ref)
+
+    def commits(self, head: str, not_: str | None, limit: int, after: str | None = None) -> _history.CommitPage:
+        """Commits of `head` not in `not_` (shas), newest first, `limit` at a time after `after`."""
+        return _history.commits(self._git, head, not_, limit, after)
+
+    def compare(self, base: _history.Resolved, head: _history.Resolved, limit: int) -> _history.Comparison:
+        """Ahead and behind (at most `limit` commits listed each, all counted) and the merge base."""
+        return _history.compare(self._git, base, head, limit)
+
     # -- pull and push ---------------------------------------------------------------------
 
     def pull(self, branch: str, strategy: str) -> PullResult:
         """Update a branch from its upstream as last fetched (no network)."""
         return _pull.pull(self._git, self.path, branch, strategy)
+
+    def preview_pull(self, branch: str, strategy: str) -> PullResult:
+        """What pull() would do with the upstream's tip fetched now; changes no ref (dry run)."""
+        return _pull.preview(self._git, self.path, branch, strategy)
 
     def update_branch(self, branch: str, remote: str, remote_branch: str, strategy: str) -> PullResult:
         """Update a branch from remote/remote_branch as last fetched (no network)."""
@@ -261,8 +308,12 @@ class Clone:
         set_upstream: bool | None = None,
         force: bool = False,
         protected: Sequence[str] = (),
+        expect: str | None = None,
+        dry_run: bool = False,
+        look_first: bool = False,
+        fetched: _push.Fetched | None = None,
     ) -> PushResult:
-        """Push a branch to its upstream, or origin/<branch>, or where told."""
+        """Push a branch to its upstream, or origin/<branch>, or where told (see push.push)."""
         return _push.push(
             self._git,
             branch,
@@ -271,7 +322,29 @@ class Clone:
             set_upstream=set_upstream,
             force=force,
             protected=protected,
+            expect=expect,
+            dry_run=dry_run,
+            look_first=look_first,
+            fetched=fetched,
         )
+
+    # -- backups ---------------------------------------------------------------------------
+
+    def backups(self) -> list[BackupRef]:
+        """Every backup ref in the clone (see backups.py)."""
+        return _backups.found(self._git)
+
+    def keep_local_backup(self, branch: str, old: str) -> str:
+        """Keep `old`, the tip local `branch` had before a rewrite, as a backup ref; its name."""
+        return _backups.keep_local(self._git, branch, old)
+
+    def delete_backups(self, refs: list[str]) -> None:
+        _backups.delete(self._git, refs)
+
+    def restore(self, backup: BackupRef, lease: str | None, protected: Sequence[str] = (),
+                fetched: _push.Fetched | None = None) -> PushResult | ResetResult:
+        """Put a backup's branch back where it kept it, if the branch is at `lease` (restore.py)."""
+        return _restore.restore(self._git, backup, lease, protected, fetched)
 
 
 def _modified(path: Path) -> float | None:
@@ -279,6 +352,15 @@ def _modified(path: Path) -> float | None:
         return path.stat().st_mtime
     except FileNotFoundError:
         return None
+
+
+def _read_head(path: Path) -> str | None:
+    """The ref a bare repository's HEAD names (read from its file: no git run on every fetch)."""
+    try:
+        content = (path / "HEAD").read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return content[len("ref: ") :] if content.startswith("ref: refs/heads/") else None
 
 
 def _count_loose_refs(path: Path) -> int:

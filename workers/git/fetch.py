@@ -1,8 +1,8 @@
-"""Fetching a remote into its own namespaces and finding its default branch."""
+"""Fetching a remote into its own namespaces and following its default branch."""
 
 from __future__ import annotations
 
-from .models import FetchResult, ProgressCallback
+from .models import FetchResult, ProgressCallback, RefGone, RefMove
 from .refs import HEADS, REMOTE_TAGS, REMOTES, list_refs, require_remote
 from .runner import Runner
 
@@ -42,9 +42,40 @@ def fetch(runner: Runner, remote: str, *, prune: bool = True, progress: Progress
     runner.run([*args, "--end-of-options", remote, *refspecs(remote)], url=url, progress=progress)
     # The refs read here stay with the runner for the snapshot the job records after answering.
     after = _as_remote_names(remote, list_refs(runner, *patterns))
-    updated = sorted(ref for ref, sha in after.items() if before.get(ref) != sha)
-    deleted = sorted(ref for ref in before if ref not in after)
-    return FetchResult(updated=updated, deleted=deleted)
+    updated = [RefMove(ref, before.get(ref), sha) for ref, sha in sorted(after.items()) if before.get(ref) != sha]
+    deleted = [RefGone(ref, sha) for ref, sha in sorted(before.items()) if ref not in after]
+    return FetchResult(updated, deleted, follow_head(runner, remote, url, after))
+
+
+def follow_head(runner: Runner, remote: str, url: str, refs: dict[str, str]) -> str | None:
+    """The branch refs/remotes/<remote>/HEAD points at, set as `git remote set-head <remote>
+    --auto` sets it when the clone has none or it names a branch the remote no longer has.
+
+    git 2.48's fetch does this itself (remote.<name>.followRemoteHEAD, "create" by default); older
+    gits, like the one here, cannot tell from a fetch, so the remote is asked once more, and only
+    then. A remote with no branches yet has nothing to point at: None, asked again next time."""
+    branches = {ref[len(HEADS) :] for ref in refs if ref.startswith(HEADS)}
+    known = remote_head(runner, remote)
+    if known in branches or not branches:
+        return known if known in branches else None
+    told = remote_default_branch(runner, remote, url)
+    if told not in branches:
+        return None  # the remote's HEAD names a branch it does not have: nothing to follow
+    runner.run(["symbolic-ref", f"{REMOTES}{remote}/HEAD", f"{REMOTES}{remote}/{told}"])
+    return told
+
+
+def remote_head(runner: Runner, remote: str) -> str | None:
+    """The branch refs/remotes/<remote>/HEAD names, read from its file (a symbolic ref is never
+    packed), or None without one."""
+    if runner.git_dir is None:
+        return None
+    try:
+        content = (runner.git_dir / f"{REMOTES}{remote}/HEAD").read_text("utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return None
+    prefix = f"ref: {REMOTES}{remote}/"
+    return content[len(prefix) :] if content.startswith(prefix) else None
 
 
 def remote_default_branch(runner: Runner, remote: str, url: str) -> str | None:

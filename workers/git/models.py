@@ -52,11 +52,36 @@ class GitConfig:
 
 
 @dataclass(frozen=True)
-class FetchResult(Record):
-    """Refs, as named on the remote (refs/heads/x, refs/tags/t), that a fetch changed."""
+class RefMove(Record):
+    """A ref, as named on the remote (refs/heads/x, refs/tags/t), that a fetch created (old None)
+    or moved: its sha before and after."""
 
-    updated: list[str]
-    deleted: list[str]
+    ref: str
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True)
+class RefGone(Record):
+    """A ref, as named on the remote, that a fetch pruned: its last sha."""
+
+    ref: str
+    old: str
+
+
+@dataclass(frozen=True)
+class FetchResult(Record):
+    """What a fetch of one remote changed, and the branch the remote's HEAD points at as followed
+    (None while the remote has no branches or does not say)."""
+
+    updated: list[RefMove]
+    deleted: list[RefGone]
+    default_branch: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"updated": [{"ref": m.ref, "old": m.old, "new": m.new} for m in self.updated],
+                "deleted": [{"ref": g.ref, "old": g.old} for g in self.deleted],
+                "default_branch": self.default_branch}
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,8 @@ class Branch(Record):
     upstream: str | None
     ahead: int | None
     behind: int | None
+    # The upstream is set but its branch is not there as last fetched: git's %(upstream:track) "[gone]".
+    gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +129,8 @@ class RefSnapshot(Record):
         # Written out: dataclasses.asdict deep-copies field by field, milliseconds per job here.
         return {
             "branches": [
-                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind}
+                {"name": b.name, "sha": b.sha, "upstream": b.upstream, "ahead": b.ahead, "behind": b.behind,
+                 "gone": b.gone}
                 for b in self.branches
             ],
             "remote_branches": [{"remote": r.remote, "name": r.name, "sha": r.sha} for r in self.remote_branches],
@@ -112,18 +140,65 @@ class RefSnapshot(Record):
 
 
 @dataclass(frozen=True)
+class CommitSummary(Record):
+    """A commit as a pull reports it: its sha and the first line of its message."""
+
+    sha: str
+    subject: str
+
+
+@dataclass(frozen=True)
 class PullResult(Record):
-    """Outcome of updating a local branch from a remote-tracking branch."""
+    """Outcome of updating a local branch from a remote-tracking branch.
+
+    conflict_commit: the commit a rebase could not apply (only then). dry_run, incoming and
+    incoming_count: only in a dry run, which changes nothing (after is before) and tells the
+    commits that would arrive (the newest INCOMING_SHOWN of them, newest first)."""
 
     outcome: str  # up-to-date | fast-forwarded | merged | rebased | diverged | conflict
     before: str
     after: str
     conflicts: list[str] = field(default_factory=list)
+    conflict_commit: CommitSummary | None = None
+    dry_run: bool = False
+    incoming: list[CommitSummary] | None = None
+    incoming_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("conflict_commit", "incoming", "incoming_count"):
+            if data[key] is None:
+                del data[key]
+        if not self.dry_run:
+            del data["dry_run"]
+        return data
+
+
+@dataclass(frozen=True)
+class Author(Record):
+    name: str
+    email: str
+    date: str  # ISO 8601
+
+
+@dataclass(frozen=True)
+class Commit(Record):
+    """One commit as a person reads it in a list: what a push brings or a force discards."""
+
+    sha: str
+    parents: list[str]
+    subject: str
+    author: Author
+    committed_at: str  # ISO 8601
 
 
 @dataclass(frozen=True)
 class PushResult(Record):
-    """Outcome of a push; reason/force_available/backup_ref only when they apply."""
+    """Outcome of a push; the optional fields only when they apply.
+
+    A dry run's outcome is what the push would do: fast-forward | create | force | up-to-date |
+    rejected. `discarded` are the remote's commits a force overwrites (or would), `arriving`
+    (dry runs) the commits the remote would get; each list newest first, at most 100."""
 
     outcome: str  # pushed | created | up-to-date | rejected
     remote: str
@@ -133,10 +208,14 @@ class PushResult(Record):
     reason: str | None = None
     force_available: bool | None = None
     backup_ref: str | None = None
+    discarded: list[Commit] | None = None
+    arriving: list[Commit] | None = None
+    dry_run: bool | None = None
+    message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("reason", "force_available", "backup_ref"):
+        for key in ("reason", "force_available", "backup_ref", "discarded", "arriving", "dry_run", "message"):
             if data[key] is None:
                 del data[key]
         return data

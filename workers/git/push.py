@@ -1,14 +1,15 @@
-"""Pushing a local branch: fast-forward, create, or force with lease and a backup."""
+"""Pushing a local branch: fast-forward, create, or force with lease and a backup; or a dry run."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any
 
-from . import validate
+from . import backups, validate
 from .errors import GitError
-from .models import PushResult
+from .models import Author, Commit, FetchResult, PushResult, RefGone, RefMove
 from .refs import (
     HEADS,
     REMOTES,
@@ -17,14 +18,14 @@ from .refs import (
     ref_sha,
     require_remote,
     resolve_commit,
-    update_ref,
     upstream_of,
-    zero_sha,
 )
 from .refs import set_upstream as write_upstream
 from .runner import Output, Runner
 
-BACKUPS = "refs/gitferry/backups/"
+BACKUPS = backups.REMOTE_BACKUPS
+COMMITS_MAX = 100
+Fetched = Callable[[str, FetchResult], None]  # (remote, what a push's fetch of its branch moved)
 _REASONS = {"non-fast-forward": "non-fast-forward", "fetch first": "non-fast-forward", "stale info": "stale"}
 
 
@@ -44,6 +45,20 @@ def _target(
     return "origin", branch, set_upstream is not False
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a push goes: a remote's branch, its URL, and whether force pushes to it are refused."""
+
+    remote: str
+    branch: str
+    url: str
+    protected: bool
+
+    @property
+    def tracking(self) -> str:
+        return f"{REMOTES}{self.remote}/{self.branch}"
+
+
 def push(
     runner: Runner,
     branch: str,
@@ -53,49 +68,142 @@ def push(
     set_upstream: bool | None = None,
     force: bool = False,
     protected: Sequence[str] = (),
+    expect: str | None = None,
+    dry_run: bool = False,
+    look_first: bool = False,
+    fetched: Fetched | None = None,
 ) -> PushResult:
-    """Push local `branch`; rejections are results, failures are GitError."""
+    """Push local `branch`; rejections are results, failures are GitError.
+
+    `look_first` fetches the remote's branch before anything else, so the push knows its tip
+    now (a dry run and a push that names the tip it `expect`s always do). A force is leased on
+    `expect` if given, else on the tip as last fetched. `fetched` hears what that fetch moved."""
     local = _local_tip(runner, branch, remote, remote_branch)
     target_remote, target_branch, write_up = _target(runner, branch, remote, remote_branch, set_upstream)
     validate.branch_name(target_branch, "remote branch")
+    if expect is not None:
+        _full_sha(expect)
     url = require_remote(runner, target_remote)
-    tracking = f"{REMOTES}{target_remote}/{target_branch}"
-    expected = ref_sha(runner, tracking)
-    is_protected = any(fnmatchcase(target_branch, pattern) for pattern in protected)
+    to = Target(target_remote, target_branch, url, any(fnmatchcase(target_branch, p) for p in protected))
+    result = push_commit(runner, local, to, force=force, expect=expect, dry_run=dry_run,
+                         look_first=look_first or dry_run or expect is not None, fetched=fetched)
+    if write_up and not dry_run and result.outcome != "rejected":
+        write_upstream(runner, branch, target_remote, target_branch)
+    return result
+
+
+def push_commit(runner: Runner, local: str, to: Target, *, force: bool = False, expect: str | None = None,
+                dry_run: bool = False, look_first: bool = False, fetched: Fetched | None = None) -> PushResult:
+    """Make `to`'s branch `local` (a commit in the clone): the checks, then the push itself."""
+    if look_first:
+        look(runner, to, fetched)
+    current = ref_sha(runner, to.tracking)
+    change = _change(runner, current, local)
+    overwrites = change == "non-fast-forward"
+    discarded = commits(runner, current, [local]) if overwrites and current else None
+
+    def result(outcome: str, reason: str | None = None, **more: Any) -> PushResult:
+        return PushResult(outcome, to.remote, to.branch, current, local, reason, discarded=discarded,
+                          dry_run=True if dry_run else None, **more)
+
+    if expect is not None and expect != current:
+        return result("rejected", "stale", force_available=not to.protected, message=_moved(to, current, expect))
+    if overwrites and force and to.protected:
+        return result("rejected", "protected", force_available=False)
+    if overwrites and not force and look_first:
+        return result("rejected", "non-fast-forward", force_available=not to.protected)
+    if dry_run:
+        arriving = commits(runner, local, [current] if current else [f"--remotes={to.remote}"])
+        return result("force" if overwrites else change, arriving=arriving)
+    return _push(runner, local, to, current, force=force, discarded=discarded)
+
+
+def _push(runner: Runner, local: str, to: Target, expected: str | None, *, force: bool,
+          discarded: list[Commit] | None) -> PushResult:
+    """Run `git push` (leased on `expected` when forced) and read what it did."""
 
     def result(outcome: str, before: str | None, reason: str | None = None, force_available: bool | None = None,
                backup_ref: str | None = None) -> PushResult:
-        return PushResult(outcome, target_remote, target_branch, before, local, reason, force_available, backup_ref)
+        return PushResult(outcome, to.remote, to.branch, before, local, reason, force_available, backup_ref,
+                          discarded=discarded if outcome in ("rejected", "pushed") else None)
 
     args = ["push", "--porcelain"]
     backup: str | None = None
     if force:
         overwrites = expected is not None and expected != local and not is_ancestor(runner, expected, local)
-        if overwrites and is_protected:
-            return result("rejected", expected, reason="protected", force_available=False)
         if overwrites:
             assert expected is not None
-            backup = _backup(runner, target_remote, target_branch, expected)
+            backup = backups.keep_remote(runner, to.remote, to.branch, expected)
         # An empty lease value means "the branch must not exist there".
-        args.append(f"--force-with-lease={HEADS}{target_branch}:{expected or ''}")
-    flag, summary, reason = _run_push(runner, args, target_remote, f"{local}:{HEADS}{target_branch}", url, backup)
+        args.append(f"--force-with-lease={HEADS}{to.branch}:{expected or ''}")
+    flag, summary, reason = _run_push(runner, args, to.remote, f"{local}:{HEADS}{to.branch}", to.url, backup)
     if flag == "!":
         short = _REASONS.get(reason, reason or "rejected")
-        force_available = (not is_protected) if short == "non-fast-forward" else None
+        force_available = (not to.protected) if short in ("non-fast-forward", "stale") else None
         return result("rejected", expected, reason=short, force_available=force_available)
     if backup is not None and flag != "+":  # nothing was overwritten
         delete_refs(runner, [backup])
         backup = None
     # git updates the remote-tracking ref itself; this also covers pushes it did not map.
-    runner.run(["update-ref", "-m", "gitferry: push", "--end-of-options", tracking, local])
-    if write_up:
-        write_upstream(runner, branch, target_remote, target_branch)
+    runner.run(["update-ref", "-m", "gitferry: push", "--end-of-options", to.tracking, local])
     if flag == "*":
         return result("created", None)
     if flag == "=":
         return result("up-to-date", local)
     before = resolve_commit(runner, summary.split("..")[0]) if flag == " " and ".." in summary else None
     return result("pushed", before or expected, backup_ref=backup)
+
+
+def look(runner: Runner, to: Target, fetched: Fetched | None = None) -> None:
+    """Fetch the remote's branch alone into its remote-tracking ref (dropped if it is gone there);
+    `fetched` hears if that moved it, as a fetch of the whole remote would say."""
+    old = ref_sha(runner, to.tracking)
+    refspec = f"+{HEADS}{to.branch}:{to.tracking}"
+    out = runner.run(["fetch", "--no-tags", "--no-write-fetch-head", "--end-of-options", to.remote, refspec],
+                     url=to.url, check=False)
+    if out.returncode != 0 and "couldn't find remote ref" not in out.stderr:
+        raise out.error()
+    if out.returncode != 0 and old is not None:
+        delete_refs(runner, [to.tracking])
+    new = ref_sha(runner, to.tracking)
+    if fetched is not None and new != old:
+        name = HEADS + to.branch
+        if new is not None:
+            fetched(to.remote, FetchResult(updated=[RefMove(name, old, new)], deleted=[]))
+        elif old is not None:
+            fetched(to.remote, FetchResult(updated=[], deleted=[RefGone(name, old)]))
+
+
+def _change(runner: Runner, current: str | None, local: str) -> str:
+    """What making the remote's branch `local` is: create | up-to-date | fast-forward | non-fast-forward."""
+    if current is None:
+        return "create"
+    if current == local:
+        return "up-to-date"
+    return "fast-forward" if is_ancestor(runner, current, local) else "non-fast-forward"
+
+
+def _moved(to: Target, current: str | None, expect: str) -> str:
+    now = f"is at {current}" if current else "does not exist"
+    return f"{to.remote}/{to.branch} {now}, not at {expect} as expected; nothing was pushed"
+
+
+def _full_sha(value: str) -> str:
+    if len(value) not in (40, 64) or not validate.is_hex(value):
+        raise GitError("invalid", f"expect must be a full commit sha, not {value[:80]!r}")
+    return value
+
+
+def commits(runner: Runner, tip: str, leave_out: list[str]) -> list[Commit]:
+    """Commits of `tip` not in `leave_out` (shas, or --remotes=<remote>), newest first, at most
+    COMMITS_MAX."""
+    out = runner.run(["log", f"--max-count={COMMITS_MAX}", "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s",
+                      tip, "--not", *leave_out, "--"])
+    listed = []
+    for line in out.stdout.splitlines():
+        sha, parents, name, email, date, committed, subject = line.split("\0", 6)
+        listed.append(Commit(sha, parents.split(), subject, Author(name, email, date), committed))
+    return listed
 
 
 def _local_tip(runner: Runner, branch: str, remote: str | None, remote_branch: str | None) -> str:
@@ -146,12 +254,3 @@ def _parse_porcelain(out: Output, dst: str) -> tuple[str, str, str]:
             stderr=out.stderr,
         )
     )
-
-
-def _backup(runner: Runner, remote: str, remote_branch: str, old: str) -> str:
-    """Keep the commit a force push will overwrite reachable under refs/gitferry/backups/."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    ref = f"{BACKUPS}{remote}/{remote_branch}/{stamp}-{old[:12]}"
-    if ref_sha(runner, ref) != old:
-        update_ref(runner, ref, old, zero_sha(old), f"gitferry: backup before force push to {remote}")
-    return ref

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import validate
@@ -95,14 +96,38 @@ def update_ref(runner: Runner, ref: str, new: str, old: str, reason: str) -> Non
     """Move `ref` from `old` to `new`, failing if someone else moved it meanwhile."""
     out = runner.run(["update-ref", "-m", reason, "--end-of-options", ref, new, old], check=False)
     if out.returncode != 0:
-        raise GitError(
-            "git",
-            f"{ref} changed while gitferry was updating it; try again",
-            command=["git", "update-ref", ref, new, old],
-            returncode=out.returncode,
-            stdout=out.stdout,
-            stderr=out.stderr,
-        )
+        code, message = _why_not_updated(ref, out.stderr)
+        raise GitError(code, message, command=["git", "update-ref", ref, new, old], returncode=out.returncode,
+                       stdout=out.stdout, stderr=out.stderr)
+
+
+# git's words when a ref cannot be a file because another ref is a folder of that name, or the
+# other way round (a "D/F conflict", refs/files-backend.c), and when the file system refuses a file's name.
+_BLOCKED = re.compile(r"'(refs/[^']*)' exists; cannot create '(refs/[^']*)'")
+_TOO_LONG = "File name too long"
+
+
+def _why_not_updated(ref: str, stderr: str) -> tuple[str, str]:
+    """The code and message of a failed update of `ref`, as git explained it."""
+    blocked = _BLOCKED.search(stderr)
+    if blocked:
+        existing, wanted = blocked.groups()
+        return "ref_conflict", (f"cannot create {shown_ref(wanted)}: {shown_ref(existing)} exists, and git cannot "
+                                "keep a name that is both a branch and a folder of branches")
+    # For a folder git only says "unable to create directory"; a part over NAME_MAX is why.
+    if _TOO_LONG in stderr or validate.too_long(ref):
+        return "name_too_long", (f"cannot create {shown_ref(ref)}: its name is too long for the clone's file "
+                                 "system (File name too long)")
+    return "ref_changed", f"{ref} changed while gitferry was updating it; try again"
+
+
+def shown_ref(ref: str) -> str:
+    """A ref in the user's words: branch 'x', remote branch 'origin/x', or the ref itself."""
+    if ref.startswith(HEADS):
+        return f"branch {ref[len(HEADS):]!r}"
+    if ref.startswith(REMOTES):
+        return f"remote branch {ref[len(REMOTES):]!r}"
+    return repr(ref)
 
 
 def delete_refs(runner: Runner, refs: list[str]) -> None:
@@ -243,7 +268,8 @@ def snapshot(runner: Runner, *, distances: bool = True) -> RefSnapshot:
         if theirs is not None:
             ahead, behind = (0, 0) if sha == theirs else _DISTANCES.get((sha, theirs), (None, None))
             pending = pending or (ahead is None and not distances)
-        branches.append(Branch(name, sha, _upstream_name(tracking) if tracking else None, ahead, behind))
+        upstream = _upstream_name(tracking) if tracking else None
+        branches.append(Branch(name, sha, upstream, ahead, behind, gone=tracking is not None and theirs is None))
     runner.cache["snapshot"] = found = RefSnapshot(branches, remote_branches, tags, pending)
     return found
 
@@ -265,11 +291,15 @@ def upstream_of(runner: Runner, branch: str) -> tuple[str, str] | None:
 
 
 def set_upstream(runner: Runner, branch: str, remote: str, remote_branch: str) -> Branch:
+    """Make `remote`/`remote_branch` the branch's upstream; as git, only one that is there as last fetched."""
     validate.branch_name(branch)
     validate.branch_name(remote_branch, "remote branch")
     require_remote(runner, remote)
     if ref_sha(runner, HEADS + branch) is None:
         raise GitError("branch_not_found", f"branch {branch!r} does not exist")
+    if ref_sha(runner, f"{REMOTES}{remote}/{remote_branch}") is None:
+        raise GitError("upstream_not_found", f"the requested upstream branch '{remote}/{remote_branch}' does not "
+                       f"exist; if it was pushed to {remote} since the last fetch, fetch {remote} first")
     runner.run(["config", f"branch.{branch}.remote", remote])
     runner.run(["config", f"branch.{branch}.merge", HEADS + remote_branch])
     return get_branch(runner, branch)
@@ -287,26 +317,38 @@ def unset_upstream(runner: Runner, branch: str) -> None:
 
 
 def create_branch(runner: Runner, name: str, start_point: str, *, track: bool = True) -> Branch:
-    """Create a local branch at a remote branch, a local branch or a commit sha."""
+    """Create a local branch at a remote branch, a local branch or a commit sha, named short
+    (`origin/x`, `x`) or in full (`refs/remotes/origin/x`, `refs/heads/x`)."""
     validate.branch_name(name)
-    if not isinstance(start_point, str) or not start_point or start_point.startswith("-"):
-        raise GitError("invalid", f"start point {start_point!r} is not allowed")
+    validate.start_point(start_point)
     if ref_sha(runner, HEADS + name) is not None:
         raise GitError("branch_exists", f"branch {name!r} already exists")
-    sha: str | None = None
-    upstream: tuple[str, str] | None = None
-    remote, slash, remote_branch = start_point.partition("/")
-    if slash and remote in remote_urls(runner) and validate.refname_ok(HEADS + remote_branch):
-        sha = ref_sha(runner, f"{REMOTES}{remote}/{remote_branch}")
-        if sha is not None:
-            upstream = (remote, remote_branch)
-    if sha is None and validate.refname_ok(HEADS + start_point):
-        sha = ref_sha(runner, HEADS + start_point)
+    found = _start_refs(runner, start_point)
+    if len(found) > 1:
+        both = " and ".join(f"{shown_ref(ref)} ({ref})" for ref in found)
+        raise GitError("ambiguous_start_point", f"start point {start_point!r} is ambiguous: it names {both}; "
+                       "give the full ref")
+    sha = ref_sha(runner, found[0]) if found else None
     if sha is None and validate.is_hex(start_point):
         sha = resolve_commit(runner, start_point)
     if sha is None:
         raise GitError("start_point_not_found", f"start point {start_point!r} was not found")
     update_ref(runner, HEADS + name, sha, zero_sha(sha), f"gitferry: branch from {start_point}")
-    if track and upstream is not None:
-        return set_upstream(runner, name, *upstream)
+    if track and found and found[0].startswith(REMOTES):
+        remote, _, remote_branch = found[0][len(REMOTES) :].partition("/")
+        return set_upstream(runner, name, remote, remote_branch)
     return get_branch(runner, name)
+
+
+def _start_refs(runner: Runner, start_point: str) -> list[str]:
+    """The refs a start point names, as git reads it: a full ref names itself; a short name a
+    local branch and a remote branch alike (ambiguous when both are there). Remote branches
+    count for the repo's remotes only."""
+    if start_point.startswith((HEADS, REMOTES)):
+        candidates = [start_point]
+    else:
+        candidates = [HEADS + start_point, REMOTES + start_point]
+    remotes = remote_urls(runner)
+    refs = all_refs(runner)
+    return [ref for ref in candidates if ref in refs
+            and (ref.startswith(HEADS) or ref[len(REMOTES) :].partition("/")[0] in remotes)]

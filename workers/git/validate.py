@@ -27,6 +27,11 @@ _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loop
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, which is_private leaves out
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # leads to the IPv4 address in its low 32 bits
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
+# A loose ref is a file: each part of its name is a file or folder name (NAME_MAX bytes, and the
+# last part gets ".lock" while git writes it), the whole a path (PATH_MAX 4096, with the clone's
+# own path and refs/remotes/<remote>/ in front: 4000 bytes leave room for those).
+NAME_MAX = 255
+REF_MAX = 4000
 
 
 def _invalid(message: str) -> GitError:
@@ -52,13 +57,44 @@ def branch_name(name: str, what: str = "branch") -> str:
         raise _invalid(f"{what} name {name!r} must not start with '-'")
     # "refs/..." would create refs/heads/refs/...; "HEAD" and "@" mean HEAD to git, and git's
     # pseudo-refs (FETCH_HEAD, ...) shadow a branch of their name.
-    if name in ("HEAD", "@") or name.startswith("refs/") or len(name) > 255 or _PSEUDO_REF.fullmatch(name):
+    if name in ("HEAD", "@") or name.startswith("refs/") or _PSEUDO_REF.fullmatch(name):
         raise _invalid(f"{what} name {name!r} is not allowed")
+    problem = too_long(name)
+    if problem:
+        raise _invalid(f"{what} name {name[:80]!r} is too long for git to store: {problem}")
     if _DISGUISING.search(name):
         raise _invalid(f"{what} name {name!r} holds a character that changes how it is displayed")
     if not refname_ok("refs/heads/" + name):
         raise _invalid(f"{what} name {name!r} is not a valid git branch name")
     return name
+
+
+def too_long(name: str) -> str | None:
+    """Why git could not keep a branch `name` as a file, or None: a part over 255 bytes (250
+    for the last, which gets ".lock" while git writes it), or the whole over 4000 bytes."""
+    encoded = name.encode("utf-8", "surrogatepass")
+    parts = encoded.split(b"/")
+    if any(len(part) > NAME_MAX for part in parts) or len(parts[-1]) > NAME_MAX - len(".lock"):
+        return "a part of the name is over 255 bytes, or the last part over 250"
+    if len(encoded) > REF_MAX:
+        return "the name is over 4000 bytes"
+    return None
+
+
+def start_point(value: str) -> str:
+    """Validate a start point: a sha, a branch or `<remote>/<branch>`, or a full
+    refs/heads/<branch> or refs/remotes/<remote>/<branch>; return it unchanged."""
+    if isinstance(value, str) and is_hex(value):
+        return value
+    if isinstance(value, str) and value.startswith("refs/heads/"):
+        branch_name(value[len("refs/heads/") :], "start point")
+    elif isinstance(value, str) and value.startswith("refs/remotes/"):
+        remote, _, branch = value[len("refs/remotes/") :].partition("/")
+        remote_name(remote)
+        branch_name(branch, "start point")
+    else:
+        branch_name(value, "start point")
+    return value
 
 
 def remote_name(name: str) -> str:

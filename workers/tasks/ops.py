@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.domain.records import JobStart, Repo
+from service.domain.records import JobStart, RemoteFetch, Repo
 from service.domain.rules import rules_to_run
 from service.domain.types import JobKind, RepoState, Trigger, sync_coalesce_key, utcnow
 from service.domain.validation import redact_url
-from workers.git import Clone, GitError, ProgressCallback
+from workers.git import BackupRef, Clone, FetchResult, GitError, ProgressCallback
+from workers.tasks.backups import record_made
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import lock_file
 
@@ -27,6 +28,7 @@ class Outcome:
 
     result: Result
     fetched_at: datetime | None = None
+    remote_fetches: tuple[RemoteFetch, ...] = ()  # each remote fetched, and how it went
 
 
 class PartialFailure(Exception):
@@ -85,9 +87,10 @@ def do_clone(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progre
     except GitError as exc:
         ctx.store.repos.update(repo.id, state=RepoState.ERROR.value, error=exc.message)
         raise
-    default = clone.default_branch("origin") or repo.default_branch
+    default = clone.default_branch("origin") or clone.head_branch()
     ctx.store.repos.update(repo.id, default_branch=default)
-    return Outcome({"default_branch": default, "url": redact_url(repo.url)})
+    return Outcome({"default_branch": default, "url": redact_url(repo.url)},
+                   remote_fetches=(RemoteFetch("origin", utcnow()),))  # the clone fetched it
 
 
 def do_fetch(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
@@ -96,16 +99,20 @@ def do_fetch(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progre
     wanted = params.get("remote")
     if wanted and wanted not in clone.remotes():
         raise GitError("remote_not_found", f"remote {wanted!r} does not exist")
-    names = [wanted] if wanted else sorted(clone.remotes())
-    fetched = fetch_remotes(ctx, start, clone, names, progress, prune=params.get("prune", True))
-    return Outcome({"remotes": fetched.result}, fetched.fetched_at)
+    # A scheduled fetch leaves out the remotes the scheduler found backing off (scheduler.py).
+    skip = set(params.get("skip") or ())
+    names = [wanted] if wanted else sorted(name for name in clone.remotes() if name not in skip)
+    return fetch_remotes(ctx, start, clone, names, progress, prune=params.get("prune", True))
 
 
 def fetch_remotes(ctx: WorkerContext, start: JobStart, clone: Clone, names: list[str],
                   progress: ProgressCallback, prune: bool = True) -> Outcome:
-    """Fetch each remote; a remote that fails does not stop the others, but fails the job."""
+    """Fetch each remote; a remote that fails does not stop the others, but fails the job. The
+    result is {"remotes": {name: what moved, or its error}}; the repo counts as fetched when a
+    remote was."""
     repo = repo_of(start)
     results: Result = {}
+    tried: list[RemoteFetch] = []
     failed: GitError | None = None
     for name in names:
         began = time.monotonic()
@@ -115,18 +122,29 @@ def fetch_remotes(ctx: WorkerContext, start: JobStart, clone: Clone, names: list
             if exc.code == "corrupt":
                 raise  # the clone's fault, not the remote's: the job re-clones and runs again
             results[name] = {"error": {"code": exc.code, "message": exc.message}}
+            tried.append(RemoteFetch(name, utcnow(), exc.code, exc.message))
             if exc.code == "job_timeout":  # no time for the others either: the job fails for this
-                raise PartialFailure(exc, Outcome({"remotes": results}, utcnow())) from exc
+                raise PartialFailure(exc, _fetched(results, tried)) from exc
             failed = failed or exc
             continue
-        results[name] = {"updated": fetched.updated, "deleted": fetched.deleted}
+        tried.append(RemoteFetch(name, utcnow()))
+        results[name] = fetched.to_dict()
+        if name == "origin" and fetched.default_branch not in (None, repo.default_branch):
+            # origin's HEAD followed: a repo cloned empty learns its default branch here
+            ctx.store.repos.update(repo.id, default_branch=fetched.default_branch)
         queue_rule_syncs(ctx, start, name, results[name])
         log.info("fetch_done repo=%s remote=%s updated=%d deleted=%d ms=%d", repo.name, name,
                  len(fetched.updated), len(fetched.deleted), (time.monotonic() - began) * 1000)
-    outcome = Outcome(results, fetched_at=utcnow())
+    outcome = _fetched(results, tried)
     if failed:
-        raise PartialFailure(failed, Outcome({"remotes": results}, outcome.fetched_at))
+        raise PartialFailure(failed, outcome)
     return outcome
+
+
+def _fetched(results: Result, tried: list[RemoteFetch]) -> Outcome:
+    """A fetch's outcome: fetched at its last success, if a remote was fetched at all."""
+    succeeded = [t.at for t in tried if t.error_code is None]
+    return Outcome({"remotes": results}, max(succeeded, default=None), tuple(tried))
 
 
 def queue_rule_syncs(ctx: WorkerContext, start: JobStart, remote: str, fetched: Result) -> list[int]:
@@ -149,19 +167,55 @@ def do_pull(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progres
     branch = clone.branch(params["branch"])
     if not branch.upstream:
         raise GitError("no_upstream", f"branch {branch.name!r} has no upstream")
+    if params.get("dry_run"):
+        # Fetches the upstream's tip without moving any ref, so no rule is set off either.
+        return Outcome(clone.preview_pull(branch.name, params["strategy"]).to_dict())
     remote = branch.upstream.split("/", 1)[0]
     fetched = fetch_remotes(ctx, start, clone, [remote], progress)
-    return Outcome(clone.pull(branch.name, params["strategy"]).to_dict(), fetched.fetched_at)
+    return Outcome(clone.pull(branch.name, params["strategy"]).to_dict(), fetched.fetched_at, fetched.remote_fetches)
 
 
 def do_push(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
+    """Push a branch, having fetched the remote's branch first: a rejection shows its tip now,
+    and a force is leased on that tip (or on `expect`, the tip the caller confirmed)."""
     repo = prepare(ctx, start, clone, progress)
     p = start.job.params
     result = clone.push(
         p["branch"], remote=p.get("remote"), remote_branch=p.get("remote_branch"),
         set_upstream=p.get("set_upstream"), force=bool(p.get("force")), protected=repo.protected_branches or (),
+        expect=p.get("expect"), dry_run=bool(p.get("dry_run")), look_first=True, fetched=_rules_hear(ctx, start),
     )
     return Outcome(result.to_dict())
+
+
+def _rules_hear(ctx: WorkerContext, start: JobStart) -> Callable[[str, FetchResult], None]:
+    """What a push's fetch of its branch moved sets off rules as any fetch does: the fetch a
+    forge's webhook then makes finds nothing moved."""
+
+    def hear(remote: str, fetched: FetchResult) -> None:
+        queue_rule_syncs(ctx, start, remote, fetched.to_dict())
+
+    return hear
+
+
+def do_restore(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
+    """Put a branch back where a backup kept it, if the branch is at the job's lease."""
+    repo = prepare(ctx, start, clone, progress)
+    p = start.job.params
+    backup = BackupRef(p["ref"], p["sha"], p["branch"], p.get("remote"), None)
+    result = clone.restore(backup, p.get("lease"), repo.protected_branches or (), _rules_hear(ctx, start))
+    return Outcome({"backup_id": p["backup_id"], **result.to_dict()})
+
+
+def keeping_backups(op: Op) -> Op:
+    """`op`, then the backups it made recorded (a rebase's replaced tip kept as one first)."""
+
+    def run(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
+        outcome = op(ctx, start, clone, progress)
+        record_made(ctx, start, clone, outcome.result)
+        return outcome
+
+    return run
 
 
 def do_sync(ctx: WorkerContext, start: JobStart, clone: Clone, progress: ProgressCallback) -> Outcome:
@@ -211,11 +265,12 @@ def do_remove(ctx: WorkerContext, start: JobStart, clone: Clone, progress: Progr
 OPS: dict[str, Op] = {
     JobKind.CLONE: do_clone,
     JobKind.FETCH: do_fetch,
-    JobKind.PULL: do_pull,
-    JobKind.PUSH: do_push,
-    JobKind.SYNC: do_sync,
+    JobKind.PULL: keeping_backups(do_pull),
+    JobKind.PUSH: keeping_backups(do_push),
+    JobKind.SYNC: keeping_backups(do_sync),
     JobKind.BRANCH: do_branch,
     JobKind.UPSTREAM: do_upstream,
     JobKind.REMOTE: do_remote,
     JobKind.REMOVE: do_remove,
+    JobKind.RESTORE: keeping_backups(do_restore),
 }

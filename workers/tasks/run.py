@@ -11,12 +11,14 @@ from celery import Celery
 
 from service.domain.records import Job, JobEnd, JobStart
 from service.domain.types import JobKind, RepoState
-from service.jobs import NOTIFY, RUN_JOB, JobQueue, open_store
+from service.jobs import NOTIFY, READ, RUN_JOB, JobQueue, open_store
 from workers.git import Clone, GitError
+from workers.tasks import backups
 from workers.tasks.context import WorkerContext
 from workers.tasks.lock import clone_lock, heartbeat
 from workers.tasks.notify import deliver
 from workers.tasks.ops import OPS, Outcome, PartialFailure, move_aside
+from workers.tasks.reads import answer_read
 
 log = logging.getLogger("gitferry.worker")
 _contexts: dict[int, WorkerContext] = {}
@@ -45,6 +47,11 @@ def register(app: Celery) -> None:
     def notify_task(self: Any, notification_id: int) -> None:
         deliver(context_for(app), notification_id)
 
+    # A read is not a job: not acknowledged late, not run again; its asker gives up in time.
+    @app.task(name=READ, acks_late=False, reject_on_worker_lost=False)  # type: ignore[untyped-decorator]
+    def read_task(read_id: str, repo_id: int, kind: str, params: dict[str, Any]) -> None:
+        answer_read(context_for(app), read_id, repo_id, kind, params)
+
 
 def run_job(ctx: WorkerContext, job_id: int) -> None:
     """Run job `job_id` if nobody else is; safe to call twice for one job."""
@@ -69,6 +76,7 @@ def run_job(ctx: WorkerContext, job_id: int) -> None:
             if end.refs_later and start.repo is not None:
                 _record_refs(ctx, start, clone)
             if job.kind != JobKind.REMOVE:
+                _backups_in_step(ctx, start, clone)
                 _housekeeping(job.repo, clone)
     log.info("job_%s job=%s repo=%s kind=%s ms=%d", "done" if end.error_code is None else "failed", job_id,
              job.repo, job.kind, (time.monotonic() - began) * 1000)
@@ -163,6 +171,7 @@ def _end(start: JobStart, clone: Clone, outcome: Outcome | None, error: GitError
         start.job, start.repo, outcome.result if outcome else ({} if error is None else None),
         error_code=error.code if error else None, error_message=error.message if error else None,
         progress=progress, fetched_at=outcome.fetched_at if outcome else None, refs=snapshot,
+        remote_fetches=outcome.remote_fetches if outcome else (),
         refs_later=later or bool(snapshot and snapshot.get("pending")))
 
 
@@ -175,6 +184,15 @@ def _record_refs(ctx: WorkerContext, start: JobStart, clone: Clone) -> None:
         log.warning("refs_not_read repo=%s code=%s", start.job.repo, exc.code)
         return
     ctx.store.repos.save_refs(start.job.repo_id, snapshot)
+
+
+def _backups_in_step(ctx: WorkerContext, start: JobStart, clone: Clone) -> None:
+    """Backup refs deleted (marked so, or past retention) and recorded (backups.in_step)."""
+    try:
+        if clone.exists() and start.repo is not None:
+            backups.in_step(ctx, start, clone)
+    except Exception:  # the next job tries again
+        log.exception("backups_not_in_step repo=%s", start.job.repo)
 
 
 def _housekeeping(repo_name: str, clone: Clone) -> None:

@@ -2,6 +2,7 @@
 
 from service.forges.base import ForgeDriver
 from service.forges.bitbucket_cloud.webhook import BitbucketCloudWebhook
+from service.forges.weburls import bitbucket_cloud_compare, path_web_url
 
 DRIVER = ForgeDriver(
     kind="bitbucket-cloud",
@@ -10,6 +11,8 @@ DRIVER = ForgeDriver(
     git_username="x-token-auth",
     webhook=BitbucketCloudWebhook(),
     forks_module=f"{__name__}.forks",
+    web_url=path_web_url,
+    compare_url=bitbucket_cloud_compare,
     default_host="bitbucket.org",
     default_api_url="https://api.bitbucket.org",
     events_without_urls=True,

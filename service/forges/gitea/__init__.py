@@ -2,6 +2,7 @@
 
 from service.forges.base import ForgeDriver
 from service.forges.gitea.webhook import GiteaWebhook
+from service.forges.weburls import github_compare, path_web_url
 
 DRIVER = ForgeDriver(
     kind="gitea",
@@ -10,5 +11,7 @@ DRIVER = ForgeDriver(
     git_username="oauth2",
     webhook=GiteaWebhook(),
     forks_module=f"{__name__}.forks",
+    web_url=path_web_url,
+    compare_url=github_compare,
     known_hosts=("codeberg.org",),
 )

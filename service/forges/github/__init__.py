@@ -2,6 +2,7 @@
 
 from service.forges.base import ForgeDriver
 from service.forges.github.webhook import GitHubWebhook
+from service.forges.weburls import github_compare, path_web_url
 
 DRIVER = ForgeDriver(
     kind="github",
@@ -10,6 +11,8 @@ DRIVER = ForgeDriver(
     git_username="x-access-token",
     webhook=GitHubWebhook(),
     forks_module=f"{__name__}.forks",
+    web_url=path_web_url,
+    compare_url=github_compare,
     default_host="github.com",
     default_api_url="https://api.github.com",
 )

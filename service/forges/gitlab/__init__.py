@@ -2,6 +2,7 @@
 
 from service.forges.base import ForgeDriver
 from service.forges.gitlab.webhook import GitLabWebhook
+from service.forges.weburls import gitlab_compare, path_web_url
 
 DRIVER = ForgeDriver(
     kind="gitlab",
@@ -10,6 +11,8 @@ DRIVER = ForgeDriver(
     git_username="oauth2",
     webhook=GitLabWebhook(),
     forks_module=f"{__name__}.forks",
+    web_url=path_web_url,
+    compare_url=gitlab_compare,
     default_host="gitlab.com",
     default_api_url="https://gitlab.com",
 )

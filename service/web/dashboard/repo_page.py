@@ -108,13 +108,14 @@ def upstream(name: str) -> ResponseReturnValue:
         fields = form()
         branch = fields.get("branch", "")
         if fields.get("unset"):
-            unset_upstream_of(found, branch)
-            return f"{branch} has no upstream now."
+            job = unset_upstream_of(found, branch)
+            return f"{branch} has no upstream now." if job.finished else _queued(job, "The clone is busy: queued")
         remote, _, remote_branch = fields.get("upstream", "").partition("/")
         if not remote_branch:
             raise ApiError(422, "invalid", "choose the remote branch to track")
-        set_upstream_of(found, branch, {"remote": remote, "branch": remote_branch})
-        return f"{branch} now tracks {remote}/{remote_branch}."
+        job = set_upstream_of(found, branch, {"remote": remote, "branch": remote_branch})
+        return f"{branch} now tracks {remote}/{remote_branch}." if job.finished else \
+            _queued(job, "The clone is busy: queued")
 
     return _act(name, Scope.WRITE, done)
 
@@ -133,8 +134,8 @@ def add_remote(name: str) -> ResponseReturnValue:
 def delete_remote(name: str) -> ResponseReturnValue:
     def done() -> str:
         remote = form().get("remote", "")
-        remove_remote(find_repo(name), remote)
-        return f"Removed remote {remote}."
+        job = remove_remote(find_repo(name), remote)
+        return _queued(job, f"Removed remote {remote}; the clone drops it")
 
     return _act(name, Scope.ADMIN, done)
 

@@ -1,0 +1,57 @@
+"""Reads of clones over Redis and PostgreSQL with two worker shards: each read is answered by
+the worker that holds the clone, matches plain git there, is no job, and is a 503 when that
+worker is away."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.conftest import Forge
+from tests.support.history import git_log, left_right
+from tests.support.live import Processes
+from tests.support.repos import git
+from tests.support.services import postgres_database, redis_database
+
+
+def test_reads_are_answered_by_the_worker_of_the_repos_shard(tmp_path: Path, forge: Forge) -> None:
+    with redis_database() as broker, postgres_database() as database:
+        procs = Processes(tmp_path / "data", {
+            "GITFERRY_BROKER_URL": broker, "GITFERRY_DATABASE_URL": database, "GITFERRY_FETCH_INTERVAL": "0",
+            "GITFERRY_WORKER_SHARDS": "2", "GITFERRY_READ_TIMEOUT": "1",
+        })
+        procs.data_dir.mkdir()
+        disks = {shard: tmp_path / f"worker{shard}" for shard in (0, 1)}
+        try:
+            procs.web()
+            for shard, disk in disks.items():
+                procs.start(f"worker{shard}", "worker", "--shard", str(shard), env={"GITFERRY_DATA_DIR": str(disk)})
+            api = procs.api
+            for name in ("acme/one", "acme/two"):  # repo ids 1 and 2: shards 1 and 0
+                api.ok("POST", "/api/v1/repos", {"name": name, "url": forge.url}, status=201)
+                api.wait_repo(name)
+            for i in range(3):
+                forge.commit(f"r{i}.txt", f"{i}\n", f"upstream {i}")
+            clones = {"acme/one": disks[1] / "repos" / "1.git", "acme/two": disks[0] / "repos" / "2.git"}
+            for name, clone in clones.items():
+                api.run(f"/api/v1/repos/{name}/fetch", {})
+                jobs = api.ok("GET", f"/api/v1/jobs?repo={name}")["jobs"]
+                listed = api.ok("GET", f"/api/v1/repos/{name}/commits?ref=origin/main&limit=2")
+                assert listed["commits"] == git_log(clone, "-n", "2", "origin/main"), (procs.log("worker0"),
+                                                                                      procs.log("worker1"))
+                found = api.ok("GET", f"/api/v1/repos/{name}/compare/main...origin/main")
+                assert [c["sha"] for c in found["ahead"]["commits"]] == left_right(clone, "main", "origin/main")[0]
+                assert (found["ahead"]["total"], found["behind"]["total"]) == (3, 0)
+                assert found["merge_base"] == git(clone, "rev-parse", "main")
+                assert api.ok("GET", f"/api/v1/jobs?repo={name}")["jobs"] == jobs  # reads are not jobs
+            # Each clone is on its own shard's disk only: the other worker could not have answered.
+            assert not (disks[0] / "repos" / "1.git").exists() and not (disks[1] / "repos" / "2.git").exists()
+
+            procs.stop("worker1")
+            began = time.monotonic()
+            response = api.call("GET", "/api/v1/repos/acme/one/commits")
+            assert (response.status_code, response.json()["error"]["code"]) == (503, "read_unanswered")
+            assert response.headers["Retry-After"] and time.monotonic() - began < 3
+            assert api.ok("GET", "/api/v1/repos/acme/two/commits")["commits"]  # shard 0 still answers
+        finally:
+            procs.stop_all()
