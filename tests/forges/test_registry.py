@@ -55,7 +55,10 @@ def test_a_forge_is_named_only_in_its_folder_and_its_registry_line() -> None:
     names = {name for driver in DRIVERS for name in names_of(driver)}
     # Whole words, so that Python names (github_forks) and proper names (GitHub) do not count.
     word = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?![\w-])")
-    sources = sorted([*(ROOT / "service").rglob("*.py"), *(ROOT / "workers").rglob("*.py")])
+    # (The OpenAPI document's examples are data about a made-up repo on GitHub, not forge knowledge.)
+    examples = ROOT / "service" / "web" / "openapi_operations.py"
+    sources = sorted(p for p in [*(ROOT / "service").rglob("*.py"), *(ROOT / "workers").rglob("*.py")]
+                     if p != examples)
     assert len(sources) > 50
     misplaced = []
     for path in sources:

@@ -23,9 +23,6 @@ def postgres_database() -> Iterator[str]:
     admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # A commit waits for no flush to disk: nothing here survives a crash of the server anyway,
-        # and on a busy disk the flushes made the store's tests wait more than they worked.
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     try:
         yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     finally:
