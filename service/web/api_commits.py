@@ -17,6 +17,7 @@ from service.domain.validation import InvalidValue, check_ref_name, is_sha
 from service.forges.registry import compare_url_for
 from service.jobs import ReadUnanswered
 from service.web.answers import find_repo
+from service.web.api_branches import settled_refs
 from service.web.auth import requires
 from service.web.context import services
 from service.web.errors import ApiError
@@ -38,7 +39,8 @@ def list_commits(name: str) -> ResponseReturnValue:
     ref = ref_arg("ref", repo.default_branch)
     if ref is None:
         raise ApiError(422, "invalid", "give ref: the repo has no default branch")
-    params = {"ref": ref, "not": ref_arg("not"), "limit": limit_arg(), "after": after}
+    not_ = ref_arg("not")
+    params = {"ref": recorded(repo, ref), "not": not_ and recorded(repo, not_), "limit": limit_arg(), "after": after}
     return jsonify(read(repo, "commits", params))
 
 
@@ -49,7 +51,8 @@ def compare(name: str, spec: str) -> ResponseReturnValue:
     base, dots, head = spec.partition("...")
     if not dots:
         raise ApiError(422, "invalid", "compare two refs as <base>...<head>, e.g. origin/main...main")
-    params = {"base": checked_ref(base, "base"), "head": checked_ref(head, "head"), "limit": limit_arg()}
+    params = {"base": recorded(repo, checked_ref(base, "base")), "head": recorded(repo, checked_ref(head, "head")),
+              "limit": limit_arg()}
     answer = read(repo, "compare", params)
     return jsonify({**answer, "web_url": compare_web_url(repo, answer["base"], answer["head"])})
 
@@ -67,6 +70,21 @@ def checked_ref(value: str, what: str) -> str:
         return check_ref_name(value, what)
     except InvalidValue as exc:
         raise ApiError(422, "invalid", str(exc)) from exc
+
+
+def recorded(repo: Repo, ref: str) -> dict[str, Any] | str:
+    """A local branch, else `<remote>/<branch>`, at the commit the refs snapshot recorded (the one
+    behind the ahead/behind the branch listing shows); else the name, for the worker to resolve
+    (a tag, a sha). Resolved here, the worker runs one git log, not a look-up of every ref first."""
+    snapshot = settled_refs(repo.id)
+    for branch in snapshot.get("branches", []):
+        if branch["name"] == ref:
+            return {"ref": ref, "kind": "branch", "sha": branch["sha"], "remote": None, "branch": ref}
+    remote, _, name = ref.partition("/")
+    for tracking in snapshot.get("remote_branches", []) if name else []:
+        if (tracking["remote"], tracking["name"]) == (remote, name):
+            return {"ref": ref, "kind": "remote_branch", "sha": tracking["sha"], "remote": remote, "branch": name}
+    return ref
 
 
 def limit_arg() -> int:

@@ -44,6 +44,7 @@ def diverged(live: Processes, tmp_path_factory: pytest.TempPathFactory) -> Diver
     api.ok("POST", f"/api/v1/repos/{repo_name}/branches", {"name": "topic/x", "start_point": "main"}, status=201)
     for i in range(2):
         git_commit_in(clone, "topic/x", f"topic {i}")
+    api.run(f"/api/v1/repos/{repo_name}/fetch", {})  # a job records the refs as they are now
     return Diverged(repo_name, clone)
 
 
@@ -158,3 +159,18 @@ def test_a_comparison_links_to_the_same_on_the_forge(api: Api, tmp_path: Path) -
             assert found["web_url"] == f"{page}/compare/main...{sha}"
         finally:
             api.ok("DELETE", f"/api/v1/forges/{added['host']}", status=204)
+
+
+def test_the_commits_behind_a_branchs_numbers_are_the_ones_its_listing_counted(api: Api, diverged: Diverged) -> None:
+    """The branch listing says main is ahead 2 and behind 3; the commits and the comparison of
+    the same refs list exactly those commits, of the same tips."""
+    name = diverged.name
+    main = next(b for b in api.ok("GET", f"/api/v1/repos/{name}/branches")["branches"] if b["name"] == "main")
+    upstream = main["upstream"]
+    ahead = api.ok("GET", f"/api/v1/repos/{name}/commits?ref=main&not={upstream}")
+    behind = api.ok("GET", f"/api/v1/repos/{name}/commits?ref={upstream}&not=main")
+    assert (len(ahead["commits"]), len(behind["commits"])) == (main["ahead"], main["behind"]) == (2, 3)
+    assert ahead["ref"]["sha"] == main["sha"]
+    compared = api.ok("GET", f"/api/v1/repos/{name}/compare/{upstream}...main")
+    assert (compared["ahead"]["total"], compared["behind"]["total"]) == (main["ahead"], main["behind"])
+    assert compared["ahead"]["commits"] == ahead["commits"] and compared["behind"]["commits"] == behind["commits"]

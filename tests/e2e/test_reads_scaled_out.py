@@ -1,6 +1,6 @@
 """Reads of clones over Redis and PostgreSQL with two worker shards: each read is answered by
 the worker that holds the clone, matches plain git there, is no job, and is a 503 when that
-worker is away."""
+worker is away; dry runs, a force and the restore of its backup work there as on SQLite."""
 
 from __future__ import annotations
 
@@ -46,6 +46,21 @@ def test_reads_are_answered_by_the_worker_of_the_repos_shard(tmp_path: Path, for
                 assert api.ok("GET", f"/api/v1/jobs?repo={name}")["jobs"] == jobs  # reads are not jobs
             # Each clone is on its own shard's disk only: the other worker could not have answered.
             assert not (disks[0] / "repos" / "1.git").exists() and not (disks[1] / "repos" / "2.git").exists()
+
+            # Dry runs, a force and its backup, on shard 1's repo: the same over Redis and PostgreSQL.
+            one, path = clones["acme/one"], "/api/v1/repos/acme/one"
+            before, theirs = git(one, "rev-parse", "main"), git(one, "rev-parse", "origin/main")
+            dry = api.run(f"{path}/pull", {"branch": "main", "dry_run": True})["result"]
+            assert (dry["outcome"], dry["incoming_count"], dry["after"]) == ("fast-forwarded", 3, before)
+            would = api.run(f"{path}/push", {"branch": "main", "dry_run": True})["result"]
+            assert would["outcome"] == "rejected"
+            assert sorted(c["sha"] for c in would["discarded"]) == sorted(left_right(one, "main", "origin/main")[0])
+            assert git(one, "rev-parse", "main") == before and git(forge.bare, "rev-parse", "main") == theirs
+            api.run(f"{path}/push", {"branch": "main", "force": True, "expect": theirs})
+            [backup] = api.ok("GET", f"{path}/backups")["backups"]
+            assert (backup["sha"], backup["remote"], backup["branch"]) == (theirs, "origin", "main")
+            restored = api.run(f"{path}/backups/{backup['id']}/restore", {})["result"]
+            assert restored["outcome"] == "pushed" and git(forge.bare, "rev-parse", "main") == theirs
 
             procs.stop("worker1")
             began = time.monotonic()

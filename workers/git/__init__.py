@@ -6,9 +6,10 @@ Standard library only; the only code in gitferry that runs git.
 from .backups import BackupRef
 from .clone import Clone
 from .errors import GitError
-from .history import Commit, CommitPage, Comparison, Resolved
+from .history import CommitPage, Comparison, Resolved
 from .models import (
     Branch,
+    Commit,
     Credential,
     FetchResult,
     GitConfig,

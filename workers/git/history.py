@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .errors import GitError
-from .models import Record
+from .models import Author, Commit, Record
 from .refs import HEADS, REMOTES, all_refs, resolve_commit
 from .runner import Runner
 
@@ -28,22 +28,6 @@ T = TypeVar("T")
 _ANSWERS: OrderedDict[tuple[object, ...], object] = OrderedDict()
 _ANSWERS_MAX = 256
 _ANSWERS_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Author(Record):
-    name: str
-    email: str
-    date: str  # ISO 8601, as git prints %aI
-
-
-@dataclass(frozen=True)
-class Commit(Record):
-    sha: str
-    parents: list[str]
-    subject: str
-    author: Author
-    committed_at: str  # ISO 8601, as git prints %cI
 
 
 @dataclass(frozen=True)
@@ -113,7 +97,7 @@ def commits(runner: Runner, head: str, not_: str | None, limit: int, after: str 
 def _commits(runner: Runner, head: str, not_: str | None, limit: int, after: str | None) -> CommitPage:
     excluded = [f"^{not_}"] if not_ else []
     if after is None:
-        found = _log(runner, ["-n", str(limit + 1), head, *excluded])
+        found = log(runner, ["-n", str(limit + 1), head, *excluded])
     else:
         listed = runner.run(["rev-list", head, *excluded]).stdout.split()
         try:
@@ -121,7 +105,7 @@ def _commits(runner: Runner, head: str, not_: str | None, limit: int, after: str
         except ValueError:
             raise GitError("after_not_found", f"commit {after[:64]!r} is not in this listing") from None
         page = listed[start:start + limit + 1]
-        found = _log(runner, ["--no-walk=unsorted", *page]) if page else []
+        found = log(runner, ["--no-walk=unsorted", *page]) if page else []
     more = len(found) > limit
     return CommitPage(found[:limit], found[limit - 1].sha if more else None)
 
@@ -175,7 +159,8 @@ def _remembered(key: tuple[object, ...], compute: Callable[[], T]) -> T:
     return found
 
 
-def _log(runner: Runner, args: list[str]) -> list[Commit]:
+def log(runner: Runner, args: list[str]) -> list[Commit]:
+    """The commits `git log <args>` lists, newest first."""
     return [commit for _mark, commit in _marked(runner, args)]
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from . import backups, validate
+from . import backups, history, validate
 from .errors import GitError
-from .models import Author, Commit, FetchResult, PushResult, RefGone, RefMove
+from .models import Commit, FetchResult, PushResult, RefGone, RefMove
 from .refs import (
     HEADS,
     REMOTES,
@@ -197,13 +197,7 @@ def _full_sha(value: str) -> str:
 def commits(runner: Runner, tip: str, leave_out: list[str]) -> list[Commit]:
     """Commits of `tip` not in `leave_out` (shas, or --remotes=<remote>), newest first, at most
     COMMITS_MAX."""
-    out = runner.run(["log", f"--max-count={COMMITS_MAX}", "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s",
-                      tip, "--not", *leave_out, "--"])
-    listed = []
-    for line in out.stdout.splitlines():
-        sha, parents, name, email, date, committed, subject = line.split("\0", 6)
-        listed.append(Commit(sha, parents.split(), subject, Author(name, email, date), committed))
-    return listed
+    return history.log(runner, [f"--max-count={COMMITS_MAX}", tip, "--not", *leave_out])
 
 
 def _local_tip(runner: Runner, branch: str, remote: str | None, remote_branch: str | None) -> str:

@@ -11,23 +11,28 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from workers.git import Clone, GitConfig, GitError
+from workers.git import Clone, GitConfig, GitError, Resolved
 from workers.tasks.context import WorkerContext
 
 log = logging.getLogger("gitferry.worker")
 Read = Callable[[Clone, dict[str, Any]], dict[str, Any]]
 
 
+def resolved(clone: Clone, ref: dict[str, Any] | str) -> Resolved:
+    """A ref the web resolved from the refs snapshot already, or one for the clone to resolve."""
+    return Resolved(**ref) if isinstance(ref, dict) else clone.resolve(ref)
+
+
 def read_commits(clone: Clone, params: dict[str, Any]) -> dict[str, Any]:
-    head = clone.resolve(params["ref"])
-    not_ = clone.resolve(params["not"]) if params.get("not") else None
+    head = resolved(clone, params["ref"])
+    not_ = resolved(clone, params["not"]) if params.get("not") else None
     page = clone.commits(head.sha, not_.sha if not_ else None, params["limit"], params.get("after"))
     return {"ref": head.to_dict(), "not": not_.to_dict() if not_ else None, **page.to_dict()}
 
 
 def read_compare(clone: Clone, params: dict[str, Any]) -> dict[str, Any]:
-    base = clone.resolve(params["base"])
-    head = clone.resolve(params["head"])
+    base = resolved(clone, params["base"])
+    head = resolved(clone, params["head"])
     return clone.compare(base, head, params["limit"]).to_dict()
 
 
