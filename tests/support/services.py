@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, text
 
 POSTGRES_ADMIN = os.environ.get("GITFERRY_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("GITFERRY_TEST_REDIS", "redis://127.0.0.1:6379")
-# The tests' own Redis database; two checkouts tested at once each need one of their own.
-REDIS_DB = int(os.environ.get("GITFERRY_TEST_REDIS_DB", "13"))
+# The tests' own Redis database; two checkouts tested at once each need one of their own, and so
+# does each process of a parallel run (pytest-xdist's gw0 the first, gw1 the next).
+REDIS_DB = int(os.environ.get("GITFERRY_TEST_REDIS_DB", "13")) + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
 
 
 @contextmanager
