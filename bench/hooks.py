@@ -204,7 +204,7 @@ def webhook_to_fetched(base: str, rows: Rows, forge: Path, plain: Path, clone_ur
         if not k % 2:
             t_plain = sh(plain, PLAIN_FETCH)
         assert job["state"] == "done", job
-        assert "refs/heads/main" in job["result"]["remotes"]["origin"]["updated"], job["result"]
+        assert "refs/heads/main" in [m["ref"] for m in job["result"]["remotes"]["origin"]["updated"]], job["result"]
         assert git(plain, "rev-parse", "refs/remotes/origin/main") == new
         if k:
             svc.append(t_svc)
