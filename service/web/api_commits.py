@@ -6,6 +6,8 @@ The clone is on its shard's worker: each request is a read asked of that worker
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -95,12 +97,26 @@ def limit_arg() -> int:
 
 
 def read(repo: Repo, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The worker's answer to the read; its errors and its silence become answers."""
+    """The worker's answer to the read; its errors and its silence become answers. A read of
+    commits named by sha alone (branches as the snapshot recorded them, full shas) always has the
+    same answer: commits never change. Such answers are remembered, and asked of no worker again."""
     if repo.state != RepoState.READY:
         raise ApiError(409, "repo_not_ready", f"repo {repo.name!r} is {repo.state}; its history can be read once "
                        "it is ready")
+    if all(isinstance(v, (dict, int)) or v is None or (isinstance(v, str) and len(v) in (40, 64) and is_sha(v))
+           for v in params.values()):
+        return _remembered(repo.id, kind, json.dumps(params, sort_keys=True))
+    return _asked(repo.id, kind, params)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered(repo_id: int, kind: str, params: str) -> dict[str, Any]:
+    return _asked(repo_id, kind, json.loads(params))  # (a failure raises, and is not remembered)
+
+
+def _asked(repo_id: int, kind: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
-        answer = services().jobs.read(repo.id, kind, params)
+        answer = services().jobs.read(repo_id, kind, params)
     except ReadUnanswered:
         raise ApiError(503, "read_unanswered", "the worker holding this repo's clone did not answer in time; "
                        "try again", {"Retry-After": "2"}) from None

@@ -77,13 +77,3 @@ def test_pages_follow_git_log_order(clone: Clone, local_commit: LocalCommits) ->
     with pytest.raises(GitError) as caught:
         clone.commits(head, head, 3, head)
     assert caught.value.code == "after_not_found"
-
-
-def test_an_answer_asked_again_is_remembered_by_its_shas(clone: Clone, local_commit: LocalCommits) -> None:
-    local_commit("main", "x.txt", "x\n", "local x")
-    clone.forget()
-    main, origin = clone.resolve("main"), clone.resolve("origin/main")
-    first = (clone.commits(main.sha, origin.sha, 10), clone.compare(origin, main, 10))
-    clone.limit_time(0)  # from now on every git call fails: the answers come without git
-    assert (clone.commits(main.sha, origin.sha, 10), clone.compare(origin, main, 10)) == first
-    assert [c.subject for c in first[0].commits] == ["local x"] and first[1].ahead.total == 1

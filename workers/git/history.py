@@ -6,11 +6,7 @@ Every call only reads; nothing here takes the clone's lock, so reads never wait 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from .errors import GitError
 from .models import Author, Commit, Record
@@ -22,12 +18,6 @@ _FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cI", "%s")
 _FORMAT = "--format=%m\x1f" + "\x1f".join(_FIELDS)
 _HEX = re.compile(r"^[0-9a-f]{4,64}\Z")
 TAGS = "refs/tags/"
-T = TypeVar("T")
-# Answers by the shas they were asked of: commits never change, so neither do the answers (as
-# refs._DISTANCES). Dashboards and chat replies ask of the same few refs again and again.
-_ANSWERS: OrderedDict[tuple[object, ...], object] = OrderedDict()
-_ANSWERS_MAX = 256
-_ANSWERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -91,10 +81,6 @@ def resolve(runner: Runner, ref: str) -> Resolved:
 def commits(runner: Runner, head: str, not_: str | None, limit: int, after: str | None = None) -> CommitPage:
     """Commits reachable from `head` and not from `not_` (shas), newest first as `git log`
     lists them; `limit` of them, those listed after commit `after` when it is given."""
-    return _remembered(("commits", head, not_, limit, after), lambda: _commits(runner, head, not_, limit, after))
-
-
-def _commits(runner: Runner, head: str, not_: str | None, limit: int, after: str | None) -> CommitPage:
     excluded = [f"^{not_}"] if not_ else []
     if after is None:
         found = log(runner, ["-n", str(limit + 1), head, *excluded])
@@ -113,8 +99,7 @@ def _commits(runner: Runner, head: str, not_: str | None, limit: int, after: str
 def compare(runner: Runner, base: Resolved, head: Resolved, limit: int) -> Comparison:
     """What `head` has that `base` has not (ahead) and the other way round (behind), with
     their merge base: one walk of the symmetric difference (`git log --left-right`)."""
-    found = _remembered(("compare", base.sha, head.sha, limit), lambda: _compare(runner, base.sha, head.sha, limit))
-    return Comparison(base, head, *found)
+    return Comparison(base, head, *_compare(runner, base.sha, head.sha, limit))
 
 
 def _compare(runner: Runner, base: str, head: str, limit: int) -> tuple[str | None, Side, Side]:
@@ -143,20 +128,6 @@ def _compare(runner: Runner, base: str, head: str, limit: int) -> tuple[str | No
         out = runner.run(["merge-base", base, head], check=False)
         merge_base = out.stdout.strip() or None
     return merge_base, Side(ahead_by, ahead), Side(behind_by, behind)
-
-
-def _remembered(key: tuple[object, ...], compute: Callable[[], T]) -> T:
-    """The answer to `key` as computed before, else compute() (a failure is not remembered)."""
-    with _ANSWERS_LOCK:
-        if key in _ANSWERS:
-            _ANSWERS.move_to_end(key)
-            return _ANSWERS[key]  # type: ignore[return-value]
-    found = compute()
-    with _ANSWERS_LOCK:
-        _ANSWERS[key] = found
-        while len(_ANSWERS) > _ANSWERS_MAX:
-            _ANSWERS.popitem(last=False)
-    return found
 
 
 def log(runner: Runner, args: list[str]) -> list[Commit]:
