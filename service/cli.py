@@ -281,13 +281,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     demo.build_forge(forge)
     store = _store(settings)
     jobs = JobQueue(make_celery(settings), store, settings)
-    repo, queued = demo.add_to_gitferry(forge, store, jobs)
+    added = demo.add_to_gitferry(forge, store, jobs)
     token = None if settings.admin_token else demo.sign_in_token(store)
-    print(f"gitferry: demo forge in {forge}; repo {repo.name!r} with remotes origin, {', '.join(demo.FORKS)}",
+    print(f"gitferry: demo forge in {forge}; repo {added.repo.name!r} with remotes origin, {', '.join(demo.FORKS)}",
           flush=True)
 
     def set_up_branches() -> None:
-        if queued and not demo.track_bobs_branch(store, jobs, repo, queued):
+        if not demo.fetch_and_track(store, jobs, added):
             print("gitferry: the demo's clone did not end within a minute; see its jobs", file=sys.stderr)
         store.close()
 

@@ -4,10 +4,12 @@ pull and push without a network. Running it again reuses what exists."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from service.domain.records import Job, Repo
@@ -71,42 +73,56 @@ def build_forge(forge: Path) -> None:
     (forge / "origin.git" / "gitferry-demo").write_text("made by gitferry demo\n")
 
 
-def add_to_gitferry(forge: Path, store: Store, jobs: JobQueue) -> tuple[Repo, list[Job]]:
-    """The origin as a repo and the forks as its remotes, as the API adds them (a clone job, then a
-    fetch job per remote); the jobs queued now (none when all existed)."""
-    queued: list[Job] = []
+@dataclass(frozen=True)
+class Added:
+    """What a run of the demo added: the repo, its clone job (None when it existed) and the remotes."""
+
+    repo: Repo
+    clone: Job | None
+    remotes: list[str]
+
+
+def add_to_gitferry(forge: Path, store: Store, jobs: JobQueue) -> Added:
+    """The origin as a repo (its clone queued, as the API does) and the forks as its remotes;
+    what existed is reused."""
+    clone = None
     repo = store.repos.by_name(REPO)
     if repo is None:
         url = (forge / "origin.git").as_uri()
         try:
             repo = store.repos.create(REPO, url, pull_strategy=None, fetch_interval=None, protected_branches=[])
-            queued.append(jobs.add(repo, JobKind.CLONE, {"url": url}))
+            clone = jobs.add(repo, JobKind.CLONE, {"url": url})
         except NameTaken:  # another demo made it at the same moment
             repo = store.repos.by_name(REPO)
             assert repo is not None
+    added = []
     for fork in FORKS:
         if store.repos.remote(repo.id, fork) is None:
-            try:
+            with contextlib.suppress(NameTaken):
                 store.repos.add_remote(repo.id, fork, (forge / f"{fork}.git").as_uri())
-            except NameTaken:
-                continue
-            queued.append(jobs.add(repo, JobKind.FETCH, {"remote": fork, "prune": True},
-                                   coalesce_key=fetch_coalesce_key(repo.id, fork)))
-    return repo, queued
+                added.append(fork)
+    return Added(repo, clone, added)
 
 
-def track_bobs_branch(store: Store, jobs: JobQueue, repo: Repo, queued: list[Job], timeout: float = 60) -> bool:
-    """Once the clone and the forks' fetches ended, a local feature/login tracking bob's: the
-    diverged branch the listing shows with ahead and behind. False if they did not end in time."""
+def fetch_and_track(store: Store, jobs: JobQueue, added: Added, timeout: float = 60) -> bool:
+    """Once the clone ended, fetch the remotes just added (as the API does when one is added);
+    on a new clone, a local feature/login tracking bob's: the diverged branch the listing shows
+    with ahead and behind. False if the clone did not end in time."""
+    repo = added.repo
     deadline = time.monotonic() + timeout
-    for job in queued:
-        while not (ended := store.jobs.get(job.id)) or not ended.finished:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.2)
-    jobs.add(repo, JobKind.BRANCH, {"name": "feature/login", "start_point": "origin/feature/login", "track": False},
-             wait=30)
-    jobs.add(repo, JobKind.UPSTREAM, {"branch": "feature/login", "remote": "bob", "remote_branch": "feature/login"})
+    while added.clone and not (store.jobs.get(added.clone.id) or added.clone).finished:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    # One after the other: jobs of one repo queued together may run in any order.
+    for fork in added.remotes:
+        jobs.add(repo, JobKind.FETCH, {"remote": fork, "prune": True},
+                 coalesce_key=fetch_coalesce_key(repo.id, fork), wait=30)
+    if added.clone:
+        jobs.add(repo, JobKind.BRANCH, {"name": "feature/login", "start_point": "origin/feature/login",
+                                        "track": False}, wait=30)
+        jobs.add(repo, JobKind.UPSTREAM, {"branch": "feature/login", "remote": "bob",
+                                          "remote_branch": "feature/login"}, wait=30)
     return True
 
 
