@@ -278,13 +278,19 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = dataclasses.replace(settings, allow_local_remotes=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     forge = (args.forge or settings.data_dir / "demo-forge").resolve()
-    demo.build_forge(forge)
+    try:
+        demo.build_forge(forge)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        why = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else exc
+        raise GaveUp(f"cannot make the demo forge in {forge}: {why}") from None
     store = _store(settings)
     jobs = JobQueue(make_celery(settings), store, settings)
     added = demo.add_to_gitferry(forge, store, jobs)
     token = None if settings.admin_token else demo.sign_in_token(store)
     print(f"gitferry: demo forge in {forge}; repo {added.repo.name!r} with remotes origin, {', '.join(demo.FORKS)}",
           flush=True)
+    if settings.admin_token:
+        print("gitferry: sign in at /dashboard/sign-in with the token in GITFERRY_ADMIN_TOKEN", flush=True)
 
     def set_up_branches() -> None:
         if not demo.fetch_and_track(store, jobs, added):

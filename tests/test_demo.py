@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.support.live import Api, Processes
+from tests.support.live import Api, Processes, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def started_demo(procs: Processes) -> Api:
@@ -76,3 +79,14 @@ def test_demo_adds_a_repo_with_diverged_forks_and_a_second_run_reuses_it(tmp_pat
         assert again.ok("GET", "/api/v1/repos/demo/widgets")["remotes"] == repo["remotes"]
     finally:
         procs.stop_all()
+
+
+def test_a_forge_folder_that_cannot_be_made_is_said_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    done = subprocess.run([sys.executable, "-m", "service.cli", "demo", "--forge", str(tmp_path / "a-file" / "forge"),
+                           "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "GITFERRY_DATA_DIR": str(tmp_path / "data")})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"gitferry: cannot make the demo forge in {tmp_path / 'a-file' / 'forge'}: "
+        f"[Errno 20] Not a directory: '{tmp_path / 'a-file' / 'forge'}'"]
