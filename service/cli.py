@@ -1,4 +1,4 @@
-"""The `gitferry` command: serve (all in one), web, worker, beat, db upgrade, token create."""
+"""The `gitferry` command: serve (all in one), demo, web, worker, beat, db upgrade, token create."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.settings import Settings, SettingsError, load_settings
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(run=cmd_serve)
+
+    demo = sub.add_parser("demo", help="a small local forge of repos and forks, added and served (no network)")
+    demo.add_argument("--forge", type=Path, help="where the forge's bare repos go (default: <data dir>/demo-forge)")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(run=cmd_demo)
 
     web = sub.add_parser("web", help="the HTTP API only")
     web.add_argument("--host", default="127.0.0.1")
@@ -257,12 +264,51 @@ def cmd_beat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Make the demo forge, add it (through the store and JobQueue, as the API does), and serve
+    with local remotes allowed; once the worker cloned and fetched, a diverged branch is set up."""
+    import dataclasses
+
+    from service import demo
+    from service.jobs import JobQueue, make_celery
+
+    if not _can_listen(args.host, args.port):
+        return 2
+    os.environ["GITFERRY_ALLOW_LOCAL_REMOTES"] = "1"  # for the worker `serve` starts: the forge is local
+    settings = dataclasses.replace(settings, allow_local_remotes=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    forge = (args.forge or settings.data_dir / "demo-forge").resolve()
+    try:
+        demo.build_forge(forge)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        why = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) and exc.stderr else exc
+        raise GaveUp(f"cannot make the demo forge in {forge}: {why}") from None
+    store = _store(settings)
+    jobs = JobQueue(make_celery(settings), store, settings)
+    added = demo.add_to_gitferry(forge, store, jobs)
+    token = None if settings.admin_token else demo.sign_in_token(store)
+    print(f"gitferry: demo forge in {forge}; repo {added.repo.name!r} with remotes origin, {', '.join(demo.FORKS)}",
+          flush=True)
+    if settings.admin_token:
+        print("gitferry: sign in at /dashboard/sign-in with the token in GITFERRY_ADMIN_TOKEN", flush=True)
+
+    def set_up_branches() -> None:
+        if not demo.fetch_and_track(store, jobs, added):
+            print("gitferry: the demo's clone did not end within a minute; see its jobs", file=sys.stderr)
+        store.close()
+
+    return cmd_serve(settings, args, token=token, started=set_up_branches)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace, *, token: str | None = None,
+              started: Callable[[], None] | None = None) -> int:
+    """Worker, beat and web together; `started` runs once the worker and beat are started (the
+    demo's), and `token` is a sign-in link's token made by the caller."""
     if not _can_listen(args.host, args.port):
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = _store(settings)
-    first_token = _first_run_token(settings, store)
+    first_token = token or _first_run_token(settings, store)
     store.close()
     me = [sys.executable, "-m", "service.cli"]
     children = [subprocess.Popen([*me, "worker", "--concurrency", "2", "--quiet"]), subprocess.Popen([*me, "beat"])]
@@ -270,9 +316,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"gitferry: dashboard on {where}/  (API {where}/api/v1, health {where}/healthz)", flush=True)
     print(f"gitferry: data in {settings.data_dir}", flush=True)
     if first_token:
-        print(f"gitferry: first run: sign in at {where}/dashboard/sign-in?token={first_token}", flush=True)
-        print("gitferry: (that link holds the admin token \"admin\"; it is shown this once)", flush=True)
+        name, when = ("demo", "") if token else ("admin", "first run: ")
+        print(f"gitferry: {when}sign in at {where}/dashboard/sign-in?token={first_token}", flush=True)
+        print(f"gitferry: (that link holds the admin token \"{name}\"; it is shown this once)", flush=True)
     try:
+        if started:
+            started()
         run_gunicorn(settings, args.host, args.port, workers=2)
     finally:
         for child in children:

@@ -26,6 +26,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "service.web": {"service.domain", "service.store", "service.forges", "service.jobs", "service.settings",
                     "service.outbound"},
     "workers.git": set(),  # and the standard library only
+    # The demo plays a forge (plain git, in one function) and adds it as the API would.
+    "service.demo": {"service.domain", "service.store", "service.jobs"},
     "service.cli": {"service", "workers"},  # the command starts every part
 }
 # What only the store may import: its tables, its SQL and the database library (which the
