@@ -12,6 +12,7 @@ from service.domain.records import Job, Json, Remote, Repo
 from service.domain.types import JobKind, JobState, Scope
 from service.web.answers import find_repo
 from service.web.api_branches import set_upstream_of, settled_refs, unset_upstream_of
+from service.web.api_commits import compared
 from service.web.api_ops import pull_params, push_params
 from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
 from service.web.context import services
@@ -67,6 +68,13 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
     if notice is not None:
         values["notice"] = notice
     return render("repo.html", **values)
+
+
+@bp.get("/dashboard/repos/<path:name>/compare")
+def compare(name: str) -> ResponseReturnValue:
+    """The commits behind a branch's ahead/behind counts (base...head), as the API's compare lists them."""
+    base, head = request.args.get("base", ""), request.args.get("head", "")
+    return render("_compare.html", compare=compared(find_repo(name), base, head))
 
 
 def _queued(job: Job, what: str) -> str:
