@@ -1,4 +1,4 @@
-"""The repo page's commits behind the numbers, through a live `gitferry serve`; plain git on
+"""The repo page's commits behind the numbers, forced pushes and backups, through a live `gitferry serve`; plain git on
 gitferry's own clone is the oracle."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import requests
 from tests.conftest import Forge
 from tests.dashboard.conftest import sign_in_over_http
 from tests.support.history import clone_of, git_commit_in, git_log
-from tests.support.live import Processes
+from tests.support.live import Api, Processes
+from tests.support.repos import git
 
 HOSTILE = '<script>alert(1)</script> "onmouseover=x \u202egnp.exe'
 
@@ -24,7 +25,9 @@ class Diverged:
     name: str
     clone: Path
     http: requests.Session
+    csrf: str
     base: str  # the live server's address
+    forge: Forge
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,8 @@ def diverged(live: Processes, tmp_path_factory: pytest.TempPathFactory) -> Diver
     git_commit_in(clone, "main", "mine 0")
     git_commit_in(clone, "main", HOSTILE)
     api.run(f"/api/v1/repos/{name}/fetch", {})  # a job records the refs as they are now
-    http, _csrf = sign_in_over_http(api.base)
-    return Diverged(name, clone, http, api.base)
+    http, csrf = sign_in_over_http(api.base)
+    return Diverged(name, clone, http, csrf, api.base, forge)
 
 
 def expand_link(page: str, branch: str) -> str:
@@ -87,3 +90,71 @@ def test_a_bad_comparison_is_a_4xx_notice_that_says_why(diverged: Diverged) -> N
         assert "Traceback" not in answer.text
     missing = diverged.http.get(f"{diverged.base}/dashboard/repos/t/nothing-here/compare?base=a&head=b", timeout=30)
     assert missing.status_code == 404
+
+
+def last_job(api: Api, name: str) -> dict[str, object]:
+    """The repo's newest job, once it ended."""
+    newest = api.ok("GET", f"/api/v1/jobs?repo={name}")["jobs"][0]
+    return api.wait_job(newest["id"])
+
+
+def post(diverged: Diverged, path: str, data: dict[str, str]) -> requests.Response:
+    return diverged.http.post(f"{diverged.base}/dashboard/repos/{diverged.name}{path}", timeout=30,
+                              data={"csrf": diverged.csrf, **data})
+
+
+def test_a_rejected_push_offers_a_force_that_names_what_it_discards_then_shows_the_backup(
+        live: Processes, diverged: Diverged) -> None:
+    api, clone, name = live.api, diverged.clone, diverged.name
+    remote_tip, discarded = git(clone, "rev-parse", "origin/main"), git_log(diverged.clone, "origin/main", "^main")
+    assert post(diverged, "/push", {"branch": "main"}).status_code == 200  # back on the page
+    assert last_job(api, name)["result"]["outcome"] == "rejected"
+    page = diverged.http.get(f"{diverged.base}/dashboard/repos/{name}", timeout=30).text
+    shown = page.split('class="card push-shown rejected"', 1)[1].split("</section>", 1)[0]
+    assert remote_tip[:10] in shown.split("<ol", 1)[0]  # the remote's tip the rejection saw
+    assert listed(shown.split("<ol", 1)[1]) == [c["sha"] for c in discarded] and len(discarded) == 3
+    assert f'name="expect" value="{remote_tip}"' in shown and 'name="force" value="yes"' in shown
+    confirm = html.unescape(re.search(r'data-confirm="([^"]+)"', shown).group(1))  # type: ignore[union-attr]
+    assert "Force push main to origin/main? It discards 3 commits" in confirm
+    assert all(f"{c['sha'][:10]} {c['subject']}" in confirm for c in discarded)
+    # a stale expect is refused by the worker: nothing is overwritten
+    post(diverged, "/push", {"branch": "main", "force": "yes", "expect": git(clone, "rev-parse", "main")})
+    assert last_job(api, name)["result"]["reason"] == "stale"
+    assert git(diverged.forge.bare, "rev-parse", "main") == remote_tip
+    post(diverged, "/push", {"branch": "main", "force": "yes", "expect": remote_tip})
+    forced = last_job(api, name)["result"]
+    assert forced["outcome"] == "pushed" and forced["backup_ref"]
+    assert git(diverged.forge.bare, "rev-parse", "main") == git(clone, "rev-parse", "main")
+    page = diverged.http.get(f"{diverged.base}/dashboard/repos/{name}", timeout=30).text
+    assert "push-shown rejected" not in page
+    kept = page.split('class="card push-shown forced"', 1)[1].split("</section>", 1)[0]
+    assert forced["backup_ref"] in kept and remote_tip[:10] in kept
+    backups = api.ok("GET", f"/api/v1/repos/{name}/backups")["backups"]
+    assert [b["sha"] for b in backups] == [remote_tip]
+    assert f'data-backup="{backups[0]["id"]}"' in page
+
+
+def test_backups_are_restored_and_deleted_by_admins_only(live: Processes, diverged: Diverged) -> None:
+    api, name = live.api, diverged.name
+    backups = api.ok("GET", f"/api/v1/repos/{name}/backups")["backups"]
+    assert backups, "the force push test keeps one"
+    backup = backups[0]
+    token = api.ok("POST", "/api/v1/tokens", {"name": "page-reader", "scope": "read"}, status=201)["token"]
+    reader, reader_csrf = sign_in_over_http(diverged.base, token)
+    seen = reader.get(f"{diverged.base}/dashboard/repos/{name}", timeout=30).text
+    row = seen.split(f'data-backup="{backup["id"]}"', 1)[1].split("</tr>", 1)[0]
+    assert row.count('disabled title="needs an admin token"') == 2
+    assert "Restore and Delete are off: this needs an admin token." in seen
+    refused = reader.post(f"{diverged.base}/dashboard/repos/{name}/backups/{backup['id']}/delete", timeout=30,
+                          data={"csrf": reader_csrf})
+    assert refused.status_code == 403 and api.ok("GET", f"/api/v1/repos/{name}/backups")["backups"] == backups
+    before = api.ok("GET", "/api/v1/jobs?repo=" + name)["jobs"][0]["id"]
+    assert post(diverged, f"/backups/{backup['id']}/restore", {}).status_code == 200
+    restored = last_job(api, name)
+    assert restored["id"] != before and restored["kind"] == "restore" and restored["state"] == "done"
+    assert git(diverged.forge.bare, "rev-parse", "main") == backup["sha"]
+    for missing in ("999999", "nope"):
+        answer = post(diverged, f"/backups/{missing}/delete", {})
+        assert answer.status_code == 404 and "no backup" in answer.text
+    assert post(diverged, f"/backups/{backup['id']}/delete", {}).status_code == 200
+    assert backup["id"] not in [b["id"] for b in api.ok("GET", f"/api/v1/repos/{name}/backups")["backups"]]
