@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from service.store.forges import FRESH_FOR
 from tests.conftest import Forge
 from tests.dashboard.conftest import sign_in_over_http
+from tests.support.git_http import GitHttpServer
 from tests.support.history import clone_of, git_commit_in, git_log
 from tests.support.live import Api, Processes
 from tests.support.repos import git
@@ -121,6 +124,10 @@ def test_a_rejected_push_offers_a_force_that_names_what_it_discards_then_shows_t
     post(diverged, "/push", {"branch": "main", "force": "yes", "expect": git(clone, "rev-parse", "main")})
     assert last_job(api, name)["result"]["reason"] == "stale"
     assert git(diverged.forge.bare, "rev-parse", "main") == remote_tip
+    page = diverged.http.get(f"{diverged.base}/dashboard/repos/{name}", timeout=30).text
+    shown = page.split('class="card push-shown rejected"', 1)[1].split("</section>", 1)[0]
+    assert "not at" in shown and "nothing was pushed" in shown  # what went wrong, and the force still offered
+    assert f'name="expect" value="{remote_tip}"' in shown and len(listed(shown.split("<ol", 1)[1])) == 3
     post(diverged, "/push", {"branch": "main", "force": "yes", "expect": remote_tip})
     forced = last_job(api, name)["result"]
     assert forced["outcome"] == "pushed" and forced["backup_ref"]
@@ -158,3 +165,27 @@ def test_backups_are_restored_and_deleted_by_admins_only(live: Processes, diverg
         assert answer.status_code == 404 and "no backup" in answer.text
     assert post(diverged, f"/backups/{backup['id']}/delete", {}).status_code == 200
     assert backup["id"] not in [b["id"] for b in api.ok("GET", f"/api/v1/repos/{name}/backups")["backups"]]
+
+
+def test_a_comparison_on_a_forge_links_to_the_same_there(live: Processes, tmp_path: Path) -> None:
+    api, name = live.api, "t/page-on-gitea"
+    forge = Forge(tmp_path / "acme", name="gadgets")
+    forge.commit("README", "hello\n", "first")
+    with GitHttpServer(tmp_path) as served:
+        added = api.ok("POST", "/api/v1/forges", {"kind": "gitea", "host": served.netloc,
+                                                  "api_url": f"http://{served.netloc}"}, status=201)
+        try:
+            api.ok("POST", "/api/v1/repos", {"name": name, "url": served.url("acme/gadgets.git")}, status=201)
+            api.wait_repo(name)
+            http, _csrf = sign_in_over_http(api.base)
+            page = http.get(f"{api.base}/dashboard/repos/{name}", timeout=30).text
+            # each web process reads the forges again once its copy is FRESH_FOR seconds old
+            deadline, link = time.monotonic() + FRESH_FOR + 2, None
+            while link is None and time.monotonic() < deadline:
+                opened = http.get(f"{api.base}{expand_link(page, 'main')}", headers={"HX-Request": "true"}, timeout=30)
+                link = re.search(r'<a class="forge-link" href="([^"]+)"', opened.text)
+                time.sleep(0 if link else 0.25)
+            assert link and html.unescape(link.group(1)) == f"http://{served.netloc}/acme/gadgets/compare/main...main"
+            assert "Ahead by 0" in opened.text and "Behind by 0" in opened.text
+        finally:
+            api.ok("DELETE", f"/api/v1/forges/{added['host']}", status=204)

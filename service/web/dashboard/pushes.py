@@ -34,8 +34,10 @@ class PushShown:
                 f": {named}. A backup of them is kept.")
 
 
-def pushes_shown(repo: Repo, backups: list[Backup]) -> list[PushShown]:
-    """Each remote branch's last push, when it is one a person should act on or know about."""
+def pushes_shown(repo: Repo, backups: list[Backup], tips: dict[tuple[str, str], str]) -> list[PushShown]:
+    """Each remote branch's last push, when it is one a person should act on or know about. A
+    rejection is shown while the remote branch is where the rejection saw it (`tips`: remote
+    branches at their recorded commits); once it moved, a force offered from it would be stale."""
     seen: set[tuple[str, str]] = set()
     shown = []
     for job in services().store.jobs.latest(repo=repo.name, kind=JobKind.PUSH, limit=SHOWN):
@@ -46,8 +48,8 @@ def pushes_shown(repo: Repo, backups: list[Backup]) -> list[PushShown]:
         if where in seen:
             continue
         seen.add(where)
-        if result["outcome"] == "rejected" and result.get("reason") == "non-fast-forward" \
-                and result.get("force_available") and result.get("discarded") and result.get("before"):
+        if result["outcome"] == "rejected" and result.get("reason") in ("non-fast-forward", "stale") \
+                and result.get("force_available") and result.get("discarded") and tips.get(where) == result["before"]:
             shown.append(PushShown(job, result, None))
         elif result.get("backup_ref"):
             kept = next((b for b in backups if b.ref == result["backup_ref"]), None)

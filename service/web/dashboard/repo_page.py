@@ -53,6 +53,10 @@ def grouped(remote_branches: list[Json]) -> dict[str, list[Json]]:
     return groups
 
 
+def tips_of(refs: Json) -> dict[tuple[str, str], str]:
+    return {(b["remote"], b["name"]): b["sha"] for b in refs.get("remote_branches", [])}
+
+
 @bp.get("/dashboard/repos/<path:name>")
 def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnValue:
     found = find_repo(name)
@@ -63,7 +67,8 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
     values: Json = {
         "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
         "remote_branches": grouped(refs.get("remote_branches", [])), "pending": bool(refs.get("pending")),
-        "rules": rules, "strategies": STRATEGIES, "backups": backups, "pushes": pushes_shown(found, backups),
+        "rules": rules, "strategies": STRATEGIES, "backups": backups,
+        "pushes": pushes_shown(found, backups, tips_of(refs)),
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
         "provider": svc.provider()(found.url), **job_values(found.name, 10),
