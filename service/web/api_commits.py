@@ -53,10 +53,16 @@ def compare(name: str, spec: str) -> ResponseReturnValue:
     base, dots, head = spec.partition("...")
     if not dots:
         raise ApiError(422, "invalid", "compare two refs as <base>...<head>, e.g. origin/main...main")
+    return jsonify(compared(repo, base, head, limit_arg()))
+
+
+def compared(repo: Repo, base: str, head: str, limit: int = LIMIT) -> dict[str, Any]:
+    """base...head: the commits head has that base lacks (ahead) and the other way (behind), with
+    the same comparison on the forge (web_url). The API's compare and the dashboard's both ask this."""
     params = {"base": recorded(repo, checked_ref(base, "base")), "head": recorded(repo, checked_ref(head, "head")),
-              "limit": limit_arg()}
+              "limit": limit}
     answer = read(repo, "compare", params)
-    return jsonify({**answer, "web_url": compare_web_url(repo, answer["base"], answer["head"])})
+    return {**answer, "web_url": compare_web_url(repo, answer["base"], answer["head"])}
 
 
 def ref_arg(name: str, default: str | None = None) -> str | None:

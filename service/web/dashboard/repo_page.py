@@ -11,11 +11,14 @@ from flask.typing import ResponseReturnValue
 from service.domain.records import Job, Json, Remote, Repo
 from service.domain.types import JobKind, JobState, Scope
 from service.web.answers import find_repo
+from service.web.api_backups import delete_backup_of, kept_backups, restore_params
 from service.web.api_branches import set_upstream_of, settled_refs, unset_upstream_of
+from service.web.api_commits import compared
 from service.web.api_ops import pull_params, push_params
 from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
 from service.web.context import services
 from service.web.dashboard.jobs import job_values
+from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
 from service.web.errors import ApiError
 
@@ -50,16 +53,22 @@ def grouped(remote_branches: list[Json]) -> dict[str, list[Json]]:
     return groups
 
 
+def tips_of(refs: Json) -> dict[tuple[str, str], str]:
+    return {(b["remote"], b["name"]): b["sha"] for b in refs.get("remote_branches", [])}
+
+
 @bp.get("/dashboard/repos/<path:name>")
 def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnValue:
     found = find_repo(name)
     svc = services()
     refs = settled_refs(found.id)  # as a listing after a job does: with what the job did
     rules = svc.store.rules.of_repo(found.id)
+    backups = kept_backups(found)
     values: Json = {
         "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
         "remote_branches": grouped(refs.get("remote_branches", [])), "pending": bool(refs.get("pending")),
-        "rules": rules, "strategies": STRATEGIES,
+        "rules": rules, "strategies": STRATEGIES, "backups": backups,
+        "pushes": pushes_shown(found, backups, tips_of(refs)),
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
         "provider": svc.provider()(found.url), **job_values(found.name, 10),
@@ -67,6 +76,13 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
     if notice is not None:
         values["notice"] = notice
     return render("repo.html", **values)
+
+
+@bp.get("/dashboard/repos/<path:name>/compare")
+def compare(name: str) -> ResponseReturnValue:
+    """The commits behind a branch's ahead/behind counts (base...head), as the API's compare lists them."""
+    base, head = request.args.get("base", ""), request.args.get("head", "")
+    return render("_compare.html", compare=compared(find_repo(name), base, head))
 
 
 def _queued(job: Job, what: str) -> str:
@@ -89,13 +105,15 @@ def push(name: str) -> ResponseReturnValue:
     def done() -> str:
         found = find_repo(name)
         fields = form()
-        body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch") if k in fields}
+        body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch", "expect") if k in fields}
         if "set_upstream" in fields:
             body["set_upstream"] = fields["set_upstream"] == "yes"
+        if fields.get("force") == "yes":  # a force names the remote tip it overwrites (expect)
+            body["force"] = True
         params = push_params(found, body)
         job = services().jobs.add(found, JobKind.PUSH, params)
         where = f" to {params['remote']}/{params['remote_branch'] or params['branch']}" if params["remote"] else ""
-        return _queued(job, f"Pushing {params['branch']}{where}")
+        return _queued(job, f"{'Force pushing' if params['force'] else 'Pushing'} {params['branch']}{where}")
 
     return _act(name, Scope.WRITE, done)
 
@@ -148,6 +166,25 @@ def settings(name: str) -> ResponseReturnValue:
         strategy = fields.get("pull_strategy") or fields.get("strategy", "")
         change_repo(find_repo(name), {"pull_strategy": strategy})
         return f"Pulls of {name} now default to {strategy}."
+
+    return _act(name, Scope.ADMIN, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/backups/<backup_id>/restore")
+def restore(name: str, backup_id: str) -> ResponseReturnValue:
+    def done() -> str:
+        found = find_repo(name)
+        params = restore_params(found, backup_id, {})
+        job = services().jobs.add(found, JobKind.RESTORE, params)
+        return _queued(job, f"Restoring {params['ref']} to {params['sha'][:10]}")
+
+    return _act(name, Scope.ADMIN, done)
+
+
+@bp.post("/dashboard/repos/<path:name>/backups/<backup_id>/delete")
+def delete_backup(name: str, backup_id: str) -> ResponseReturnValue:
+    def done() -> str:
+        return f"Deleted the backup {delete_backup_of(find_repo(name), backup_id).ref}."
 
     return _act(name, Scope.ADMIN, done)
 
