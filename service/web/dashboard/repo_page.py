@@ -21,6 +21,7 @@ from service.web.dashboard.jobs import job_values
 from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
 from service.web.errors import ApiError
+from service.web.forks import forks_of, remote_name_for
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,15 @@ def compare(name: str) -> ResponseReturnValue:
     return render("_compare.html", compare=compared(find_repo(name), base, head))
 
 
+@bp.get("/dashboard/repos/<path:name>/forks")
+def forks(name: str) -> ResponseReturnValue:
+    """The forks the origin's forge lists, each with an "Add as remote" form (loaded when "+ Add a remote" opens)."""
+    found = find_repo(name)
+    forge, listed = forks_of(found)
+    return render("_forks.html", repo=found, forge=forge.kind, forks=listed,
+                  names={f.full_name: remote_name_for(f.owner or f.full_name.split("/")[0]) for f in listed})
+
+
 def _queued(job: Job, what: str) -> str:
     return f"{what} (job {job.id})."
 
@@ -142,7 +152,10 @@ def upstream(name: str) -> ResponseReturnValue:
 def add_remote(name: str) -> ResponseReturnValue:
     def done() -> str:
         fields = form()
-        remote, job = add_remote_from(find_repo(name), {"name": fields.get("name", ""), "url": fields.get("url", "")})
+        body: Json = {"name": fields.get("name", ""), "url": fields.get("url", "")}
+        if "fork" in fields:  # picked from the forge's fork list: the URL comes from the forge, as in the API
+            body = {"fork": fields["fork"], **({"name": fields["name"]} if "name" in fields else {})}
+        remote, job = add_remote_from(find_repo(name), body)
         return _queued(job, f"Added remote {remote.name}; fetching it")
 
     return _act(name, Scope.ADMIN, done)
