@@ -56,6 +56,7 @@ def forks_part(http: requests.Session, base: str, repo: str) -> requests.Respons
     page = http.get(f"{base}/dashboard/repos/{repo}", timeout=30).text
     found = re.search(r'class="from-forks" hx-get="([^"]+)"', page)
     assert found, page[:3000]
+    assert ("From GitHub's forks" if repo != "plain/repo" else "From the forge's forks") in page
     return http.get(base + html.unescape(found.group(1)), headers={"HX-Request": "true"}, timeout=30)
 
 

@@ -21,7 +21,10 @@ from service.web.dashboard.jobs import job_values
 from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
 from service.web.errors import ApiError
-from service.web.forks import forks_of, remote_name_for
+from service.web.forks import forks_of, origin_forge, remote_name_for
+
+FORGE_NAMES = {"github": "GitHub", "gitlab": "GitLab", "bitbucket-cloud": "Bitbucket", "bitbucket-server": "Bitbucket",
+               "azure-devops": "Azure DevOps", "gitea": "Gitea"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,15 @@ def remote_rows(repo: Repo) -> list[RemoteRow]:
         error = last.error_message if last and last.state == JobState.FAILED else None
         rows.append(RemoteRow(remote, provider(remote.url), done.finished_at if done else repo.last_fetch_at, error))
     return rows
+
+
+def fork_source(repo: Repo) -> str:
+    """Whose fork list "+ Add a remote" offers, by name: the forge of origin's host (no call to it)."""
+    try:
+        kind = origin_forge(repo)[0].kind
+    except ApiError:  # on no forge: the list, when opened, says why
+        return "the forge"
+    return FORGE_NAMES.get(kind, kind)
 
 
 def grouped(remote_branches: list[Json]) -> dict[str, list[Json]]:
@@ -72,7 +84,7 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
         "pushes": pushes_shown(found, backups, tips_of(refs)),
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
-        "provider": svc.provider()(found.url), **job_values(found.name, 10),
+        "provider": svc.provider()(found.url), "fork_source": fork_source(found), **job_values(found.name, 10),
     }
     if notice is not None:
         values["notice"] = notice
@@ -91,7 +103,7 @@ def forks(name: str) -> ResponseReturnValue:
     """The forks the origin's forge lists, each with an "Add as remote" form (loaded when "+ Add a remote" opens)."""
     found = find_repo(name)
     forge, listed = forks_of(found)
-    return render("_forks.html", repo=found, forge=forge.kind, forks=listed,
+    return render("_forks.html", repo=found, forge=FORGE_NAMES.get(forge.kind, forge.kind), forks=listed,
                   names={f.full_name: remote_name_for(f.owner or f.full_name.split("/")[0]) for f in listed})
 
 
