@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from service.domain.records import Job, Json, Remote, Repo
 from service.domain.types import JobKind, JobState, Scope
+from service.forges.registry import BY_KIND
 from service.web.answers import find_repo
 from service.web.api_backups import delete_backup_of, kept_backups, restore_params
 from service.web.api_branches import set_upstream_of, settled_refs, unset_upstream_of
@@ -22,9 +23,6 @@ from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
 from service.web.errors import ApiError
 from service.web.forks import forks_of, origin_forge, remote_name_for
-
-FORGE_NAMES = {"github": "GitHub", "gitlab": "GitLab", "bitbucket-cloud": "Bitbucket", "bitbucket-server": "Bitbucket",
-               "azure-devops": "Azure DevOps", "gitea": "Gitea"}
 
 
 @dataclass(frozen=True)
@@ -50,13 +48,12 @@ def remote_rows(repo: Repo) -> list[RemoteRow]:
     return rows
 
 
-def fork_source(repo: Repo) -> str:
-    """Whose fork list "+ Add a remote" offers, by name: the forge of origin's host (no call to it)."""
+def fork_source(repo: Repo) -> str | None:
+    """Whose fork list "+ Add a remote" offers: the provider of origin's forge (no call to it)."""
     try:
-        kind = origin_forge(repo)[0].kind
+        return BY_KIND[origin_forge(repo)[0].kind].provider
     except ApiError:  # on no forge: the list, when opened, says why
-        return "the forge"
-    return FORGE_NAMES.get(kind, kind)
+        return None
 
 
 def grouped(remote_branches: list[Json]) -> dict[str, list[Json]]:
@@ -103,7 +100,7 @@ def forks(name: str) -> ResponseReturnValue:
     """The forks the origin's forge lists, each with an "Add as remote" form (loaded when "+ Add a remote" opens)."""
     found = find_repo(name)
     forge, listed = forks_of(found)
-    return render("_forks.html", repo=found, forge=FORGE_NAMES.get(forge.kind, forge.kind), forks=listed,
+    return render("_forks.html", repo=found, forge=BY_KIND[forge.kind].provider, forks=listed,
                   names={f.full_name: remote_name_for(f.owner or f.full_name.split("/")[0]) for f in listed})
 
 
