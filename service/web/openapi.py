@@ -64,21 +64,32 @@ JOB_ANSWER = obj(["job"], job=ref("Job"))
 JOB_ANSWERS = {**ok("200", "With ?wait: the job ended", JOB_ANSWER), **ok("202", "The job is queued or running",
                                                                           JOB_ANSWER)}
 
+# How each remote's fetches go (what a fetch moved: openapi_results.py).
+REMOTE_FETCH_STATUS: dict[str, Schema] = {
+    "last_attempt_at": TIME, "last_success_at": TIME,
+    "last_error": nullable({**ref("ErrorDetail"), "description": "Why the last fetch failed; null once one succeeds"}),
+    "fetch_failures": integer(minimum=0, description="Fetches in a row that failed"),
+    "backing_off": {**BOOL, "description": "Scheduled fetches leave the remote alone until next_attempt_at: it keeps "
+                    "failing with a permanent error (auth, not_found); an explicit fetch (API, webhook) always tries"},
+    "next_attempt_at": TIME, "backoff_reason": nullable(string(description="While backing_off, why"))}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(["error"], error=obj(["code", "message"], code=string(), message=string())),
-    "Remote": obj(["name", "url", "provider"], name=string(), url=string(), provider=string(*PROVIDERS),
-                  web_url=nullable(string(description="Its page on its forge"))),
+    "Remote": obj(["name", "url", "provider", *REMOTE_FETCH_STATUS], name=string(), url=string(),
+                  provider=string(*PROVIDERS), web_url=nullable(string(description="Its page on its forge")),
+                  **REMOTE_FETCH_STATUS),
     "AddedRemote": {"allOf": [ref("Remote"), obj(["job"], job={**ref("Job"), "description": (
         "The fetch of the new remote, queued (GET /api/v1/jobs/{job_id} follows it)")})]},
     "Repo": obj(
         ["name", "url", "provider", "default_branch", "pull_strategy", "fetch_interval", "protected_branches",
-         "state", "last_fetch_at", "notify_url", "notify_secret_set", "remotes"],
+         "state", "last_fetch_at", "notify_url", "notify_secret_set", "remotes", "failing_remotes"],
         name=string(), url=string(), provider=string(*PROVIDERS), default_branch=nullable(string()),
         pull_strategy=STRATEGY, fetch_interval=integer(minimum=0), protected_branches=array(string()),
         state=string("cloning", "ready", "error"), error=nullable(string()), last_fetch_at=TIME,
         notify_url=nullable(string(description="Where finished jobs are POSTed; credentials never shown")),
         notify_secret_set={**BOOL, "description": "Whether a notify_secret is set (the secret is write-only)"},
         remotes=array(ref("Remote")), web_url=nullable(string(description="Its page on its forge")),
+        failing_remotes=array(string(description="A remote whose last fetch failed")),
         job={**ref("Job"), "description": "Only in the answer to POST /api/v1/repos: the clone job, queued"}),
     "Rule": obj(
         ["name", "remote", "branch", "local_branch", "strategy", "push_to", "allow_force"],
@@ -86,9 +97,10 @@ SCHEMAS: dict[str, Schema] = {
         strategy=nullable(string(*[s.value for s in PullStrategy], description="null: the repo's pull_strategy")),
         push_to=nullable(string(description="A remote the updated branch is pushed to under the same name")),
         allow_force=BOOL),
-    "Branch": obj(["name", "sha", "upstream", "ahead", "behind"], name=string(), sha=string(),
+    "Branch": obj(["name", "sha", "upstream", "ahead", "behind", "gone"], name=string(), sha=string(),
                   upstream=nullable(string(description="e.g. origin/main")), ahead=nullable(integer()),
-                  behind=nullable(integer())),
+                  behind=nullable(integer()),
+                  gone={**BOOL, "description": "Upstream deleted on the remote (git's [gone])"}),
     "RemoteBranch": obj(["remote", "name", "sha"], remote=string(), name=string(), sha=string()),
     "WebhookAnswer": {"oneOf": [
         obj(["jobs"], jobs=array(integer(description="A fetch job's id"))),
@@ -101,18 +113,6 @@ SCHEMAS: dict[str, Schema] = {
     **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
 
-# --- fetching: how each remote's fetches go (what a fetch moved: openapi_results.py) -------------
-REMOTE_FETCH_STATUS: dict[str, Schema] = {
-    "last_attempt_at": TIME, "last_success_at": TIME,
-    "last_error": nullable({**ref("ErrorDetail"), "description": "Why the last fetch failed; null once one succeeds"}),
-    "fetch_failures": integer(minimum=0, description="Fetches in a row that failed"),
-    "backing_off": {**BOOL, "description": "Scheduled fetches leave the remote alone until next_attempt_at: it keeps "
-                    "failing with a permanent error (auth, not_found); an explicit fetch (API, webhook) always tries"},
-    "next_attempt_at": TIME, "backoff_reason": nullable(string(description="While backing_off, why"))}
-SCHEMAS["Remote"]["properties"].update(REMOTE_FETCH_STATUS)
-SCHEMAS["Remote"]["required"] += list(REMOTE_FETCH_STATUS)
-SCHEMAS["Repo"]["properties"]["failing_remotes"] = array(string(description="A remote whose last fetch failed"))
-SCHEMAS["Repo"]["required"].append("failing_remotes")
 
 # --- pull: its dry run (its result: openapi_results.py) ---
 PULL_DRY_RUN: Schema = {**BOOL, "default": False,
@@ -142,13 +142,19 @@ DRY_RUN = {**BOOL, "default": False,
                           "fast-forward, create, force, up-to-date or rejected); nothing changes on the remote, "
                           "and no local ref but the remote-tracking ref of the branch, which is fetched first"}
 
+# A change to a clone's refs answers once made; past its wait, 202 with its job (a 5xx: nothing was done).
+CHANGE_WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60, "default": 30}, "Wait up to this many "
+                    "seconds for the change; past it, 202 with its job. 429 (nothing recorded) if too many wait.")
+CHANGE_QUEUED = ok("202", "The clone is busy: the change is queued as this job", JOB_ANSWER)
+JOB_WAIT = {**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}
+
 PATHS: dict[str, Schema] = {
     "/api/v1/repos": {
         "get": op("List repos", "read", {**ok("200", "The repos", obj(["repos"], repos=array(ref("Repo")))),
                                          **errors()}),
         "post": op("Add a repo (cloned by a job)", "admin",
                    {**ok("201", "The repo, state cloning, with its clone job", ref("Repo")), **errors(403, 409, 422)},
-                   body=obj(["name", "url"], name=string(maxLength=200), url=URL, **REPO_FIELDS)),
+                   body=obj(["name", "url"], name=string(maxLength=200), url=URL, **REPO_FIELDS), params=[JOB_WAIT]),
     },
     "/api/v1/repos/{name}": {
         "parameters": [NAME],
@@ -174,12 +180,13 @@ PATHS: dict[str, Schema] = {
                    body={"oneOf": [obj(["name", "url"], name=REMOTE_NAME, url=URL),
                                    obj(["fork"], name=REMOTE_NAME,
                                        fork=string(description="A full_name from /forks; name defaults to "
-                                                               "the fork owner's login"))]}),
+                                                               "the fork owner's login"))]}, params=[JOB_WAIT]),
     },
     "/api/v1/repos/{name}/remotes/{remote}": {
         "parameters": [NAME, path_param("remote", "A remote's name")],
-        "delete": op("Remove a remote (not origin)", "admin", {**ok("204", "Removed"), **errors(403, 404, 409)},
-                     tag="remotes"),
+        "delete": op("Remove a remote (not origin)", "admin",
+                     {**ok("204", "Removed"), **CHANGE_QUEUED, **errors(403, 404, 409)}, tag="remotes",
+                     params=[CHANGE_WAIT], notes="204 once the clone has dropped it."),
     },
     "/api/v1/repos/{name}/forks": {
         "parameters": [NAME],
@@ -197,9 +204,15 @@ PATHS: dict[str, Schema] = {
                   {**ok("200", "The branches", obj(["branches", "remote_branches"], branches=array(ref("Branch")),
                                                    remote_branches=array(ref("RemoteBranch")))), **errors(404)},
                   tag="branches"),
-        "post": op("Create a branch", "write", {**ok("201", "The branch", ref("Branch")), **errors(403, 404, 409, 422)},
-                   tag="branches", body=obj(["name", "start_point"], name=REF, track={**BOOL, "default": True},
-                                            start_point=string(description="<remote>/<branch>, a branch or a sha"))),
+        "post": op("Create a branch", "write",
+                   {**ok("201", "The branch", ref("Branch")), **CHANGE_QUEUED, **errors(403, 404, 409, 422)},
+                   tag="branches", params=[CHANGE_WAIT], notes=(
+                       "409 `ref_conflict` names the branch in the way (no `a/b` while `a` exists, nor the other way "
+                       "round), `ambiguous_start_point` both refs a short start point names; 422 for a name git "
+                       "cannot store."),
+                   body=obj(["name", "start_point"], name=REF, track={**BOOL, "default": True}, start_point=string(
+                       description="<remote>/<branch>, a branch or a sha; or refs/heads/<branch> or "
+                                   "refs/remotes/<remote>/<branch> when a short name is both"))),
     },
     "/api/v1/repos/{name}/tags": {
         "parameters": [NAME],
@@ -208,11 +221,13 @@ PATHS: dict[str, Schema] = {
     },
     "/api/v1/repos/{name}/branches/{branch}/upstream": {
         "parameters": [NAME, BRANCH],
-        "put": op("Set a branch's upstream", "write", {**ok("200", "The branch", ref("Branch")),
-                                                       **errors(403, 404, 422)},
-                  tag="branches", body=obj(["remote", "branch"], remote=REMOTE_NAME, branch=REF)),
-        "delete": op("Unset a branch's upstream", "write", {**ok("204", "Unset"), **errors(403, 404, 422)},
-                     tag="branches"),
+        "put": op("Set a branch's upstream", "write",
+                  {**ok("200", "The branch", ref("Branch")), **CHANGE_QUEUED, **errors(403, 404, 422)},
+                  tag="branches", body=obj(["remote", "branch"], remote=REMOTE_NAME, branch=REF),
+                  params=[CHANGE_WAIT], notes="404 `upstream_not_found`: fetch first."),
+        "delete": op("Unset a branch's upstream", "write",
+                     {**ok("204", "Unset"), **CHANGE_QUEUED, **errors(403, 404, 422)}, tag="branches",
+                     params=[CHANGE_WAIT]),
     },
     "/api/v1/repos/{name}/fetch": {
         "parameters": [NAME],
@@ -324,30 +339,6 @@ PATHS: dict[str, Schema] = {
     },
 }
 
-# --- branches and upstreams as git does them: a change answers once made, else 202 with its job ---
-CHANGE_WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60, "default": 30}, "Wait up to this many "
-                    "seconds for the change; past it, 202 with its job. 429 (nothing recorded) if too many wait.")
-SCHEMAS["Branch"]["required"].append("gone")
-SCHEMAS["Branch"]["properties"]["gone"] = {**BOOL, "description": "Upstream deleted on the remote (git's [gone])"}
-SCHEMAS["Remote"]["properties"]["job"] = ref("Job")
-CHANGES = {  # (path, method): (refusals, what they mean)
-    ("/api/v1/repos/{name}/branches", "post"): ((404, 409, 422), (
-        "409 `ref_conflict` names the branch in the way (no `a/b` while `a` exists, nor the other way round), "
-        "`ambiguous_start_point` both refs a short start point names; 422 for a name git cannot store.")),
-    ("/api/v1/repos/{name}/branches/{branch}/upstream", "put"): ((404, 422), "404 `upstream_not_found`: fetch first."),
-    ("/api/v1/repos/{name}/branches/{branch}/upstream", "delete"): ((404, 422), ""),
-    ("/api/v1/repos/{name}/remotes/{remote}", "delete"): ((404, 409), "204 once the clone has dropped it."),
-}
-for (_path, _method), (_statuses, _refusals) in CHANGES.items():
-    _op = PATHS[_path][_method]
-    _op["responses"].update({**ok("202", "The clone is busy: the change is queued as this job", JOB_ANSWER),
-                             **errors(*_statuses)})
-    _op["parameters"], _op["description"] = [CHANGE_WAIT], f"{_op['description']} {_refusals}".strip()
-PATHS["/api/v1/repos/{name}/branches"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"][
-    "start_point"] = string(description="<remote>/<branch>, a branch or a sha; or refs/heads/<branch> or "
-                                        "refs/remotes/<remote>/<branch> when a short name is both")
-for _path in ("/api/v1/repos", "/api/v1/repos/{name}/remotes"):  # 201 with the job (clone, fetch) as it is
-    PATHS[_path]["post"]["parameters"] = [{**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}]
 
 # Pushes that look first, and backups: their own module, built with the helpers above.
 from service.web import openapi_backups  # noqa: E402

@@ -58,9 +58,9 @@ def errors(*statuses: int) -> Schema:
 
 
 def op(summary: str, scope: str, responses: Schema, *, params: list[Schema] | None = None,
-       body: Schema | None = None, tag: str = "repos") -> Schema:
+       body: Schema | None = None, tag: str = "repos", notes: str = "") -> Schema:
     operation: Schema = {"summary": summary, "tags": [tag], "responses": responses,
-                         "description": f"Needs a token with scope `{scope}`."}
+                         "description": f"Needs a token with scope `{scope}`. {notes}".strip()}
     if params:
         operation["parameters"] = params
     if body is not None:
