@@ -56,20 +56,7 @@ def branch_row(page: Page, branch: str) -> Any:
 def test_an_admin_adds_a_repo_then_fetches_pulls_pushes_and_sets_upstreams(
         browser: Browser, live: Processes, forge: Any, repo_name: str) -> None:
     page = signed_in(browser, live)
-    if page.locator("details.add").get_attribute("open") is None:
-        page.click("summary:text('Add a repo')")
-    page.fill("#repo-name", repo_name)
-    page.fill("#repo-url", forge.url)
-    page.click("button:text('Add repo')")
-    expect(page.locator(".notice.ok")).to_contain_text(f"Added {repo_name}; cloning it")
-    live.api.wait_repo(repo_name)
-    page.fill("#q", repo_name)  # the table follows the search as it is typed
-    expect(page.locator("#repos tbody tr")).to_have_count(1)
-    expect(page.locator("#repos tbody tr")).to_contain_text("ready")
-    shot(page, "overview")
-    page.get_by_role("link", name=repo_name).click()
-    expect(branch_row(page, "main")).to_contain_text("origin/main")
-    shot(page, "overview-then-repo")
+    add_repo_from_the_overview(page, live, forge, repo_name)
 
     # Fetch all: the forge moved on, and main is one behind.
     forge.commit("news.txt", "news\n", "news on the forge")
@@ -91,6 +78,28 @@ def test_an_admin_adds_a_repo_then_fetches_pulls_pushes_and_sets_upstreams(
     page.click("#make-default")
     expect(page.locator("#pull-strategy option[selected]")).to_have_text("rebase (default)")
 
+    push_then_unset_and_set_the_upstream(page, live, forge, repo_name)
+    page.context.close()
+
+
+def add_repo_from_the_overview(page: Page, live: Processes, forge: Any, repo_name: str) -> None:
+    if page.locator("details.add").get_attribute("open") is None:
+        page.click("summary:text('Add a repo')")
+    page.fill("#repo-name", repo_name)
+    page.fill("#repo-url", forge.url)
+    page.click("button:text('Add repo')")
+    expect(page.locator(".notice.ok")).to_contain_text(f"Added {repo_name}; cloning it")
+    live.api.wait_repo(repo_name)
+    page.fill("#q", repo_name)  # the table follows the search as it is typed
+    expect(page.locator("#repos tbody tr")).to_have_count(1)
+    expect(page.locator("#repos tbody tr")).to_contain_text("ready")
+    shot(page, "overview")
+    page.get_by_role("link", name=repo_name).click()
+    expect(branch_row(page, "main")).to_contain_text("origin/main")
+    shot(page, "overview-then-repo")
+
+
+def push_then_unset_and_set_the_upstream(page: Page, live: Processes, forge: Any, repo_name: str) -> None:
     # Push a branch with no upstream: the remote branch name is asked, pre-filled.
     live.api.ok("POST", f"/api/v1/repos/{repo_name}/branches", {"name": "topic", "start_point": "main",
                                                                  "track": False})
@@ -116,7 +125,6 @@ def test_an_admin_adds_a_repo_then_fetches_pulls_pushes_and_sets_upstreams(
     listed = live.api.ok("GET", f"/api/v1/repos/{repo_name}/branches")["branches"]
     assert next(b["upstream"] for b in listed if b["name"] == "topic") == "origin/topic-on-forge"
     shot(page, "repo-page")
-    page.context.close()
 
 
 def test_jobs_arrive_live_with_their_outcome(browser: Browser, live: Processes, forge: Any, repo_name: str) -> None:
