@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
 from service.domain.records import Job, Json, Remote, Repo
-from service.domain.types import JobKind, JobState, Scope
+from service.domain.types import JobKind, Scope
 from service.forges.registry import BY_KIND
 from service.web.answers import find_repo
 from service.web.api_backups import delete_backup_of, kept_backups, restore_params
@@ -29,23 +28,12 @@ from service.web.forks import forks_of, origin_forge, remote_name_for
 class RemoteRow:
     remote: Remote
     provider: str
-    fetched_at: datetime | None  # the last fetch of it that went through
-    error: str | None  # the last fetch's error, when the last fetch failed
 
 
 def remote_rows(repo: Repo) -> list[RemoteRow]:
-    """Each remote with its last fetch and error, from the repo's recent fetch jobs."""
-    svc = services()
-    provider = svc.provider()
-    fetches = svc.store.jobs.latest(repo=repo.name, kind=JobKind.FETCH, limit=200)
-    rows = []
-    for remote in svc.store.repos.remotes(repo.id):
-        mine = [j for j in fetches if j.finished and j.params.get("remote") in (None, remote.name)]
-        done = next((j for j in mine if j.state == JobState.DONE), None)
-        last = mine[0] if mine else None
-        error = last.error_message if last and last.state == JobState.FAILED else None
-        rows.append(RemoteRow(remote, provider(remote.url), done.finished_at if done else repo.last_fetch_at, error))
-    return rows
+    """Each remote with its provider; its last attempt, success and error are the remote's own record."""
+    provider = services().provider()
+    return [RemoteRow(remote, provider(remote.url)) for remote in services().store.repos.remotes(repo.id)]
 
 
 def fork_source(repo: Repo) -> str | None:
