@@ -60,7 +60,18 @@
     });
   }
 
+  // The first-run link: /dashboard/sign-in#token=... The token leaves the address bar (and the
+  // history) before the form posts it; it never reaches the server in a URL.
+  function signInFromLink() {
+    var field = document.getElementById("token");
+    if (!field || window.location.hash.indexOf("#token=") !== 0) { return; }
+    field.value = decodeURIComponent(window.location.hash.slice(7));
+    window.history.replaceState(null, "", window.location.pathname);
+    field.form.submit();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    signInFromLink();
     var box = document.getElementById("jobs");
     if (box) { follow(box); }
   });
