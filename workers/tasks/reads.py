@@ -36,7 +36,12 @@ def read_compare(clone: Clone, params: dict[str, Any]) -> dict[str, Any]:
     return clone.compare(base, head, params["limit"]).to_dict()
 
 
-READS: dict[str, Read] = {"commits": read_commits, "compare": read_compare}
+def read_graph(clone: Clone, params: dict[str, Any]) -> dict[str, Any]:
+    """The commit graph's commits with their parents and refs (`refs` is the web's key for its cache)."""
+    return clone.graph(params["limit"], params.get("skip", 0)).to_dict()
+
+
+READS: dict[str, Read] = {"commits": read_commits, "compare": read_compare, "graph": read_graph}
 
 
 def answer_read(ctx: WorkerContext, read_id: str, repo_id: int, kind: str, params: dict[str, Any]) -> None:
