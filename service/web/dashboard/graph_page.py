@@ -1,0 +1,109 @@
+"""The repo page's commit graph: loaded by htmx once the page is shown, drawn on the server as SVG.
+
+The commits and the refs at each come from the worker that holds the clone, as the API's reads do
+(`api_commits.read`, read kind `graph`: one `git log --topo-order` of every branch, remote branch
+and tag); the lanes are laid out here (dashboard/graph.py). More commits are the same graph asked
+again with a larger limit, up to CAP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from service.domain.records import Json
+from service.domain.types import RepoState
+from service.web.answers import find_repo
+from service.web.api_branches import settled_refs
+from service.web.api_commits import read
+from service.web.context import services
+from service.web.dashboard.graph import BRANCH, STRAIGHT, Edge, Graph, Row, lay_out
+from service.web.dashboard.web import bp, render
+from service.web.errors import ApiError
+
+STEP = 200  # commits shown at first, and added each time the bottom of the graph is reached
+CAP = 2000
+ROW, LANE, PAD = 24, 14, 10  # pixels: a row's height, a lane's width, the margin left of lane 0
+COLOURS = 8  # lane colours in dashboard.css (.lane-0 ... .lane-7)
+
+
+@dataclass(frozen=True)
+class Line:
+    d: str  # the SVG path
+    colour: int
+
+
+@dataclass(frozen=True)
+class DrawnRow:
+    row: Row
+    x: int
+    y: int
+    colour: int
+    lines: list[Line]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    rows: list[DrawnRow]
+    width: int
+    height: int
+
+
+def drawn(graph: Graph) -> Drawing:
+    """Where each dot and line goes: lane l at x = PAD + l * LANE, row i at y = ROW / 2 + i * ROW;
+    a line from one row to the next goes straight down, or bends across in an S."""
+    rows = []
+    for i, row in enumerate(graph.rows):
+        y = ROW // 2 + i * ROW
+        rows.append(DrawnRow(row, _x(row.lane), y, row.lane % COLOURS, [_line(edge, y) for edge in row.edges]))
+    return Drawing(rows, 2 * PAD + max(graph.lanes - 1, 0) * LANE, len(graph.rows) * ROW)
+
+
+def _x(lane: int) -> int:
+    return PAD + lane * LANE
+
+
+def _line(edge: Edge, y: int) -> Line:
+    x1, x2, y2 = _x(edge.start), _x(edge.end), y + ROW
+    # A branch keeps the colour of the lane it leaves; a merge and a lane going on, the lane they reach.
+    colour = (edge.start if edge.kind == BRANCH else edge.end) % COLOURS
+    if edge.kind == STRAIGHT and x1 == x2:
+        return Line(f"M{x1} {y}V{y2}", colour)
+    middle = y + ROW // 2
+    return Line(f"M{x1} {y}C{x1} {middle} {x2} {middle} {x2} {y2}", colour)
+
+
+def refs_key(snapshot: Json) -> str:
+    """What the graph's answer depends on, as a sha: the refs as last recorded. The same refs, the
+    same graph, so `read` remembers it; while the refs are being recorded, nothing is remembered."""
+    if snapshot.get("pending"):
+        return "pending"
+    shown = {k: snapshot.get(k, []) for k in ("branches", "remote_branches", "tags")}
+    return hashlib.sha1(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def limit_arg() -> int:
+    raw = request.args.get("limit", str(STEP))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= CAP:
+        raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {CAP}")
+    return int(raw)
+
+
+@bp.get("/dashboard/repos/<path:name>/graph")
+def graph(name: str) -> ResponseReturnValue:
+    found = find_repo(name)
+    limit = limit_arg()
+    if found.state != RepoState.READY:
+        return render("_graph.html", repo=found, drawing=None)
+    snapshot = settled_refs(found.id)
+    answer = read(found, "graph", {"limit": limit, "refs": refs_key(snapshot)})
+    upstreams = {b["name"]: b["upstream"] for b in snapshot.get("branches", []) if b.get("upstream")}
+    provider = services().provider()
+    providers = {remote.name: provider(remote.url) for remote in services().store.repos.remotes(found.id)}
+    return render("_graph.html", repo=found, drawing=drawn(lay_out(answer["commits"], upstreams)),
+                  providers=providers, limit=limit, more=answer["more"] and limit < CAP,
+                  next_limit=min(limit + STEP, CAP), row_height=ROW)
