@@ -73,7 +73,7 @@ def row_of(page: str, sha: str) -> str:
 
 def test_the_graph_shows_labels_with_provider_icons_markers_and_merge_lines(client: Any, shown: Shown) -> None:
     sign_in(client)
-    answer = client.get("/dashboard/repos/acme/widgets/graph", headers={"HX-Request": "true"})
+    answer = client.get("/dashboard/graph/acme/widgets", headers={"HX-Request": "true"})
     assert answer.status_code == 200, answer.text
     page = answer.text
     listed = git(shown.clone.path, "rev-list", "--topo-order", "--branches", "--remotes", "--glob=refs/remote-tags")
@@ -96,7 +96,7 @@ def test_the_graph_shows_labels_with_provider_icons_markers_and_merge_lines(clie
 
 def test_hostile_names_subjects_and_authors_are_text(client: Any, shown: Shown) -> None:
     sign_in(client)
-    page = client.get("/dashboard/repos/acme/widgets/graph", headers={"HX-Request": "true"}).text
+    page = client.get("/dashboard/graph/acme/widgets", headers={"HX-Request": "true"}).text
     assert "<script>" not in page and "<img src=x" not in page and '"onmouseover' not in page and "\u202e" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;script&gt;alert(2)&lt;/script&gt;" in page
     assert "x&#34;onmouseover=alert(1)" in page and "evil[U+202E]txt.exe" in page
@@ -108,16 +108,20 @@ def test_hostile_names_subjects_and_authors_are_text(client: Any, shown: Shown) 
 def test_more_commits_a_bad_limit_and_a_repo_still_cloning(app: Any, client: Any, shown: Shown) -> None:
     token = app.extensions["gitferry"].store.tokens.create("reader", "read")
     sign_in(client, token)  # a read token sees the graph
-    few = client.get("/dashboard/repos/acme/widgets/graph?limit=2", headers={"HX-Request": "true"}).text
+    few = client.get("/dashboard/graph/acme/widgets?limit=2", headers={"HX-Request": "true"}).text
     assert len(re.findall(r"<li data-sha=", few)) == 2
-    assert 'hx-get="/dashboard/repos/acme/widgets/graph?limit=202" hx-trigger="revealed, click"' in few
+    assert 'hx-get="/dashboard/graph/acme/widgets?limit=202" hx-trigger="revealed, click"' in few
     for limit in ("0", "2001", "x"):
-        refused = client.get(f"/dashboard/repos/acme/widgets/graph?limit={limit}", headers={"HX-Request": "true"})
+        refused = client.get(f"/dashboard/graph/acme/widgets?limit={limit}", headers={"HX-Request": "true"})
         assert refused.status_code == 422 and "limit must be a whole number from 1 to 2000" in refused.text
     store = app.extensions["gitferry"].store
     store.repos.create("acme/new", "https://example.com/acme/new.git", pull_strategy=None, fetch_interval=None,
                        protected_branches=[])
-    cloning = client.get("/dashboard/repos/acme/new/graph", headers={"HX-Request": "true"})
+    cloning = client.get("/dashboard/graph/acme/new", headers={"HX-Request": "true"})
     assert cloning.status_code == 200 and "still cloning" in cloning.text
     page = client.get("/dashboard/repos/acme/widgets").text
-    assert 'hx-get="/dashboard/repos/acme/widgets/graph" hx-trigger="load"' in page
+    assert 'hx-get="/dashboard/graph/acme/widgets" hx-trigger="load"' in page
+    store.repos.create("acme/graph", "https://example.com/acme/graph.git", pull_strategy=None,
+                       fetch_interval=None, protected_branches=[])
+    own = client.get("/dashboard/repos/acme/graph")  # its own page, not the graph of a repo "acme"
+    assert own.status_code == 200 and 'hx-get="/dashboard/graph/acme/graph"' in own.text
