@@ -1,6 +1,6 @@
 """The repo page's commit graph in real headless Chromium against a live `gitferry serve`: a second remote
 on a Gitea forge shows Gitea's icon on its branch labels, a merge draws its lines, a commit on no remote is
-marked, and at a phone's width the graph pans. Screenshots under test-artifacts/."""
+marked and so is one behind upstream, and at a phone's width the graph pans. Screenshots under test-artifacts/."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def test_the_commit_graph_shows_provider_icons_on_remote_branch_labels(
                             {"name": "mallory", "url": served.url("mallory/widgets.git")}, status=201)
             assert remote["job"]["state"] == "done", remote
             mine = git_commit_in(clone_of(live.data_dir, forge.url), "main", "mine, on no remote yet")
+            forge.commit("news.txt", "news\n", "news on the forge")  # main is behind origin/main by it
             api.run(f"/api/v1/repos/{repo_name}/fetch", {})  # a job records the refs as they are now
             see_the_graph(browser, live, repo_name, mine)
         finally:
@@ -62,12 +63,24 @@ def see_the_graph(browser: Browser, live: Processes, repo_name: str, mine: str) 
     expect(graph.locator(".ref-label.branch", has_text="main")).to_have_count(1)
     expect(graph.locator(f'li[data-sha="{mine}"] .mark.local-only')).to_have_text("local only")
     expect(graph.locator("svg.graph-lines circle.dot.local-only")).to_have_count(1)
+    expect(graph.locator("li", has_text="news on the forge").locator(".mark.behind")).to_have_text("behind")
+    expect(graph.locator("svg.graph-lines path.dot.behind")).to_have_count(1)
     merge = graph.locator("li", has_text="merge side into main")
     expect(merge).to_have_count(1)
     expect(graph.locator('svg.graph-lines path.line[d*="C"]')).not_to_have_count(0)  # a merge's lines bend across
     expect(graph.locator(".graph-legend")).to_contain_text("local only: on no remote yet")
     shot(page, "graph-desktop")
     graph.screenshot(path=str(ARTIFACTS / "graph-desktop-close.png"))
+
+    # More on scroll: shown two at a time, the bottom of the graph coming into view asks for more by itself.
+    rows = graph.locator(".graph-rows li")
+    expect(rows).to_have_count(7)
+    page.evaluate("url => htmx.ajax('GET', url, {target: '#graph', swap: 'outerHTML'})",
+                  f"/dashboard/graph/{repo_name}?limit=2")
+    expect(rows).to_have_count(2)
+    page.mouse.wheel(0, 4000)  # nothing clicked
+    expect(rows).to_have_count(7)
+    expect(graph).to_contain_text("7 commits.")
     page.context.close()
 
     phone = signed_in(browser, live, width=390)
