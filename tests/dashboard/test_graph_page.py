@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from service.domain.records import Repo
+from service.web.dashboard import graph_page
 from tests.dashboard.conftest import Markup, sign_in
 from tests.support.repos import commit_to, file_url, git, init_forge, make_commit, push, work_clone
 from workers.git import Clone, GitConfig
@@ -29,6 +30,7 @@ class Shown:
     mine: str  # main's own commit, on no remote
     theirs: str  # origin/main's new commit, not on main yet
     merge: str
+    asked: list[dict[str, Any]]  # the reads the worker answered
 
 
 @pytest.fixture
@@ -62,9 +64,15 @@ def shown(app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shown:
     store.repos.add_remote(repo.id, "fork", FORK_URL)
     store.repos.save_refs(repo.id, clone.refs().to_dict())
     # The worker's own read, on the clone; what the broker would carry is JSON both ways.
-    monkeypatch.setattr(app.extensions["gitferry"].jobs, "read",
-                        lambda repo_id, kind, params: {"ok": READS[kind](clone, params)})
-    return Shown(store.repos.get(repo.id), clone, mine, git(clone.path, "rev-parse", "origin/main"), merge)
+    asked: list[dict[str, Any]] = []
+
+    def read(repo_id: int, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        asked.append(params)
+        return {"ok": READS[kind](clone, params)}
+
+    monkeypatch.setattr(app.extensions["gitferry"].jobs, "read", read)
+    graph_page._remembered.clear()  # (another test's repo 1 may have had the very same refs)
+    return Shown(store.repos.get(repo.id), clone, mine, git(clone.path, "rev-parse", "origin/main"), merge, asked)
 
 
 def row_of(page: str, sha: str) -> str:
@@ -125,3 +133,17 @@ def test_more_commits_a_bad_limit_and_a_repo_still_cloning(app: Any, client: Any
                        fetch_interval=None, protected_branches=[])
     own = client.get("/dashboard/repos/acme/graph")  # its own page, not the graph of a repo "acme"
     assert own.status_code == 200 and 'hx-get="/dashboard/graph/acme/graph"' in own.text
+
+
+def test_the_graph_is_remembered_while_the_recorded_refs_stay_the_same(app: Any, client: Any, shown: Shown,
+                                                                        tmp_path: Path) -> None:
+    sign_in(client)
+    path = "/dashboard/graph/acme/widgets"
+    first = client.get(path).text
+    assert client.get(path).text == first and len(shown.asked) == 1
+    client.get(f"{path}?limit=3")
+    assert len(shown.asked) == 2  # another limit is another answer
+    added = commit_to(shown.clone.path, "main", "more.txt", "1\n", "one more", tmp_path / "scratch-2")
+    shown.clone.forget()
+    app.extensions["gitferry"].store.repos.save_refs(shown.repo.id, shown.clone.refs().to_dict())
+    assert f'data-sha="{added}"' in client.get(path).text and len(shown.asked) == 3

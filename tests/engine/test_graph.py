@@ -19,6 +19,9 @@ def test_the_graph_lists_all_refs_history_children_first_with_the_refs_at_each(
     order = git(clone.path, "rev-list", "--topo-order", "--branches", "--remotes", "--tags",
                 "--glob=refs/remote-tags").split()
     assert [c.sha for c in page.commits] == order and not page.more
+    by_date = git(clone.path, "rev-list", "--date-order", "--branches", "--remotes", "--tags",
+                  "--glob=refs/remote-tags").split()
+    assert [c.sha for c in clone.graph(limit=50, order="date").commits] == by_date
     first = page.commits[0]
     assert (first.sha, first.subject, first.parents) == (mine, "mine <b>", [git(clone.path, "rev-parse", "main~1")])
     refs = {c.sha: {(r.kind, r.name, r.remote) for r in c.refs} for c in page.commits}

@@ -286,9 +286,9 @@ class Clone:
         """Ahead and behind (at most `limit` commits listed each, all counted) and the merge base."""
         return _history.compare(self._git, base, head, limit)
 
-    def graph(self, limit: int, skip: int = 0) -> _graph.GraphPage:
+    def graph(self, limit: int, skip: int = 0, order: str = "topo") -> _graph.GraphPage:
         """The commit graph's commits: all branches, remote branches and tags, children first."""
-        return _graph.graph(self._git, limit, skip)
+        return _graph.graph(self._git, limit, skip, order)
 
     # -- pull and push ---------------------------------------------------------------------
 

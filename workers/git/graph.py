@@ -46,10 +46,14 @@ class GraphPage(Record):
     more: bool  # whether git has commits past these
 
 
-def graph(runner: Runner, limit: int, skip: int = 0) -> GraphPage:
+ORDERS = {"topo": "--topo-order", "date": "--date-order"}  # both list no parent before its children
+
+
+def graph(runner: Runner, limit: int, skip: int = 0, order: str = "topo") -> GraphPage:
     """Commits `skip` to `skip + limit` of all branches, remote branches and tags, children first
-    (none for a clone with no refs yet)."""
-    out = runner.run(["log", "-z", "--topo-order", _FORMAT, "--decorate=full",
+    (none for a clone with no refs yet); `order` "topo" keeps a branch's commits together, "date"
+    lists commits by their dates otherwise."""
+    out = runner.run(["log", "-z", ORDERS[order], _FORMAT, "--decorate=full",
                       f"--decorate-refs={HEADS}", f"--decorate-refs={REMOTES}", f"--decorate-refs={TAGS}",
                       f"--decorate-refs={REMOTE_TAGS}", "-n", str(limit + 1), f"--skip={skip}",
                       "--branches", "--remotes", "--tags", f"--glob={REMOTE_TAGS.rstrip('/')}", "--"])

@@ -3,18 +3,20 @@
 The commits and the refs at each come from the worker that holds the clone, as the API's reads do
 (`api_commits.read`, read kind `graph`: one `git log --topo-order` of every branch, remote branch
 and tag); the lanes are laid out here (dashboard/graph.py). More commits are the same graph asked
-again with a larger limit, up to CAP.
+again with a larger limit, up to CAP; the last few graphs are remembered while the refs stay the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Json
+from service.domain.records import Json, Repo
 from service.domain.types import RepoState
 from service.web.answers import find_repo
 from service.web.api_branches import settled_refs
@@ -28,6 +30,9 @@ STEP = 200  # commits shown at first, and added each time the bottom of the grap
 CAP = 2000
 ROW, LANE, PAD = 24, 14, 10  # pixels: a row's height, a lane's width, the margin left of lane 0
 COLOURS = 8  # lane colours in dashboard.css (.lane-0 ... .lane-7)
+REMEMBERED = 16  # graphs kept by each web process
+_remembered: OrderedDict[tuple[int, str, int], Json] = OrderedDict()
+_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -102,11 +107,11 @@ def _line(edge: Edge, y: int) -> Line:
     return Line(f"M{x1} {y}C{x1} {middle} {x2} {middle} {x2} {y2}", colour)
 
 
-def refs_key(snapshot: Json) -> str:
-    """What the graph's answer depends on, as a sha: the refs as last recorded. The same refs, the
-    same graph, so `read` remembers it; while the refs are being recorded, nothing is remembered."""
+def refs_key(snapshot: Json) -> str | None:
+    """What the graph's answer depends on, as a sha: the refs as last recorded (None while they are
+    being recorded)."""
     if snapshot.get("pending"):
-        return "pending"
+        return None
     refs = [f"{b['name']} {b['sha']} {b.get('upstream')}" for b in snapshot.get("branches", [])]
     refs += [f"{r['remote']}/{r['name']} {r['sha']}" for r in snapshot.get("remote_branches", [])]
     refs += [f"{t.get('remote')}/{t['name']} {t['sha']}" for t in snapshot.get("tags", [])]
@@ -121,6 +126,26 @@ def limit_arg() -> int:
 
 
 # Not under /dashboard/repos/<name>/: a repo named "acme/graph" keeps its own page.
+def graph_answer(repo: Repo, snapshot: Json, limit: int) -> Json:
+    """The worker's graph of the repo, remembered while its recorded refs stay the same: the same
+    refs, the same graph. Answers are large (up to 2,000 commits with their refs), so only the
+    last REMEMBERED are kept (the `order` parameter keeps `read` from remembering them too)."""
+    refs = refs_key(snapshot)
+    key = (repo.id, refs or "", limit)
+    with _lock:
+        found = _remembered.get(key) if refs else None
+        if found is not None:
+            _remembered.move_to_end(key)
+            return found
+    answer = read(repo, "graph", {"limit": limit, "order": "topo"})
+    if refs:
+        with _lock:
+            _remembered[key] = answer
+            while len(_remembered) > REMEMBERED:
+                _remembered.popitem(last=False)
+    return answer
+
+
 @bp.get("/dashboard/graph/<path:name>")
 def graph(name: str) -> ResponseReturnValue:
     found = find_repo(name)
@@ -128,7 +153,7 @@ def graph(name: str) -> ResponseReturnValue:
     if found.state != RepoState.READY:
         return render("_graph.html", repo=found, drawing=None)
     snapshot = settled_refs(found.id)
-    answer = read(found, "graph", {"limit": limit, "refs": refs_key(snapshot)})
+    answer = graph_answer(found, snapshot, limit)
     upstreams = {b["name"]: b["upstream"] for b in snapshot.get("branches", []) if b.get("upstream")}
     provider = services().provider()
     providers = {remote.name: provider(remote.url) for remote in services().store.repos.remotes(found.id)}
