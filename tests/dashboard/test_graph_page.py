@@ -113,7 +113,8 @@ def test_hostile_names_subjects_and_authors_are_text(client: Any, shown: Shown) 
     assert not markup.scripts and not markup.handlers and not markup.inline_script
 
 
-def test_more_commits_a_bad_limit_and_a_repo_still_cloning(app: Any, client: Any, shown: Shown) -> None:
+def test_more_commits_a_bad_limit_and_a_repo_still_cloning_or_empty(app: Any, client: Any, shown: Shown,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     token = app.extensions["gitferry"].store.tokens.create("reader", "read")
     sign_in(client, token)  # a read token sees the graph
     few = client.get("/dashboard/graph/acme/widgets?limit=2", headers={"HX-Request": "true"}).text
@@ -127,6 +128,9 @@ def test_more_commits_a_bad_limit_and_a_repo_still_cloning(app: Any, client: Any
                        protected_branches=[])
     cloning = client.get("/dashboard/graph/acme/new", headers={"HX-Request": "true"})
     assert cloning.status_code == 200 and "still cloning" in cloning.text
+    store.repos.ready(store.repos.by_name("acme/new").id)  # type: ignore[union-attr]  # cloned, and empty
+    monkeypatch.setattr(app.extensions["gitferry"].jobs, "read", lambda *_: {"ok": {"commits": [], "more": False}})
+    assert "No commits yet: the repo is empty." in client.get("/dashboard/graph/acme/new").text
     page = client.get("/dashboard/repos/acme/widgets").text
     assert 'hx-get="/dashboard/graph/acme/widgets" hx-trigger="load"' in page
     store.repos.create("acme/graph", "https://example.com/acme/graph.git", pull_strategy=None,

@@ -3,9 +3,11 @@ the refs at each commit; plain git on the same clone is the oracle."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.engine.conftest import Forge, LocalCommits
 from tests.support.repos import git
-from workers.git import Clone
+from workers.git import Clone, GitConfig
 
 
 def test_the_graph_lists_all_refs_history_children_first_with_the_refs_at_each(
@@ -37,3 +39,9 @@ def test_the_graph_pages_with_skip_and_says_when_there_is_more(clone: Clone) -> 
     first, rest = clone.graph(limit=1), clone.graph(limit=1, skip=1)
     assert ([c.sha for c in first.commits], first.more) == (order[:1], True)
     assert ([c.sha for c in rest.commits], rest.more) == (order[1:], False)
+
+
+def test_an_empty_clone_has_no_commits_to_show(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "--bare", "empty.git")
+    page = Clone(tmp_path / "empty.git", GitConfig()).graph(limit=200)
+    assert (page.commits, page.more) == ([], False)
