@@ -29,6 +29,7 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
 
     http, _ = sign_in_over_http(api.base)
     pages = ["/dashboard/", f"/dashboard/?q={quote(HOSTILE[1])}", f"/dashboard/repos/{repo_name}",
+             f"/dashboard/graph/{repo_name}",
              "/dashboard/jobs", f"/dashboard/jobs?repo={repo_name}", f"/dashboard/jobs/table?repo={repo_name}",
              "/dashboard/tokens", "/dashboard/forges", "/dashboard/deliveries",
              f"/dashboard/repos/{quote(HOSTILE[0])}"]
@@ -45,3 +46,7 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in repo_page  # shown, as text
     assert "x&#34;onmouseover=alert(1)" in repo_page
     assert "evil[U+202E]txt.exe" in repo_page  # the direction control is named, not obeyed
+    graph = http.get(f"{api.base}/dashboard/graph/{repo_name}", timeout=30).text  # labels and subjects
+    assert "<bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi>" in graph
+    assert "<bdi>origin/evil[U+202E]txt.exe</bdi>" in graph
+    assert "&lt;img src=x onerror=alert(1)&gt; [U+202E] subject" in graph
