@@ -178,3 +178,17 @@ def test_only_an_admin_changes_rules_and_notifications(app: Any, client: Any, sc
         refused = client.post(f"{PAGE}/{path}", data={"csrf": csrf, **data})
         assert refused.status_code == 403 and "needs an admin token" in refused.text, path
     assert (rules(app), notify(app)) == before
+
+
+def test_a_rule_whose_remote_was_removed_says_so_in_its_edit_form(app: Any, client: Any) -> None:
+    csrf = sign_in(client)
+    client.post(f"{PAGE}/rules", data={"csrf": csrf, "name": "follow", "remote": "upstream", "branch": "main",
+                                       "push_to": "upstream"})
+    repo = store(app).repos.by_name(REPO)
+    store(app).repos.remove_remote(repo.id, "upstream")
+    page = client.get(PAGE).text
+    assert page.count('<option value="upstream" selected>upstream (removed)</option>') == 2  # remote, push to
+    kept = client.post(f"{PAGE}/rules/edit", data={"csrf": csrf, "rule": "follow", "name": "follow",
+                                                   "remote": "upstream", "branch": "dev", "push_to": "upstream"})
+    assert kept.status_code == 404 and "no remote named &#39;upstream&#39;" in kept.text
+    assert rules(app) == [("follow", "upstream", "main", "main", None, "upstream", False)]
