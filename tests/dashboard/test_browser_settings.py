@@ -72,7 +72,8 @@ def test_an_admin_adds_edits_and_deletes_a_rule_and_sets_notifications(
     # The edited rule acts: the forge's dev moves, a fetch from the page brings dev-copy to it.
     last = api.ok("GET", f"/api/v1/jobs?repo={repo_name}&limit=1")["jobs"][0]["id"]
     dev_tip = forge.commit("dev.txt", "dev moves\n", "dev moves", branch="dev")
-    page.click("#fetch")  # its notice may be gone at once: the page reloads as the jobs end
+    with page.expect_navigation():  # the fetch is queued once the form's answer is back
+        page.click("#fetch")
     synced(api, repo_name, last)
     # the page reloads itself as the jobs end (dashboard.js), then shows the branch the rule made
     expect(branch_row(page, "dev-copy")).to_be_visible()
@@ -81,8 +82,26 @@ def test_an_admin_adds_edits_and_deletes_a_rule_and_sets_notifications(
         "dev-copy"] == dev_tip == branch_sha(forge.bare, "dev")
     shot(page, "rule-edited-acted")
 
+    read_only_sees_the_rule_but_cannot_change_it(browser, live, repo_name)
     delete_the_rule(page)
     set_the_notifications(page, api, repo_name)
+    page.context.close()
+
+
+def read_only_sees_the_rule_but_cannot_change_it(browser: Browser, live: Processes, repo_name: str) -> None:
+    reader = live.api.ok("POST", "/api/v1/tokens", {"name": f"reader-{repo_name.replace('/', '-')}",
+                                                     "scope": "read"}, status=201)["token"]
+    page = signed_in(browser, live, reader)
+    page.goto(f"{live.api.base}/dashboard/repos/{repo_name}")
+    expect(rule_item(page, "follow")).to_contain_text("when origin/dev moves, update dev-copy, force allowed.")
+    expect(page.locator(".off-reason")).to_have_text(
+        "Rules are changed with an admin token: this needs an admin token.")
+    rule_item(page, "follow").locator("summary:text('Edit…')").click()
+    expect(rule_item(page, "follow").locator("button:text('Save rule')")).to_be_disabled()
+    delete = rule_item(page, "follow").locator("button:text('Delete')")
+    expect(delete).to_have_attribute("title", "needs an admin token")
+    expect(page.locator("button:text('Add rule')")).to_be_disabled()
+    shot(page, "rules-read-only")
     page.context.close()
 
 
