@@ -148,6 +148,14 @@ CHANGE_WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60, "def
 CHANGE_QUEUED = ok("202", "The clone is busy: the change is queued as this job", JOB_ANSWER)
 JOB_WAIT = {**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}
 
+RULE_FIELDS: dict[str, Schema] = {"name": REMOTE_NAME, "remote": REMOTE_NAME, "branch": REF,
+               "local_branch": {**REF, "description": "Default: the same as branch"},
+               "strategy": {**STRATEGY, "description": "Default: the repo's pull_strategy"},
+               "push_to": {**REMOTE_NAME, "description": "A remote to push local_branch to"},
+               "allow_force": {**BOOL, "default": False,
+                               "description": "Push with a lease and a backup when not a fast-forward"}}
+NULLABLE_RULE_FIELDS = {"local_branch", "strategy", "push_to", "allow_force"}
+
 PATHS: dict[str, Schema] = {
     "/api/v1/repos": {
         "get": op("List repos", "read", {**ok("200", "The repos", obj(["repos"], repos=array(ref("Repo")))),
@@ -254,15 +262,16 @@ PATHS: dict[str, Schema] = {
                                               **errors(404)}, tag="rules"),
         "post": op("Add a sync rule: when a fetch moves <remote>/<branch>, update local_branch (and push it on)",
                    "admin", {**ok("201", "The rule", ref("Rule")), **errors(403, 404, 409, 422)}, tag="rules",
-                   body=obj(["name", "remote", "branch"], name=REMOTE_NAME, remote=REMOTE_NAME, branch=REF,
-                            local_branch={**REF, "description": "Default: the same as branch"},
-                            strategy={**STRATEGY, "description": "Default: the repo's pull_strategy"},
-                            push_to={**REMOTE_NAME, "description": "A remote to push local_branch to"},
-                            allow_force={**BOOL, "default": False,
-                                         "description": "Push with a lease and a backup when not a fast-forward"})),
+                   body=obj(["name", "remote", "branch"], **RULE_FIELDS)),
     },
     "/api/v1/repos/{name}/rules/{rule}": {
         "parameters": [NAME, path_param("rule", "A rule's name")],
+        "patch": op("Change a sync rule: the fields given (its name too), the others as they were", "admin",
+                    {**ok("200", "The rule as it is now", ref("Rule")), **errors(403, 404, 409, 422)}, tag="rules",
+                    notes="Checked as a new rule is; null sets local_branch, strategy, push_to or allow_force back "
+                          "to its default. 409 `rule_exists` when another rule has the new name.",
+                    body=obj(**{k: nullable(v) if k in NULLABLE_RULE_FIELDS else v for k, v in RULE_FIELDS.items()})
+                    | {"additionalProperties": False}),
         "delete": op("Remove a sync rule", "admin", {**ok("204", "Removed"), **errors(403, 404)}, tag="rules"),
     },
     "/api/v1/jobs": {

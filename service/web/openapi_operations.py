@@ -55,6 +55,7 @@ OPERATION_IDS: dict[str, str] = {
     "delete /api/v1/repos/{name}/backups/{backup_id}": "delete_backup",
     "get /api/v1/repos/{name}/rules": "list_rules",
     "post /api/v1/repos/{name}/rules": "add_rule",
+    "patch /api/v1/repos/{name}/rules/{rule}": "change_rule",
     "delete /api/v1/repos/{name}/rules/{rule}": "remove_rule",
     "get /api/v1/jobs": "list_jobs",
     "get /api/v1/jobs/{job_id}": "get_job",

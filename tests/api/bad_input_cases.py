@@ -369,11 +369,12 @@ def query_cases() -> Iterator[Any]:
             yield case(f"NUL {method}", method, path, code="bad_request")
 
 
-# Unknown names and wrong tokens, push's expect and dry_run and backups, and reads: modules of their
-# own, built with `case` above.
+# Unknown names and wrong tokens, push's expect and dry_run and backups, reads, changing a rule: modules
+# of their own, built with `case` above.
 from tests.api.bad_input_access import auth_cases, lookup_cases  # noqa: E402
 from tests.api.bad_input_backups import backup_cases  # noqa: E402
 from tests.api.bad_input_reads import read_query_cases  # noqa: E402
+from tests.api.bad_input_rules import rule_patch_cases  # noqa: E402
 
 ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *read_query_cases(), *lookup_cases(), *auth_cases(),
-             *backup_cases()]
+             *backup_cases(), *rule_patch_cases()]

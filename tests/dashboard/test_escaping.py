@@ -50,3 +50,27 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     assert "<bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi>" in graph
     assert "<bdi>origin/evil[U+202E]txt.exe</bdi>" in graph
     assert "&lt;img src=x onerror=alert(1)&gt; [U+202E] subject" in graph
+
+
+def test_hostile_rule_branches_and_notify_urls_are_escaped_in_the_rules_and_notifications(
+        live: Processes, forge: Any, repo_name: str) -> None:
+    api = live.api
+    api.ok("POST", "/api/v1/repos", {"name": repo_name, "url": forge.url})
+    api.wait_repo(repo_name)
+    for number, name in enumerate(HOSTILE[:2]):  # a bidi control is no branch name git keeps (422)
+        api.ok("POST", f"/api/v1/repos/{repo_name}/rules", {"name": f"r{number}", "remote": "origin", "branch": name,
+                                                            "local_branch": f"{name}-copy"}, status=201)
+    hostile_url = 'https://hooks.example.com/<script>alert(1)</script>?x="onmouseover=alert(1)'
+    api.ok("PATCH", f"/api/v1/repos/{repo_name}", {"notify_url": hostile_url})
+
+    http, _ = sign_in_over_http(api.base)
+    page = http.get(f"{api.base}/dashboard/repos/{repo_name}", timeout=30).text
+    assert "<script>alert" not in page and '"onmouseover' not in page
+    markup = Markup(page)
+    assert all(markup.scripts) and not markup.inline_script and not markup.handlers
+    rules = page.split('id="rules-h"')[1].split('id="notify-h"')[0]
+    # in the rule's sentence, and in its edit form's values
+    assert rules.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3 and rules.count("x&#34;onmouseover=alert(1)") >= 3
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;-copy"' in rules
+    notify = page.split('id="notify-h"')[1]
+    assert "https://hooks.example.com/&lt;script&gt;alert(1)&lt;/script&gt;?x=&#34;onmouseover=alert(1)" in notify
