@@ -81,7 +81,7 @@ def test_the_page_offers_drag_and_drop_and_the_keyboard_way(admin_page: Signed, 
     assert '<li data-push-to="origin/other">' in page and '<dialog id="dragpush"' in page
     row = page.split('data-branch="topic"', 1)[1].split("</tr>", 1)[0]
     assert 'class="grid dragpush-pick"' in row and 'list="remote-branch-names"' in row
-    assert "To another remote branch" in row and "Push topic there…" in row
+    assert "To another remote branch" in row and "Review and push…<span class=\"sr-only\"> topic there</span>" in row
     assert row.count(">Dry run<") == 1
     assert '/dashboard/static/dragpush.js" defer></script>' in page
 
