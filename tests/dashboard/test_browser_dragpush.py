@@ -48,6 +48,10 @@ def test_drag_a_branch_onto_a_remote_branch_then_confirm_pushes_it_there(
     shot(page, "dragpush-confirm")
     assert ls_remote(ahead, "other") == ahead.other and len(push_jobs(live.api, ahead.name)) == 1  # a dry run
 
+    # a job that ends meanwhile shows in the live jobs table; the page is not reloaded under the question
+    fetched = live.api.run(f"/api/v1/repos/{ahead.name}/fetch", {})
+    expect(page.locator(f'#jobs tr[data-job="{fetched["id"]}"]')).to_contain_text("nothing new")
+    expect(dialog).to_be_visible()
     dialog.locator("#dragpush-push").click()
     expect(page.locator(".notice.ok")).to_contain_text("Pushing topic to origin/other (job ")
     job = pushed_and_ended(live, ahead, 2)
