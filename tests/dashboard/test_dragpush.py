@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask, render_template
 
+from service.domain.records import Job
+from service.web.dashboard.dry_runs import DryRun
 from tests.conftest import Forge
 from tests.dashboard.conftest import sign_in_over_http
 from tests.support.history import clone_of, git_commit_in
@@ -158,3 +162,25 @@ def test_only_a_dry_run_of_the_repo_is_looked_up(admin_page: Signed, live: Proce
         answer = admin_page.http.get(f"{admin_page.base}/dashboard/repos/{ahead.name}/push/dry-run/{job_id}",
                                      headers={"HX-Request": "true"}, timeout=30)
         assert answer.status_code == 404 and "no dry run" in answer.text, job_id
+
+
+def a_push_job(state: str, result: dict[str, object] | None = None, error: str | None = None) -> Job:
+    now = datetime.now(UTC)
+    return Job(id=7, repo_id=1, repo="acme/widgets", kind="push", state=state, trigger="api",
+               params={"branch": "topic", "remote": "origin", "remote_branch": "other", "dry_run": True},
+               result=result, error_code="git" if error else None, error_message=error, progress=None,
+               coalesce_key=None, attempts=0, owner=None, lease_until=None, sent_at=None, resends=0,
+               resend_at=None, created_at=now, started_at=None,
+               finished_at=now if state in ("done", "failed") else None)
+
+
+def test_a_dry_run_still_running_asks_again_and_a_failed_one_says_why(app: Flask) -> None:
+    with app.test_request_context("/"):
+        running = render_template("dashboard/_push_preview.html", preview=DryRun(a_push_job("running")),
+                                  repo_name="acme/widgets")
+        failed = render_template("dashboard/_push_preview.html", repo_name="acme/widgets",
+                                 preview=DryRun(a_push_job("failed", error="could not read from <remote>")))
+    assert 'hx-get="/dashboard/repos/acme/widgets/push/dry-run/7"' in running and 'hx-trigger="load delay:500ms"' \
+        in running
+    assert "Dry run: looking at <bdi class=\"ref\">origin/other</bdi>… (job 7)" in running
+    assert "hx-get" not in failed and "failed: could not read from &lt;remote&gt;" in failed
