@@ -33,6 +33,15 @@ def pushed_and_ended(live: Processes, ahead: TopicAhead, count: int) -> dict[str
     return live.api.wait_job(int(jobs[0]["id"]))  # type: ignore[call-overload]
 
 
+def tab_to(page: Page, element: Any, presses: int = 40) -> None:
+    """Press Tab until `element` has the focus (and fail if it never gets it)."""
+    for _ in range(presses):
+        if element.evaluate("e => e === document.activeElement"):
+            break
+        page.keyboard.press("Tab")
+    expect(element).to_be_focused()
+
+
 def test_drag_a_branch_onto_a_remote_branch_then_confirm_pushes_it_there(
         browser: Browser, live: Processes, forge: Any, repo_name: str) -> None:
     ahead = topic_ahead_of_other(live.api, live.data_dir, forge, repo_name)
@@ -69,15 +78,10 @@ def test_the_keyboard_way_pushes_the_same_and_cancel_changes_nothing(
     page = open_repo(browser, live, ahead)
     dialog = page.locator("dialog#dragpush")
     menu = branch_row(page, "topic").locator("details.menu").first
-    menu.locator("summary").focus()
+    tab_to(page, menu.locator("summary"))  # from the top of the page, as a person would
     page.keyboard.press("Enter")  # opens the branch's Push… menu
     field = menu.locator("input[name=to]")
-    expect(field).to_be_visible()
-    for _ in range(6):  # Tab past Push topic and Dry run to the field, as a person would
-        if field.evaluate("e => e === document.activeElement"):
-            break
-        page.keyboard.press("Tab")
-    expect(field).to_be_focused()
+    tab_to(page, field)  # past Push topic and Dry run
     shot(page, "dragpush-keyboard-menu")
     expect(page.locator(f'label[for="{field.get_attribute("id")}"]')).to_have_text("To another remote branch")
     page.keyboard.type("origin/other")
@@ -89,7 +93,7 @@ def test_the_keyboard_way_pushes_the_same_and_cancel_changes_nothing(
     expect(dialog).to_be_hidden()
     assert ls_remote(ahead, "other") == ahead.other and len(push_jobs(live.api, ahead.name)) == 1  # the dry run
 
-    field.focus()
+    expect(field).to_be_focused()  # back where it was before the dialog
     page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
     expect(dialog.locator(".push-preview")).to_contain_text("would fast-forward it")
