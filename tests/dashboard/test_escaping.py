@@ -51,6 +51,25 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     assert "<bdi>origin/evil[U+202E]txt.exe</bdi>" in graph
     assert "&lt;img src=x onerror=alert(1)&gt; [U+202E] subject" in graph
 
+    # A push's dry run of a hostile branch to a hostile remote branch: the dialog's preview and the page's card.
+    http, csrf = sign_in_over_http(api.base)
+
+    def dry_run(to: str) -> Any:
+        return http.post(f"{api.base}/dashboard/repos/{repo_name}/push/dry-run", timeout=30,
+                         headers={"HX-Request": "true"}, data={"csrf": csrf, "branch": HOSTILE[0], "to": to})
+
+    refused = dry_run(f"origin/{HOSTILE[2]}")  # a name that hides what it says is refused, readably
+    assert refused.status_code == 422 and "bidirectional" in refused.text and "\u202e" not in refused.text
+    preview = dry_run(f"origin/{HOSTILE[1]}")
+    assert preview.status_code == 200, preview.text
+    repo_page = http.get(f"{api.base}/dashboard/repos/{repo_name}", timeout=30).text
+    assert 'class="card dry-run"' in repo_page and 'data-push-to="origin/x&#34;onmouseover=alert(1)"' in repo_page
+    for page in (preview.text, repo_page):
+        assert "would" in page and "<script>alert" not in page and '"onmouseover' not in page
+        markup = Markup(page)
+        assert all(markup.scripts) and not markup.inline_script and not markup.handlers
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "origin/x&#34;onmouseover=alert(1)" in page
+
 
 def test_hostile_rule_branches_and_notify_urls_are_escaped_in_the_rules_and_notifications(
         live: Processes, forge: Any, repo_name: str) -> None:

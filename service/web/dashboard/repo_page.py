@@ -17,6 +17,7 @@ from service.web.api_commits import compared
 from service.web.api_ops import pull_params, push_params
 from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
 from service.web.context import services
+from service.web.dashboard.dry_runs import last_dry_run
 from service.web.dashboard.jobs import job_values
 from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
@@ -66,7 +67,7 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
         "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
         "remote_branches": grouped(refs.get("remote_branches", [])), "pending": bool(refs.get("pending")),
         "rules": rules, "strategies": STRATEGIES, "backups": backups,
-        "pushes": pushes_shown(found, backups, tips_of(refs)),
+        "pushes": pushes_shown(found, backups, tips_of(refs)), "dry_run": last_dry_run(found),
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
         "provider": svc.provider()(found.url), "fork_source": fork_source(found), **job_values(found.name, 10),
@@ -111,18 +112,27 @@ def pull(name: str) -> ResponseReturnValue:
 def push(name: str) -> ResponseReturnValue:
     def done() -> str:
         found = find_repo(name)
-        fields = form()
-        body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch", "expect") if k in fields}
-        if "set_upstream" in fields:
-            body["set_upstream"] = fields["set_upstream"] == "yes"
-        if fields.get("force") == "yes":  # a force names the remote tip it overwrites (expect)
-            body["force"] = True
-        params = push_params(found, body)
+        params = push_params(found, push_body(form()))
         job = services().jobs.add(found, JobKind.PUSH, params)
         where = f" to {params['remote']}/{params['remote_branch'] or params['branch']}" if params["remote"] else ""
         return _queued(job, f"{'Force pushing' if params['force'] else 'Pushing'} {params['branch']}{where}")
 
     return _act(name, Scope.WRITE, done)
+
+
+def push_body(fields: dict[str, str]) -> Json:
+    """A push form's fields as the API's push body; `to` (remote/branch, as the remote branch
+    lists name it) stands for remote and remote_branch."""
+    body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch", "expect") if k in fields}
+    if "to" in fields:
+        body["remote"], _, body["remote_branch"] = fields["to"].partition("/")
+        if not body["remote_branch"]:
+            raise ApiError(422, "invalid", "choose the remote branch to push to, as remote/branch")
+    if "set_upstream" in fields:
+        body["set_upstream"] = fields["set_upstream"] == "yes"
+    if fields.get("force") == "yes":  # a force names the remote tip it overwrites (expect)
+        body["force"] = True
+    return body
 
 
 @bp.post("/dashboard/repos/<path:name>/upstream")

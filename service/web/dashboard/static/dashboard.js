@@ -38,8 +38,10 @@
           if (!current || !fresh) { return; }
           current.replaceWith(fresh);
           var still = fresh.querySelectorAll("tr.state-queued, tr.state-running").length;
-          // On a repo's page, a job that ended may have moved its branches: show them as they are now.
-          if (document.body.getAttribute("data-page") === "repo" && still < busy) {
+          // On a repo's page, a job that ended may have moved its branches: show them as they are now
+          // (not while a dialog is open: the question it asks would be lost).
+          if (document.body.getAttribute("data-page") === "repo" && still < busy &&
+              !document.querySelector("dialog[open]")) {
             window.location.reload();
             return;
           }
