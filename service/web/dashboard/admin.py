@@ -1,15 +1,17 @@
-"""Admin pages: API tokens (a new one shown once; revoke) and forges (add, delete; secrets never shown)."""
+"""Admin pages: API tokens (a new one shown once; revoke) and forges (add, test the token, delete; secrets
+never shown)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, url_for
+from flask import g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from service.domain.types import Scope
+from service.forges.accounts import TokenTest
 from service.forges.registry import KINDS
-from service.web.api_forges import add_forge_from, delete_forge_at, forge_views
+from service.web.api_forges import add_forge_from, delete_forge_at, forge_views, token_test_of
 from service.web.api_tokens import create_token_from, revoke_token
 from service.web.context import services
 from service.web.dashboard.web import NEEDS, act, bp, form, render
@@ -61,9 +63,9 @@ def revoke() -> ResponseReturnValue:
 
 
 @bp.get("/dashboard/forges")
-def forges(notice: tuple[str, bool] | None = None) -> str:
+def forges(notice: tuple[str, bool] | None = None, tested: TokenTest | None = None) -> str:
     _admin_only()
-    values: dict[str, object] = {"forges": forge_views(), "kinds": KINDS}
+    values: dict[str, object] = {"forges": forge_views(), "kinds": KINDS, "tested": tested}
     if notice is not None:
         values["notice"] = notice
     return render("forges.html", **values)
@@ -82,6 +84,22 @@ def add_forge() -> ResponseReturnValue:
         return f"Added the {forge.kind} forge on {forge.host}."
 
     return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)
+
+
+@bp.post("/dashboard/forges/test")
+def forge_token_test() -> ResponseReturnValue:
+    """Ask the forge whose its token is: the answer in the forge's row (htmx), or the page with it."""
+    fragment = bool(request.headers.get("HX-Request"))
+    try:
+        _admin_only()
+        tested = token_test_of(form().get("host", ""))
+    except ApiError as exc:
+        if fragment:
+            return render_template("dashboard/_notice.html", notice=(exc.message, True)), exc.status
+        return _forges_again(exc.message), exc.status
+    if fragment:
+        return render_template("dashboard/_token_test.html", tested=tested)
+    return forges(tested=tested)
 
 
 @bp.post("/dashboard/forges/delete")
