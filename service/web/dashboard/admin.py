@@ -96,7 +96,7 @@ def forge_token_test() -> ResponseReturnValue:
     except ApiError as exc:
         if fragment:
             return render_template("dashboard/_notice.html", notice=(exc.message, True)), exc.status
-        return _forges_again(exc.message), exc.status
+        return forges((exc.message, True)), exc.status
     if fragment:
         return render_template("dashboard/_token_test.html", tested=tested)
     return forges(tested=tested)
