@@ -82,6 +82,10 @@ class WebhookDriver(Protocol):
     """Verifies and parses one forge's webhook deliveries into a ForgeEvent."""
 
     forge: str  # the kind of the forge whose deliveries these are
+    # The headers naming a delivery's event and its id, first present wins (none: they are in the body);
+    # also read, unchecked, to record a delivery refused before it was read.
+    event_headers: tuple[str, ...]
+    delivery_headers: tuple[str, ...]
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         """True if these headers come from this forge (tells forges that share an endpoint apart)."""

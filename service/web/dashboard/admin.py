@@ -3,11 +3,14 @@ never shown)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from service.domain.records import Delivery
 from service.domain.types import Scope
 from service.forges.accounts import TokenTest
 from service.forges.registry import KINDS
@@ -112,13 +115,34 @@ def delete_forge() -> ResponseReturnValue:
     return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)
 
 
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One line of the webhook deliveries: recorded (`delivery`) or refused before it was read (`refused`)."""
+
+    received_at: datetime
+    forge: str
+    event: str
+    delivery_id: str
+    sender: str = ""
+    refused: str = ""  # why, when refused
+    delivery: Delivery | None = None
+
+
 @bp.get("/dashboard/deliveries")
 def deliveries() -> str:
-    """Recent webhook deliveries and job notifications, failures first to the eye."""
+    """Recent webhook deliveries (refused ones too), of every forge or one, and job notifications."""
     _admin_only()
+    forge = request.args.get("forge", "").strip()
+    if forge and forge not in KINDS:
+        raise ApiError(400, "bad_forge", f"no forge kind {forge[:40]!r}; pick one of {', '.join(KINDS)}")
     store = services().store
-    return render("deliveries.html", deliveries=store.deliveries.recent(), notifications=store.notifications.recent(),
-                  host_of=host_of)
+    rows = [DeliveryRow(d.received_at, d.forge, d.event, d.delivery_id, delivery=d)
+            for d in store.deliveries.recent(forge=forge or None)]
+    rows += [DeliveryRow(r.received_at, r.forge, r.event, r.delivery_id, sender=r.sender, refused=r.reason)
+             for r in store.refused.recent(forge=forge or None)]
+    rows.sort(key=lambda row: row.received_at, reverse=True)
+    return render("deliveries.html", deliveries=rows[:50], notifications=store.notifications.recent(),
+                  host_of=host_of, kinds=KINDS, forge=forge)
 
 
 def host_of(url: str) -> str:
