@@ -124,6 +124,9 @@ def token_test_of(host: str) -> TokenTest:
     svc = services()
     host = host.lower()
     forge = next((f for f in svc.store.forges.in_effect() if f.host == host), None)
+    if forge is None:  # added a moment ago through another web process?
+        svc.store.forges.forget()
+        forge = next((f for f in svc.store.forges.in_effect() if f.host == host), None)
     if forge is None:
         raise ApiError(404, "forge_not_found", f"no forge for host {host[:200]!r}")
     with outbound.local_hosts(svc.settings.allow_local_remotes):
