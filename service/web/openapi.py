@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from service.domain.types import JobKind, JobState, PullStrategy, Scope
+from service.forges.accounts import OUTCOMES
 from service.forges.registry import ENDPOINTS, KINDS, PROVIDERS
 from service.web.openapi_builders import (
     BOOL,
@@ -109,6 +110,10 @@ SCHEMAS: dict[str, Schema] = {
     "Forge": obj(["kind", "host", "api_url", "git_protocol", "has_token", "has_webhook_secret", "source"],
                  kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
+    "TokenTest": obj(["host", "kind", "ok", "outcome", "account", "message"], host=string(), kind=string(*KINDS),
+                     ok=BOOL, outcome=string(*OUTCOMES), message=string(),
+                     account=string(description="The account the token belongs to, as the forge names it; "
+                                                "\"\" unless ok")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
     **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
@@ -301,6 +306,13 @@ PATHS: dict[str, Schema] = {
         "parameters": [path_param("host", "host[:port] of an API-added forge")],
         "delete": op("Remove an API-added forge (GITFERRY_CONFIG entries stay)", "admin",
                      {**ok("204", "Removed"), **errors(403, 404, 409)}, tag="forges"),
+    },
+    "/api/v1/forges/{host}/test": {
+        "parameters": [path_param("host", "host[:port] of a forge (GITFERRY_CONFIG or API-added)")],
+        "post": op("Test a forge's token: ask the forge whose it is (never answers the token)", "admin",
+                   {**ok("200", "What the forge said: ok and the account, or why not (token refused, host "
+                                "unreachable or local, rate limited, no token)", ref("TokenTest")),
+                    **errors(403, 404)}, tag="forges"),
     },
     "/api/v1/tokens": {
         "get": op("List tokens (names and scopes)", "admin",

@@ -65,7 +65,8 @@ LOCAL_NOTIFY_URLS = ["http://hooks.example.com/x", "https://127.0.0.1/x", "https
 ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
                    ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),
                    ("DELETE", "/api/v1/tokens/reader"), ("POST", RULES), ("DELETE", f"{RULES}/{RULE}"),
-                   ("GET", "/api/v1/forges"), ("POST", "/api/v1/forges"), ("DELETE", "/api/v1/forges/gitea.example")]
+                   ("GET", "/api/v1/forges"), ("POST", "/api/v1/forges"), ("DELETE", "/api/v1/forges/gitea.example"),
+                   ("POST", "/api/v1/forges/gitea.example/test")]
 WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPSTREAM), ("POST", f"{R}/fetch"),
                    ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
 READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from tests.dashboard.conftest import Markup, sign_in_over_http
+from tests.hooks import signing
 from tests.support.live import Processes
 from tests.support.repos import git
 
@@ -27,6 +30,9 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
                   if b["name"] == HOSTILE[0])
     assert remote  # the hostile names reached the recorded refs
 
+    # A forged webhook delivery names itself in headers the deliveries page shows.
+    forged, headers = signing.github(signing.github_push(forge.url), "a-guess", event=HOSTILE[1], delivery=HOSTILE[0])
+    assert requests.post(f"{api.base}/hooks/github", data=forged, headers=headers, timeout=30).status_code == 401
     http, _ = sign_in_over_http(api.base)
     pages = ["/dashboard/", f"/dashboard/?q={quote(HOSTILE[1])}", f"/dashboard/repos/{repo_name}",
              f"/dashboard/graph/{repo_name}",
@@ -46,6 +52,8 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in repo_page  # shown, as text
     assert "x&#34;onmouseover=alert(1)" in repo_page
     assert "evil[U+202E]txt.exe" in repo_page  # the direction control is named, not obeyed
+    deliveries = http.get(f"{api.base}/dashboard/deliveries?forge=github", timeout=30).text
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in deliveries and "x&#34;onmouseover" in deliveries
     graph = http.get(f"{api.base}/dashboard/graph/{repo_name}", timeout=30).text  # labels and subjects
     assert "<bdi>&lt;script&gt;alert(1)&lt;/script&gt;</bdi>" in graph
     assert "<bdi>origin/evil[U+202E]txt.exe</bdi>" in graph
