@@ -83,9 +83,9 @@ def test_firefox_signs_in_adds_a_repo_and_follows_a_fetch_live(browser: Firefox,
 
     forge.commit("news.txt", "news\n", "news on the forge")
     tab.click("#fetch")
-    queued = tab.wait_until(r"document.querySelector('.notice.ok')?.textContent.match(/Fetching .*\(job (\d+)\)/)",
-                            "the page says the fetch is queued")
-    job = live.api.ok("GET", f"/api/v1/jobs/{queued[1]}")
+    queued = tab.wait_until("document.querySelectorAll('#jobs tr.job').length === 2"
+                            " && document.querySelector('#jobs tr.job').dataset.job", "the repo page lists the fetch")
+    job = live.api.ok("GET", f"/api/v1/jobs/{queued}")
     assert job["kind"] == "fetch" and job["repo"] == repo_name, job
     jobs.wait_until(has_text(f'#jobs tr[data-job="{job["id"]}"] .badge', "done") + " && window.notReloaded",
                     "the jobs tab shows the fetch done, without a reload")
