@@ -155,6 +155,10 @@ def set_notice(response: Response, request: Request, text: str, failed: bool = F
                         secure=is_https(request), path="/dashboard")
 
 
+def forget_notice(response: Response, request: Request) -> None:
+    response.delete_cookie(NOTICE, path="/dashboard", httponly=True, samesite="Strict", secure=is_https(request))
+
+
 def take_notice(request: Request) -> tuple[str, bool] | None:
     raw = request.cookies.get(NOTICE)
     if not raw:

@@ -93,6 +93,8 @@ def headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     if request.endpoint != "dashboard.static":
         response.headers["Cache-Control"] = "no-store"
+    if g.get("notice_shown"):
+        session.forget_notice(response, request)
     return response
 
 
@@ -113,7 +115,10 @@ def page_error(status: int, message: str) -> ResponseReturnValue:
 
 def render(template: str, **values: Any) -> str:
     """A page with what every page shows: who is signed in, their CSRF token, the last notice."""
-    values.setdefault("notice", session.take_notice(request))
+    if "notice" not in values:
+        values["notice"] = session.take_notice(request)
+        # Shown on this page, so not on the next: a live table's refresh (htmx) shows none, and keeps it.
+        g.notice_shown = bool(values["notice"]) and not request.headers.get("HX-Request")
     return render_template(f"dashboard/{template}", me=g.get("session"), can=can, why_not=why_not, **values)
 
 
