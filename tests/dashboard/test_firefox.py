@@ -33,11 +33,18 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Firefox]:
+def firefox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Firefox]:
     if not Path(FIREFOX).exists():
         pytest.fail(f"Firefox is not installed ({FIREFOX}): `apt-get install firefox-esr` (scripts/test does)")
     with firefox(tmp_path_factory.mktemp("firefox") / "profile") as browser:
         yield browser
+
+
+@pytest.fixture
+def browser(firefox_session: Firefox) -> Firefox:
+    """The module's Firefox, its log emptied of what earlier tests' pages logged."""
+    firefox_session.log.clear()
+    return firefox_session
 
 
 def signed_in(browser: Firefox, live: Processes, width: int = 1280) -> Tab:
@@ -54,7 +61,10 @@ def signed_in(browser: Firefox, live: Processes, width: int = 1280) -> Tab:
 def shot(tab: Tab, name: str) -> None:
     """Save a screenshot; the pages so far broke no rule of the Content-Security-Policy and threw no error."""
     assert not tab.browser.csp_violations(), tab.browser.csp_violations()
-    assert not [entry for entry in tab.browser.log if entry.level == "error"], tab.browser.log
+    # Bar one: the jobs stream answers 204 when the server has no stream to spare (the page then polls
+    # the table instead), and Firefox logs that as a connection it could not make.
+    errors = [e.text for e in tab.browser.log if e.level == "error" and "/dashboard/jobs/stream" not in e.text]
+    assert not errors, errors
     tab.screenshot(ARTIFACTS / f"firefox-{name}.png")
 
 
@@ -75,11 +85,13 @@ def test_firefox_signs_in_adds_a_repo_and_follows_a_fetch_live(browser: Firefox,
     jobs = tab.new_tab_like_this()
     jobs.navigate(f"{live.api.base}/dashboard/jobs?repo={repo_name}")
     jobs.evaluate("window.notReloaded = true")
-    assert jobs.evaluate("""new Promise((answer) => {
+    # Firefox's EventSource gets the stream's events (again while the server has no stream to spare:
+    # streams of tabs closed a moment ago are freed on their next keep-alive).
+    jobs.wait_until("""new Promise((answer) => {
         const stream = new EventSource(document.getElementById("jobs").dataset.stream);
         stream.addEventListener("jobs", () => { stream.close(); answer(true); });
         stream.addEventListener("error", () => { stream.close(); answer(false); });
-    })"""), "Firefox's EventSource got no event from the jobs stream"
+    })""", "Firefox's EventSource gets an event from the jobs stream")
 
     forge.commit("news.txt", "news\n", "news on the forge")
     tab.click("#fetch")
@@ -156,5 +168,4 @@ def test_firefox_enforces_the_csp_and_reports_a_breach(browser: Firefox, live: P
     assert any("style-src-attr" in text for text in blocked) and any("script-src-attr" in text for text in blocked), \
         blocked
     assert tab.evaluate("getComputedStyle(document.getElementById('breach')).color") != "rgb(255, 0, 0)"
-    browser.log.clear()  # the breach was made here on purpose: the other tests' pages must not see it
     tab.close()

@@ -139,12 +139,14 @@ class Tab:
     def set_viewport(self, width: int, height: int) -> None:
         self._do("browsingContext.setViewport", viewport={"width": width, "height": height})
 
-    def new_tab_like_this(self) -> Tab:
+    def new_tab_like_this(self, width: int = 1280, height: int = 800) -> Tab:
         """Another tab with the same cookies (the same user context)."""
         info = self.browser.command("browsingContext.getTree", {"root": self.context})["contexts"][0]
         context = self.browser.command("browsingContext.create",
                                        {"type": "tab", "userContext": info["userContext"]})["context"]
-        return Tab(self.browser, context)
+        tab = Tab(self.browser, context)
+        tab.set_viewport(width, height)
+        return tab
 
     def close(self) -> None:
         self._do("browsingContext.close")
