@@ -60,6 +60,10 @@ def tips_of(refs: Json) -> dict[tuple[str, str], str]:
 def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnValue:
     found = find_repo(name)
     svc = services()
+    # The jobs before the branches: a job shown done has its branches shown moved, and one shown queued
+    # or running reloads the page when it ends (read the other way round, a job that ended in between
+    # showed as done next to branches from before it, and nothing reloaded them).
+    jobs = job_values(found.name, 10)
     refs = settled_refs(found.id)  # as a listing after a job does: with what the job did
     rules = svc.store.rules.of_repo(found.id)
     backups = kept_backups(found)
@@ -70,7 +74,7 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
         "pushes": pushes_shown(found, backups, tips_of(refs)), "dry_run": last_dry_run(found),
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
-        "provider": svc.provider()(found.url), "fork_source": fork_source(found), **job_values(found.name, 10),
+        "provider": svc.provider()(found.url), "fork_source": fork_source(found), **jobs,
     }
     if notice is not None:
         values["notice"] = notice
