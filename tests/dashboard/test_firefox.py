@@ -146,12 +146,20 @@ def test_firefox_at_a_phone_width_scrolls_tables_not_the_page(browser: Firefox, 
         layout = tab.call(OVERFLOW)
         assert layout["page"] <= layout["width"] <= PHONE and not layout["out"], (name, layout)
         shot(tab, f"{name}-phone")
-    # The overview's table is wider than the phone: it scrolls sideways inside its box.
+    # The overview's table is wider than the phone: a swipe scrolls it sideways inside its box, not the page.
     tab.navigate(f"{live.api.base}/dashboard/?q={repo_name}")
     box = "document.querySelector('#repos .scroll')"
     assert tab.evaluate(f"{box}.scrollWidth > {box}.clientWidth"), "the repos table fits: nothing to scroll"
-    assert tab.evaluate(f"({box}.scrollLeft = 200, {box}.scrollLeft)") > 0
+    tab.scroll("#repos .scroll", right=300)
+    tab.wait_until(f"{box}.scrollLeft > 0", "the table scrolls sideways")
     assert tab.evaluate("window.scrollX") == 0
+
+    # From the keyboard: the first Tab reaches the skip link, which leads to the page's first control.
+    tab.navigate(f"{live.api.base}/dashboard/repos/{repo_name}")
+    tab.press("\ue004")  # Tab
+    tab.wait_until("document.activeElement.matches('a.skip')", "the skip link has the focus")
+    tab.press("\ue007", "\ue004")  # Enter, then Tab
+    tab.wait_until("document.activeElement.id === 'fetch-remote'", "the toolbar's first control has the focus")
     tab.close()
 
 

@@ -111,11 +111,11 @@ class Firefox:
                     raise BidiError(f"{method}: {message['error']}: {message.get('message')}")
                 return message["result"]  # type: ignore[no-any-return]
 
-    def new_tab(self, width: int = 1280, height: int = 800) -> Tab:
-        """A tab in a user context of its own: its own cookies, so its own sign-in."""
-        user_context = self.command("browser.createUserContext", {})["userContext"]
+    def new_tab(self, width: int = 1280, height: int = 800, user_context: str | None = None) -> Tab:
+        """A tab in a user context of its own (its own cookies, so its own sign-in), or of the one given."""
+        user_context = user_context or self.command("browser.createUserContext", {})["userContext"]
         context = self.command("browsingContext.create", {"type": "tab", "userContext": user_context})["context"]
-        tab = Tab(self, context)
+        tab = Tab(self, context, user_context)
         tab.set_viewport(width, height)
         return tab
 
@@ -126,9 +126,10 @@ class Firefox:
 class Tab:
     """A top-level browsing context, driven the way a person would: pointer clicks and key presses."""
 
-    def __init__(self, browser: Firefox, context: str):
+    def __init__(self, browser: Firefox, context: str, user_context: str):
         self.browser = browser
         self.context = context
+        self.user_context = user_context
 
     def _do(self, method: str, **params: Any) -> dict[str, Any]:
         return self.browser.command(method, {"context": self.context, **params})
@@ -141,29 +142,22 @@ class Tab:
 
     def new_tab_like_this(self, width: int = 1280, height: int = 800) -> Tab:
         """Another tab with the same cookies (the same user context)."""
-        info = self.browser.command("browsingContext.getTree", {"root": self.context})["contexts"][0]
-        context = self.browser.command("browsingContext.create",
-                                       {"type": "tab", "userContext": info["userContext"]})["context"]
-        tab = Tab(self.browser, context)
-        tab.set_viewport(width, height)
-        return tab
+        return self.browser.new_tab(width, height, self.user_context)
 
     def close(self) -> None:
         self._do("browsingContext.close")
 
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page (awaited when it is a promise)."""
-        return self._result(self.browser.command("script.evaluate", {
-            "expression": expression, "target": {"context": self.context}, "awaitPromise": True}))
+        return self._script("script.evaluate", expression=expression)
 
     def call(self, function: str, *args: str | int | float | bool | None) -> Any:
         """Call a JavaScript function declaration in the page with plain arguments."""
-        return self._result(self.browser.command("script.callFunction", {
-            "functionDeclaration": function, "arguments": [_local_value(arg) for arg in args],
-            "target": {"context": self.context}, "awaitPromise": True}))
+        return self._script("script.callFunction", functionDeclaration=function,
+                            arguments=[_local_value(arg) for arg in args])
 
-    @staticmethod
-    def _result(answer: dict[str, Any]) -> Any:
+    def _script(self, method: str, **params: Any) -> Any:
+        answer = self.browser.command(method, {"target": {"context": self.context}, "awaitPromise": True, **params})
         if answer["type"] == "exception":
             raise BidiError(answer["exceptionDetails"]["text"])
         result = answer["result"]
@@ -176,13 +170,22 @@ class Tab:
         assert node is not None, f"no element matches {selector!r} on {self.evaluate('location.href')}"
         return node  # type: ignore[no-any-return]
 
+    def _centre_of(self, selector: str) -> dict[str, Any]:
+        return {"type": "element", "element": {"sharedId": self.element(selector)["sharedId"]}}
+
     def click(self, selector: str) -> None:
         """Move the mouse to the element's centre, press and release the left button."""
-        origin = {"type": "element", "element": {"sharedId": self.element(selector)["sharedId"]}}
+        origin = self._centre_of(selector)
         self._do("input.performActions", actions=[{
             "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
             "actions": [{"type": "pointerMove", "x": 0, "y": 0, "origin": origin},
                         {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]}])
+
+    def scroll(self, selector: str, right: int, down: int = 0) -> None:
+        """Turn the mouse wheel over the element (as a trackpad swipe does)."""
+        origin = self._centre_of(selector)
+        self._do("input.performActions", actions=[{"type": "wheel", "id": "wheel", "actions": [
+            {"type": "scroll", "x": 0, "y": 0, "deltaX": right, "deltaY": down, "origin": origin}]}])
 
     def type(self, selector: str, text: str) -> None:
         """Click into a field, then type `text` key by key."""
