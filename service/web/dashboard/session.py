@@ -148,15 +148,12 @@ def set_sign_in_csrf(response: Response, request: Request, value: str) -> None:
                         secure=is_https(request), path="/dashboard/sign-in")
 
 
-def set_notice(response: Response, request: Request, text: str, failed: bool = False) -> None:
-    """A line to show on the next page (what an action did), signed so that nobody else writes it."""
-    value = _signer("notice").dumps([text[:500], failed])
+def set_notice(response: Response, request: Request, text: str, failed: bool = False, page: str = "") -> None:
+    """A line (what an action did) for the page the action leads to, and its reloads, for a minute; not for
+    other pages. Signed, so that nobody else writes it."""
+    value = _signer("notice").dumps([text[:500], failed, page])
     response.set_cookie(NOTICE, value, max_age=60, httponly=True, samesite="Strict",
                         secure=is_https(request), path="/dashboard")
-
-
-def forget_notice(response: Response, request: Request) -> None:
-    response.delete_cookie(NOTICE, path="/dashboard", httponly=True, samesite="Strict", secure=is_https(request))
 
 
 def take_notice(request: Request) -> tuple[str, bool] | None:
@@ -164,7 +161,7 @@ def take_notice(request: Request) -> tuple[str, bool] | None:
     if not raw:
         return None
     try:
-        text, failed = _signer("notice").loads(raw, max_age=60)
+        text, failed, page = _signer("notice").loads(raw, max_age=60)
     except (BadSignature, ValueError, TypeError):
         return None
-    return str(text), bool(failed)
+    return (str(text), bool(failed)) if page in ("", request.script_root + request.path) else None

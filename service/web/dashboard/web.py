@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, Response, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -93,8 +94,6 @@ def headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     if request.endpoint != "dashboard.static":
         response.headers["Cache-Control"] = "no-store"
-    if g.get("notice_shown"):
-        session.forget_notice(response, request)
     return response
 
 
@@ -115,10 +114,7 @@ def page_error(status: int, message: str) -> ResponseReturnValue:
 
 def render(template: str, **values: Any) -> str:
     """A page with what every page shows: who is signed in, their CSRF token, the last notice."""
-    if "notice" not in values:
-        values["notice"] = session.take_notice(request)
-        # Shown on this page, so not on the next: a live table's refresh (htmx) shows none, and keeps it.
-        g.notice_shown = bool(values["notice"]) and not request.headers.get("HX-Request")
+    values.setdefault("notice", session.take_notice(request))
     return render_template(f"dashboard/{template}", me=g.get("session"), can=can, why_not=why_not, **values)
 
 
@@ -143,7 +139,7 @@ def act(needed: Scope, done: Callable[[], str], back: str, again: Callable[[str]
     except ApiError as exc:
         return _refused(exc.status, exc.message, again)
     response = make_response(redirect(back, 303))
-    session.set_notice(response, request, what)
+    session.set_notice(response, request, what, page=unquote(urlsplit(back).path))
     return response
 
 
