@@ -49,7 +49,10 @@
             var d = fresh.querySelector('details[data-job="' + id + '"]');
             if (d) { d.open = true; }
           });
-        });
+        })
+        // The page is going away (Firefox rejects the fetches it cancels) or the server is down:
+        // the next event, or the next poll, asks again.
+        .catch(function () {});
     }
     function poll() {
       if (!polling) { polling = window.setInterval(reload, 2000); }
