@@ -19,12 +19,19 @@ from tests.support.live import ADMIN, Processes
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = 390  # px: a phone's width
-# Every element that sticks out of the page's width, outside the containers meant to scroll sideways.
+# Every element that sticks out of the page's width, outside the boxes meant to scroll sideways
+# (the tables' .scroll, the graph's .graph-scroll: any ancestor whose overflow-x is not visible).
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth, out = [];
+  const inScrollBox = (e) => {
+    for (let up = e.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") { return true; }
+    }
+    return false;
+  };
   for (const e of document.querySelectorAll("body *")) {
     const box = e.getBoundingClientRect();
-    if (box.width && box.right > width + 1 && !e.closest(".scroll")) {
+    if (box.width && box.right > width + 1 && !inScrollBox(e)) {
       out.push(`${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.classList} right=${Math.round(box.right)}`);
     }
   }
