@@ -1,7 +1,8 @@
 """The dashboard's server time: the overview with 1,000 repos and a repo page with 2,000 branches
 (issue 16: each under 300 ms).
 
-Runs the web app in this process on a SQLite store filled directly (what jobs would have recorded),
+Runs the web app in this process on a SQLite store filled directly (what jobs would have recorded:
+each repo's refs, and two remotes with their last fetches, every seventh repo's upstream failing),
 signs in with Flask's test client and times each page, so the figure is the server's own time: no
 network, no browser.
 
@@ -15,9 +16,12 @@ import hashlib
 import shutil
 import statistics
 import time
+from datetime import timedelta
 from typing import Any
 
 from bench.common import scratch_dir, table, write_json
+from service.domain.records import RemoteFetch
+from service.domain.types import utcnow
 from service.settings import load_settings
 from service.web import create_app
 from tests.dashboard.conftest import sign_in
@@ -66,6 +70,11 @@ def main() -> None:
                                       pull_strategy=None, fetch_interval=None, protected_branches=[])
             store.repos.ready(repo.id)
             store.repos.save_refs(repo.id, snapshot(args.branches if n == 0 else 10))
+            store.repos.add_remote(repo.id, "upstream", f"https://example.com/upstream/repo-{n}.git")
+            at = utcnow() - timedelta(minutes=n % 90)
+            upstream = RemoteFetch("upstream", at, "not_found", "repository not found") if n % 7 == 0 \
+                else RemoteFetch("upstream", at)
+            store.repos.remotes_fetched(repo.id, (RemoteFetch("origin", at), upstream))
         client = app.test_client()
         sign_in(client)
         overview = timed_pages(client, "/dashboard/", args.rounds)
