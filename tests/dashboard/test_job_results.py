@@ -20,7 +20,7 @@ def ended(app: Any, repo: Repo, kind: str, params: dict[str, Any], result: Any, 
     assert running is not None
     end = JobEnd(running.job, repo, result, *(error or (None, None)))
     assert store.jobs.end(end) is not None
-    found = store.jobs.get(job.id)
+    found: Job | None = store.jobs.get(job.id)
     assert found is not None and found.finished
     return found
 

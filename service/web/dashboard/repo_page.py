@@ -84,8 +84,9 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
         "provider": svc.provider()(found.url), "fork_source": fork_source(found), **job_values(found.name, 10),
-        "shown_job": shown_job(found, request.args.get("job")),
     }
+    values["shown_job"] = shown = shown_job(found, request.args.get("job"))
+    values["picked"] = shown.params if shown and shown.kind == JobKind.PULL else {}  # the Pull form as it was sent
     if notice is not None:
         values["notice"] = notice
     return render("repo.html", **values)
