@@ -54,6 +54,8 @@ def test_each_kind_of_result_reads_as_what_happened(app: Any, client: Any) -> No
     sign_in(client)
     page = client.get("/dashboard/jobs/table").text
 
+    assert "<summary>conflict: nothing changed</summary>" in page
+    assert "<summary>rejected: non-fast-forward</summary>" in page
     shown = result_of(page, conflict)
     assert "Pulled <bdi class=\"ref\">main</bdi> with <strong>rebase</strong>: stopped on a conflict" in shown
     assert "<li><bdi class=\"ref\">docs/&lt;b&gt;notes&lt;/b&gt;.md</bdi></li>" in shown and "src/app.py" in shown

@@ -29,6 +29,8 @@ WOULD = {"up-to-date": "nothing to do", "fast-forwarded": "would fast-forward", 
          "rebased": "would rebase", "diverged": "would be refused (diverged)", "conflict": "would conflict",
          "fast-forward": "would fast-forward", "create": "would create", "force": "would force",
          "rejected": "would be rejected"}
+# Outcomes of a job that ended without doing what was asked (nothing changed), in a few words.
+REFUSED = {"diverged": "not pulled, nothing changed", "conflict": "nothing changed", "rejected": "not pushed"}
 
 
 def _jobs(repo: str | None, limit: int = LIMIT) -> list[Job]:
@@ -51,6 +53,8 @@ def outcome(job: Job) -> str:
     result = job.result or {}
     if result.get("dry_run") and isinstance(result.get("outcome"), str):
         return f"dry run: {WOULD.get(result['outcome'], result['outcome'])}"
+    if result.get("outcome") in REFUSED:  # what a person must do something about, said so
+        return f"{result['outcome']}: {result.get('reason') or REFUSED[result['outcome']]}"
     for key in ("outcome", "summary", "status"):
         if isinstance(result.get(key), str):
             return str(result[key])
