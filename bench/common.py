@@ -41,8 +41,10 @@ class FastImport:
         self.clock = start_time
         self.mark = 0
 
-    def commit(self, ref: str, message: str, files: dict[str, str], parent: str | None = None) -> int:
-        """Add a commit on `ref` (parent: ':mark', a ref expression, or None = branch tip); return its mark."""
+    def commit(self, ref: str, message: str, files: dict[str, str], parent: str | None = None,
+               merge: str | None = None) -> int:
+        """Add a commit on `ref` (parent: ':mark', a ref expression, or None = branch tip; `merge`: a
+        second parent, the same way); return its mark."""
         self.mark += 1
         self.clock += 1
         msg = message.encode()
@@ -55,6 +57,8 @@ class FastImport:
         ]
         if parent:
             self.lines.append(f"from {parent}")
+        if merge:
+            self.lines.append(f"merge {merge}")
         for path, content in files.items():
             self.lines += [f"M 644 inline {path}", f"data {len(content.encode())}", content]
         self.lines.append("")

@@ -317,7 +317,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, *, token: str | None
     print(f"gitferry: data in {settings.data_dir}", flush=True)
     if first_token:
         name, when = ("demo", "") if token else ("admin", "first run: ")
-        print(f"gitferry: {when}sign in at {where}/dashboard/sign-in?token={first_token}", flush=True)
+        print(f"gitferry: {when}sign in at {where}/dashboard/sign-in#token={first_token}", flush=True)
         print(f"gitferry: (that link holds the admin token \"{name}\"; it is shown this once)", flush=True)
     try:
         if started:

@@ -18,7 +18,7 @@ def started_demo(procs: Processes) -> Api:
     """Start `gitferry demo` and sign in with the link it prints."""
     procs.start("demo", "demo", "--port", str(procs.port))
     procs.wait_healthy(timeout=60)
-    link = re.findall(r"sign in at (http://\S+/dashboard/sign-in\?token=(\S+))", procs.log("demo"))
+    link = re.findall(r"sign in at (http://\S+/dashboard/sign-in#token=(\S+))", procs.log("demo"))
     assert link, procs.log("demo")
     url, token = link[-1]
     assert url.startswith(procs.api.base)

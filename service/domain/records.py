@@ -197,6 +197,20 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedDelivery:
+    """A webhook delivery refused before it was read (no or a wrong signature or token): what its headers
+    said, as sent (event and delivery id "" when absent), why, and the address it came from."""
+
+    id: int
+    forge: str
+    event: str
+    delivery_id: str
+    reason: str
+    sender: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Backup:
     """A tip a force push (of `remote`'s branch) or a rebase (of a local branch: remote None)
     replaced, kept by a worker as a ref in the clone."""

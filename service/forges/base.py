@@ -82,6 +82,10 @@ class WebhookDriver(Protocol):
     """Verifies and parses one forge's webhook deliveries into a ForgeEvent."""
 
     forge: str  # the kind of the forge whose deliveries these are
+    # The headers naming a delivery's event and its id, first present wins (none: they are in the body);
+    # also read, unchecked, to record a delivery refused before it was read.
+    event_headers: tuple[str, ...]
+    delivery_headers: tuple[str, ...]
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         """True if these headers come from this forge (tells forges that share an endpoint apart)."""
@@ -94,6 +98,13 @@ class WebhookDriver(Protocol):
 
     def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
         """The ForgeEvent of a delivery; WebhookError(400) when a field it needs is missing."""
+
+
+class AccountReader(Protocol):
+    """A forge package's account module: who a token is, asked of the forge's "who am I" endpoint."""
+
+    def account(self, forge: ForgeConfig) -> str:
+        """The name of the account `forge.token` belongs to; ForgeError when the forge refuses or fails."""
 
 
 class ForkLister(Protocol):
@@ -116,6 +127,7 @@ class ForgeDriver:
     git_username: str  # beside a token for git over HTTPS; "" when only the token's owner will do
     webhook: WebhookDriver
     forks_module: str  # imported when first needed: the forges' client libraries are slow to import
+    account_module: str  # the same: who the configured token is (testing it from the forges page)
     default_host: str = ""  # of the SaaS forge, which an entry may then leave out with its api_url
     default_api_url: str = ""
     known_hosts: tuple[str, ...] = ()  # more hosts on this forge without any forges entry; "*.x" for subdomains
@@ -129,6 +141,10 @@ class ForgeDriver:
     @property
     def forks(self) -> ForkLister:
         return cast(ForkLister, importlib.import_module(self.forks_module))
+
+    @property
+    def accounts(self) -> AccountReader:
+        return cast(AccountReader, importlib.import_module(self.account_module))
 
     def knows_host(self, host: str) -> bool:
         """True if every remote on `host` (without port) is on this forge."""

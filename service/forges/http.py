@@ -32,6 +32,10 @@ class ForgeUnavailable(ForgeError):
     """Unreachable, timed out, 5xx or an answer we cannot read."""
 
 
+class ForgeHostRefused(ForgeUnavailable):
+    """Nothing was connected to: the API's host is local or private and local remotes are not allowed."""
+
+
 class ForgeTokenRefused(ForgeError):
     """The forge rejected the configured token (401, or 403 that is not a rate limit)."""
 
@@ -187,7 +191,7 @@ def http_get(session: requests.Session, url: str, forge: str, **kwargs: Any) -> 
 def unreachable(forge: str, exc: BaseException) -> ForgeUnavailable:
     refused = refusal(exc)
     if refused:
-        return ForgeUnavailable(f"{forge} is not reached: {refused}")
+        return ForgeHostRefused(f"{forge} is not reached: {refused}")
     # The exception text of a connection error names the URL, never the token (it travels in headers).
     return ForgeUnavailable(f"{forge} is unreachable: {type(exc).__name__}")
 

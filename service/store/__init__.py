@@ -19,6 +19,7 @@ from service.store.deliveries import DeliveryStore, Intake
 from service.store.forges import Complete, ForgeStore
 from service.store.jobs import JobStore
 from service.store.notifications import NotificationStore
+from service.store.refused import RefusedDeliveryStore
 from service.store.repos import NameTaken, RepoStore
 from service.store.rules import RuleStore
 from service.store.secrets import Sealer, SecretKeyMissing
@@ -52,6 +53,7 @@ class Store:
         self.jobs = JobStore(self.db, self.repos, self.notifications)
         self.tokens = TokenStore(self.db)
         self.deliveries = DeliveryStore(self.db, self.jobs)
+        self.refused = RefusedDeliveryStore(self.db)
         self.rules = RuleStore(self.db)
         self.forges = ForgeStore(self.db, sealer, forges, complete_forge)
         self.backups = BackupStore(self.db)

@@ -77,10 +77,13 @@ class DeliveryStore:
             return self._settle(delivery, self._together.run(delivery))
         return self._alone(delivery)
 
-    def recent(self, limit: int = 50) -> list[Delivery]:
-        """The latest recorded webhook deliveries, newest first."""
+    def recent(self, limit: int = 50, forge: str | None = None) -> list[Delivery]:
+        """The latest recorded webhook deliveries, newest first; of one forge kind if `forge`."""
+        query = select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+        if forge:
+            query = query.where(deliveries.c.forge == forge)
         with self.db.read() as conn:
-            return records(Delivery, conn.execute(select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)))
+            return records(Delivery, conn.execute(query))
 
     def _alone(self, delivery: _Delivery) -> Intake:
         return self.db.write_batched(lambda conn: self._record_one(conn, delivery))

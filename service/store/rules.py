@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.records import Rule
@@ -31,6 +31,23 @@ class RuleStore:
             raise NameTaken(fields["name"]) from exc
         assert created is not None
         return created
+
+    def update(self, repo_id: int, current: str, /, **changes: Any) -> Rule | None:
+        """Change the fields of the rule named `current` (its name too: NameTaken when another rule
+        has the new one); None when the repo has no such rule."""
+        new_name = changes.get("name", current)
+        try:
+            with self.db.write() as conn:
+                where = (rules.c.repo_id == repo_id, rules.c.name == current)
+                if changes and not conn.execute(update(rules).where(*where).values(**changes)).rowcount:
+                    return None
+                return _NAMED.one(conn, repo_id=repo_id, name=new_name)
+        except IntegrityError as exc:
+            raise NameTaken(new_name) from exc
+
+    def named(self, repo_id: int, name: str) -> Rule | None:
+        with self.db.read() as conn:
+            return _NAMED.one(conn, repo_id=repo_id, name=name)
 
     def of_repo(self, repo_id: int) -> list[Rule]:
         with self.db.read() as conn:

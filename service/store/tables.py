@@ -155,6 +155,22 @@ deliveries = Table(
     UniqueConstraint("forge", "delivery_id", name="uq_deliveries_forge_delivery"),
 )
 
+# Webhook deliveries refused before they were read (no or a wrong signature or token): only the
+# latest few per forge kind (service/store/refused.py prunes on insert), never a body or a header's secret.
+refused_deliveries = Table(
+    "refused_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("forge", String(30), nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("delivery_id", String(200), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("sender", String(100), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_refused_deliveries_forge_id", "forge", "id"),
+    sqlite_autoincrement=True,
+)
+
 rules = Table(
     "rules",
     metadata,

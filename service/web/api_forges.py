@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from service import outbound
 from service.domain.forge import ForgeConfig
 from service.domain.records import Json
 from service.domain.types import Scope
 from service.domain.validation import is_local_host
+from service.forges.accounts import TokenTest, check_token
 from service.forges.entries import ForgeEntryError, forge_from_entry
 from service.store import NameTaken, SecretKeyMissing
 from service.web.auth import requires
@@ -20,6 +23,7 @@ from service.web.errors import ApiError
 from service.web.views import View, forge_view
 
 bp = Blueprint("forges", __name__)
+log = logging.getLogger("gitferry.web")
 FIELDS = ("kind", "host", "api_url", "token", "webhook_secret", "git_protocol", "username")
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?\Z")
 
@@ -108,3 +112,24 @@ def delete_forge_at(host: str) -> None:
         raise ApiError(404, "forge_not_found", f"no forge added for host {host[:200]!r}")
 
 
+@bp.post("/api/v1/forges/<path:host>/test")
+@requires(Scope.ADMIN)
+def forge_token_test(host: str) -> ResponseReturnValue:
+    return jsonify(token_test_of(host).to_dict())
+
+
+def token_test_of(host: str) -> TokenTest:
+    """Ask the forge on `host` whose its token is (the API's and the dashboard's): 200 whatever the forge
+    said (ok and the account, or why not); 404 for a host with no forge."""
+    svc = services()
+    host = host.lower()
+    forge = next((f for f in svc.store.forges.in_effect() if f.host == host), None)
+    if forge is None:  # added a moment ago through another web process?
+        svc.store.forges.forget()
+        forge = next((f for f in svc.store.forges.in_effect() if f.host == host), None)
+    if forge is None:
+        raise ApiError(404, "forge_not_found", f"no forge for host {host[:200]!r}")
+    with outbound.local_hosts(svc.settings.allow_local_remotes):
+        tested = check_token(forge)
+    log.info("forge_token_tested host=%s outcome=%s", forge.host, tested.outcome)
+    return tested

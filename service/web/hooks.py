@@ -23,14 +23,19 @@ from service.domain.matching import event_keys
 from service.domain.validation import InvalidValue, parse_url, storable
 from service.forges.base import ForgeEvent, WebhookDriver, WebhookError
 from service.forges.registry import drivers_for, name_hosts
+from service.forges.webhooks import header
 from service.web.context import Services, body_bytes, services
 from service.web.errors import ApiError, error_answer, error_body
+from service.web.limits import client_address
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("gitferry.hooks")
 # A fetch that is running or just ran makes the next one wait this long, so that a burst of
 # pushes costs a handful of fetches; a push after a quiet spell is fetched at once.
 DEBOUNCE_SECONDS = 0.5
+# Why a delivery was refused (the 401's code), in the words the deliveries page shows after "refused: ".
+REFUSALS = {"unsigned": "no signature or token", "bad_signature": "bad signature",
+            "no_secret": "no webhook secret configured"}
 
 
 Answer = tuple[int, str, dict[str, str]]  # status, JSON body, headers
@@ -70,9 +75,19 @@ class HookIntake:
 
 def receive(svc: Services, endpoint: str, req: Request) -> Answer:
     """Verify first, then parse: a delivery whose signature is wrong costs reading its body and one
-    HMAC per webhook secret in effect, and nothing of it reaches a parser."""
+    HMAC per webhook secret in effect, and nothing of it reaches a parser. A refused one is kept
+    (what its headers say of it, why, from where: service/store/refused.py) and answered as before."""
     headers = cast(Mapping[str, str], req.headers)  # read with get(), as a Mapping is (case-insensitive)
     driver = _driver(endpoint, headers)
+    try:
+        return _verified(svc, driver, headers, req)
+    except ApiError as exc:
+        if exc.status == 401:
+            _keep_refused(svc, driver, headers, req, exc.code)
+        raise
+
+
+def _verified(svc: Services, driver: WebhookDriver, headers: Mapping[str, str], req: Request) -> Answer:
     if not driver.has_credentials(headers):
         raise ApiError(401, "unsigned", f"{driver.forge} delivery without signature or token")
     raw = body_bytes(req, svc.settings.max_body_bytes)
@@ -89,6 +104,17 @@ def receive(svc: Services, endpoint: str, req: Request) -> Answer:
     if event.kind == "ping":
         return 200, _json({"ok": True, "forge": driver.forge}), {}
     return _accept(svc, event, forges)
+
+
+def _keep_refused(svc: Services, driver: WebhookDriver, headers: Mapping[str, str], req: Request,
+                  code: str) -> None:
+    """Record a refused delivery; failing to changes nothing of the answer."""
+    try:
+        svc.store.refused.add(driver.forge, header(headers, *driver.event_headers),
+                              header(headers, *driver.delivery_headers), REFUSALS.get(code, code),
+                              client_address(req, svc.settings.proxy_hops))
+    except Exception as exc:  # the forge (or the forger) still gets its 401
+        log.warning("refused_delivery_not_kept forge=%s error=%s", driver.forge, type(exc).__name__)
 
 
 def _parsed(driver: WebhookDriver, headers: Mapping[str, str], raw: bytes) -> ForgeEvent:

@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from service.domain.types import JobKind, JobState, PullStrategy, Scope
+from service.forges.accounts import OUTCOMES
 from service.forges.registry import ENDPOINTS, KINDS, PROVIDERS
 from service.web.openapi_builders import (
     BOOL,
@@ -109,6 +110,10 @@ SCHEMAS: dict[str, Schema] = {
     "Forge": obj(["kind", "host", "api_url", "git_protocol", "has_token", "has_webhook_secret", "source"],
                  kind=string(*KINDS), host=string(), api_url=string(), git_protocol=string("https", "ssh"),
                  username=string(), has_token=BOOL, has_webhook_secret=BOOL, source=string("config", "api")),
+    "TokenTest": obj(["host", "kind", "ok", "outcome", "account", "message"], host=string(), kind=string(*KINDS),
+                     ok=BOOL, outcome=string(*OUTCOMES), message=string(),
+                     account=string(description="The account the token belongs to, as the forge names it; "
+                                                "\"\" unless ok")),
     "Token": obj(["name", "scope"], name=string(), scope=string(*[s.value for s in Scope]), created_at=TIME),
     **JOB_SCHEMAS,  # Job, <Kind>Job and <Kind>Result: service/web/openapi_results.py
 }
@@ -147,6 +152,14 @@ CHANGE_WAIT = query("wait", {"type": "number", "minimum": 0, "maximum": 60, "def
                     "seconds for the change; past it, 202 with its job. 429 (nothing recorded) if too many wait.")
 CHANGE_QUEUED = ok("202", "The clone is busy: the change is queued as this job", JOB_ANSWER)
 JOB_WAIT = {**WAIT, "description": "Wait up to N seconds for the job (201 either way)"}
+
+RULE_FIELDS: dict[str, Schema] = {"name": REMOTE_NAME, "remote": REMOTE_NAME, "branch": REF,
+               "local_branch": {**REF, "description": "Default: the same as branch"},
+               "strategy": {**STRATEGY, "description": "Default: the repo's pull_strategy"},
+               "push_to": {**REMOTE_NAME, "description": "A remote to push local_branch to"},
+               "allow_force": {**BOOL, "default": False,
+                               "description": "Push with a lease and a backup when not a fast-forward"}}
+NULLABLE_RULE_FIELDS = {"local_branch", "strategy", "push_to", "allow_force"}
 
 PATHS: dict[str, Schema] = {
     "/api/v1/repos": {
@@ -254,15 +267,16 @@ PATHS: dict[str, Schema] = {
                                               **errors(404)}, tag="rules"),
         "post": op("Add a sync rule: when a fetch moves <remote>/<branch>, update local_branch (and push it on)",
                    "admin", {**ok("201", "The rule", ref("Rule")), **errors(403, 404, 409, 422)}, tag="rules",
-                   body=obj(["name", "remote", "branch"], name=REMOTE_NAME, remote=REMOTE_NAME, branch=REF,
-                            local_branch={**REF, "description": "Default: the same as branch"},
-                            strategy={**STRATEGY, "description": "Default: the repo's pull_strategy"},
-                            push_to={**REMOTE_NAME, "description": "A remote to push local_branch to"},
-                            allow_force={**BOOL, "default": False,
-                                         "description": "Push with a lease and a backup when not a fast-forward"})),
+                   body=obj(["name", "remote", "branch"], **RULE_FIELDS)),
     },
     "/api/v1/repos/{name}/rules/{rule}": {
         "parameters": [NAME, path_param("rule", "A rule's name")],
+        "patch": op("Change a sync rule: the fields given (its name too), the others as they were", "admin",
+                    {**ok("200", "The rule as it is now", ref("Rule")), **errors(403, 404, 409, 422)}, tag="rules",
+                    notes="Checked as a new rule is; null sets local_branch, strategy, push_to or allow_force back "
+                          "to its default. 409 `rule_exists` when another rule has the new name.",
+                    body=obj(**{k: nullable(v) if k in NULLABLE_RULE_FIELDS else v for k, v in RULE_FIELDS.items()})
+                    | {"additionalProperties": False}),
         "delete": op("Remove a sync rule", "admin", {**ok("204", "Removed"), **errors(403, 404)}, tag="rules"),
     },
     "/api/v1/jobs": {
@@ -292,6 +306,13 @@ PATHS: dict[str, Schema] = {
         "parameters": [path_param("host", "host[:port] of an API-added forge")],
         "delete": op("Remove an API-added forge (GITFERRY_CONFIG entries stay)", "admin",
                      {**ok("204", "Removed"), **errors(403, 404, 409)}, tag="forges"),
+    },
+    "/api/v1/forges/{host}/test": {
+        "parameters": [path_param("host", "host[:port] of a forge (GITFERRY_CONFIG or API-added)")],
+        "post": op("Test a forge's token: ask the forge whose it is (never answers the token)", "admin",
+                   {**ok("200", "What the forge said: ok and the account, or why not (token refused, host "
+                                "unreachable or local, rate limited, no token)", ref("TokenTest")),
+                    **errors(403, 404)}, tag="forges"),
     },
     "/api/v1/tokens": {
         "get": op("List tokens (names and scopes)", "admin",

@@ -55,12 +55,14 @@ OPERATION_IDS: dict[str, str] = {
     "delete /api/v1/repos/{name}/backups/{backup_id}": "delete_backup",
     "get /api/v1/repos/{name}/rules": "list_rules",
     "post /api/v1/repos/{name}/rules": "add_rule",
+    "patch /api/v1/repos/{name}/rules/{rule}": "change_rule",
     "delete /api/v1/repos/{name}/rules/{rule}": "remove_rule",
     "get /api/v1/jobs": "list_jobs",
     "get /api/v1/jobs/{job_id}": "get_job",
     "get /api/v1/forges": "list_forges",
     "post /api/v1/forges": "add_forge",
     "delete /api/v1/forges/{host}": "remove_forge",
+    "post /api/v1/forges/{host}/test": "test_forge_token",
     "get /api/v1/tokens": "list_tokens",
     "post /api/v1/tokens": "create_token",
     "delete /api/v1/tokens/{name}": "revoke_token",
@@ -133,6 +135,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "201": {**MAIN, "name": "feature/login"},
     },
     "get /api/v1/jobs/{job_id}": {"200": FETCHED},
+    "post /api/v1/forges/{host}/test": {
+        "200": {"host": "github.com", "kind": "github", "ok": True, "outcome": "ok", "account": "widget-bot",
+                "message": "the forge accepted the token"},
+    },
 }
 
 

@@ -31,6 +31,7 @@ def lookup_cases() -> Iterator[Any]:
         yield case(f"unknown {rule[:30]}", "DELETE", f"{RULES}/{rule}", status=404, code="rule_not_found")
     yield case("no-forge", "GET", f"{R}/forks", status=422, code="no_forge_integration")
     yield case("unknown", "DELETE", "/api/v1/forges/nope.example", status=404, code="forge_not_found")
+    yield case("unknown", "POST", "/api/v1/forges/nope.example/test", status=404, code="forge_not_found")
 
 
 def auth_cases() -> Iterator[Any]:

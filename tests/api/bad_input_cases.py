@@ -65,7 +65,8 @@ LOCAL_NOTIFY_URLS = ["http://hooks.example.com/x", "https://127.0.0.1/x", "https
 ADMIN_ENDPOINTS = [("POST", "/api/v1/repos"), ("PATCH", R), ("DELETE", R), ("POST", f"{R}/remotes"),
                    ("DELETE", f"{R}/remotes/origin"), ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens"),
                    ("DELETE", "/api/v1/tokens/reader"), ("POST", RULES), ("DELETE", f"{RULES}/{RULE}"),
-                   ("GET", "/api/v1/forges"), ("POST", "/api/v1/forges"), ("DELETE", "/api/v1/forges/gitea.example")]
+                   ("GET", "/api/v1/forges"), ("POST", "/api/v1/forges"), ("DELETE", "/api/v1/forges/gitea.example"),
+                   ("POST", "/api/v1/forges/gitea.example/test")]
 WRITE_ENDPOINTS = [("POST", f"{R}/branches"), ("PUT", UPSTREAM), ("DELETE", UPSTREAM), ("POST", f"{R}/fetch"),
                    ("POST", f"{R}/pull"), ("POST", f"{R}/push")]
 READ_ENDPOINTS = [("GET", "/api/v1/repos"), ("GET", R), ("GET", f"{R}/remotes"), ("GET", f"{R}/forks"),
@@ -369,11 +370,12 @@ def query_cases() -> Iterator[Any]:
             yield case(f"NUL {method}", method, path, code="bad_request")
 
 
-# Unknown names and wrong tokens, push's expect and dry_run and backups, and reads: modules of their
-# own, built with `case` above.
+# Unknown names and wrong tokens, push's expect and dry_run and backups, reads, changing a rule: modules
+# of their own, built with `case` above.
 from tests.api.bad_input_access import auth_cases, lookup_cases  # noqa: E402
 from tests.api.bad_input_backups import backup_cases  # noqa: E402
 from tests.api.bad_input_reads import read_query_cases  # noqa: E402
+from tests.api.bad_input_rules import rule_patch_cases  # noqa: E402
 
 ALL_CASES = [*body_cases(), *field_cases(), *query_cases(), *read_query_cases(), *lookup_cases(), *auth_cases(),
-             *backup_cases()]
+             *backup_cases(), *rule_patch_cases()]

@@ -6,9 +6,12 @@ import re
 import time
 from pathlib import Path
 
-import requests
+from playwright.sync_api import Browser, expect
 
+from tests.dashboard.test_browser import browser
 from tests.support.live import Processes
+
+__all__ = ["browser"]  # the browser tests' browser, shared
 
 
 def startup_lines(procs: Processes, wanted: str, timeout: float = 20) -> list[str]:
@@ -18,7 +21,8 @@ def startup_lines(procs: Processes, wanted: str, timeout: float = 20) -> list[st
     return [line for line in procs.log("serve").splitlines() if line.strip()]
 
 
-def test_a_first_run_prints_a_sign_in_link_that_signs_in(tmp_path: Path) -> None:
+def test_a_first_run_prints_a_sign_in_link_that_signs_in(browser: Browser, tmp_path: Path) -> None:
+    sent: list[str] = []  # every URL the browser asks for
     procs = Processes(tmp_path, {"GITFERRY_ADMIN_TOKEN": "", "GITFERRY_FETCH_INTERVAL": "0"})
     try:
         procs.serve()
@@ -26,12 +30,19 @@ def test_a_first_run_prints_a_sign_in_link_that_signs_in(tmp_path: Path) -> None
         assert lines[:2] == [f"gitferry: dashboard on {procs.api.base}/  (API {procs.api.base}/api/v1, "
                              f"health {procs.api.base}/healthz)", f"gitferry: data in {tmp_path}"], lines
         assert not [line for line in lines if "alembic" in line or "Booting worker" in line or "celery@" in line]
-        link = re.search(r"sign in at (\S+)", "\n".join(lines))
+        link = re.search(r"sign in at (\S+/dashboard/sign-in#token=(\S+))", "\n".join(lines))
         assert link, lines
-        signed = requests.get(link.group(1), allow_redirects=False, timeout=30)
-        assert signed.status_code == 303 and signed.headers["Location"] == "/dashboard/"
-        page = requests.get(f"{procs.api.base}/dashboard/", cookies=signed.cookies, timeout=30)
-        assert page.status_code == 200 and "admin token" in page.text
+        url, token = link.groups()
+        assert token.startswith("gf_") and "?" not in url  # after '#': no request carries it
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.on("request", lambda request: sent.append(request.url))
+        page.goto(url)
+        expect(page).to_have_url(f"{procs.api.base}/dashboard/")
+        expect(page.locator("header")).to_contain_text("admin token")
+        assert sent and not [u for u in sent if token in u]
+        page.go_back()  # the history keeps the form's address, not the link's
+        assert token not in page.url
+        page.context.close()
     finally:
         procs.stop_all()
 

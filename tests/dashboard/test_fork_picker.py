@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Browser, expect
 
 from tests.conftest import Forge
 from tests.dashboard.conftest import sign_in_over_http
+from tests.dashboard.test_browser import browser, shot, signed_in
 from tests.forges.conftest import Setup, start_fake
 from tests.support.live import Api, Processes
 from tests.support.repos import commit_to
 
+__all__ = ["browser"]  # the browser tests' browser, shared
 HOSTILE = '<img src=x onerror=alert(1)>"\u202e'
 REPO = "acme/widgets"
 
@@ -29,6 +32,7 @@ class Live:
     setup: Setup
     http: requests.Session
     csrf: str
+    procs: Processes
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         procs.api.ok("POST", "/api/v1/repos", {"name": REPO, "url": setup.origin_url}, status=201)
         procs.api.wait_repo(REPO)
         http, csrf = sign_in_over_http(procs.api.base)
-        yield Live(procs.api, setup, http, csrf)
+        yield Live(procs.api, setup, http, csrf, procs)
     finally:
         procs.stop_all()
         setup.fake.stop()
@@ -132,3 +136,23 @@ def test_a_fork_the_forge_does_not_list_is_refused(live: Live) -> None:
                              data={"csrf": live.csrf, "fork": "nobody/none", "name": "nobody"})
     assert refused.status_code == 404 and "github lists no fork named &#39;nobody/none&#39;" in refused.text
     assert live.api.ok("GET", f"/api/v1/repos/{REPO}/remotes")["remotes"] == before
+
+
+def test_in_the_browser_a_fork_is_picked_from_the_list_and_becomes_a_remote(browser: Browser, live: Live) -> None:
+    page = signed_in(browser, live.procs)
+    page.goto(f"{live.api.base}/dashboard/repos/{REPO}")
+    page.click("details.add > summary")
+    page.click("details.from-forks > summary")  # the list is asked of the forge only now
+    dave = page.locator('li.fork[data-fork="dave/w"]')
+    expect(dave).to_be_visible()
+    expect(dave.locator("img.icon")).to_have_attribute("alt", "GitHub")
+    expect(page.locator("li.fork")).to_have_count(len(live.setup.forks) + 1)
+    shot(page, "fork-picker")
+    dave.get_by_label("Remote name").fill("daves")
+    dave.get_by_role("button", name="Add as remote").click()
+    expect(page.locator("p.notice")).to_contain_text("Added remote daves")
+    expect(page.locator("ul.remotes li", has_text="daves")).to_be_visible()
+    remotes = {r["name"]: r["url"] for r in live.api.ok("GET", f"/api/v1/repos/{REPO}/remotes")["remotes"]}
+    assert remotes["daves"] == live.setup.fake.url_of(live.setup.fake.repos["dave/w"])
+    shot(page, "fork-picker-added")
+    page.context.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from service.domain.records import RemoteFetch
 from service.domain.types import JobKind
 from tests.dashboard.conftest import Markup, sign_in
 from tests.support.live import ADMIN
@@ -61,10 +63,11 @@ def test_a_wrong_token_is_refused_and_signs_nobody_in(client: Any) -> None:
     assert no_csrf.status_code == 403
 
 
-def test_the_first_run_sign_in_link_signs_in(client: Any) -> None:
-    answer = client.get(f"/dashboard/sign-in?token={ADMIN}")
-    assert answer.status_code == 303 and answer.headers["Location"] == "/dashboard/"
-    assert client.get("/dashboard/").status_code == 200
+def test_a_token_in_the_query_signs_nobody_in(client: Any) -> None:
+    answer = client.get(f"/dashboard/sign-in?token={ADMIN}")  # a link anyone could send
+    assert answer.status_code == 200 and "Sign in with one of gitferry's API tokens" in answer.text
+    assert not any(c.startswith("gitferry_session=") for c in answer.headers.getlist("Set-Cookie"))
+    assert client.get("/dashboard/").status_code == 303
 
 
 def test_sign_out_ends_the_session(client: Any) -> None:
@@ -290,3 +293,24 @@ def test_web_processes_starting_together_share_one_session_key(tmp_path: Any) ->
     assert len(keys) == 1 and len(keys.pop()) == 32
     assert [p.name for p in tmp_path.iterdir()] == ["dashboard.key"]
     assert (tmp_path / "dashboard.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_each_remote_shows_its_own_last_fetch_attempt_and_failures(app: Any, client: Any) -> None:
+    store = services(app).store
+    repo = store.repos.create("acme/remotes", "file:///tmp/r.git", pull_strategy=None, fetch_interval=None,
+                              protected_branches=[])
+    store.repos.add_remote(repo.id, "fork", "file:///tmp/fork.git")
+    store.repos.add_remote(repo.id, "never", "file:///tmp/never.git")
+    hour_ago, now = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    store.repos.remotes_fetched(repo.id, (RemoteFetch("origin", hour_ago), RemoteFetch("fork", hour_ago)))
+    for _ in range(2):
+        store.repos.remotes_fetched(repo.id, (RemoteFetch("fork", now, "auth", "fork: <b>denied</b>"),))
+    sign_in(client)
+    page = client.get("/dashboard/repos/acme/remotes").text
+    items = {name: page.split(f"<strong>{name}</strong>", 1)[1].split("</li>", 1)[0]
+             for name in ("origin", "fork", "never")}
+    assert "last fetched <time" in items["origin"] and "1 h ago" in items["origin"]
+    assert "last tried" not in items["origin"] and "failed" not in items["origin"]
+    assert "last tried" in items["fork"] and "the last 2 fetches failed" in items["fork"]
+    assert "auth: fork: &lt;b&gt;denied&lt;/b&gt;" in items["fork"]
+    assert "last fetched <time title=\"\">never</time>" in items["never"]

@@ -82,6 +82,8 @@ def test_each_driver_agrees_with_its_parts(driver: ForgeDriver) -> None:
     assert driver.webhook.forge == driver.kind
     assert driver.webhook in drivers_for(driver.endpoint)
     assert callable(driver.forks.list_forks) and callable(driver.forks.full_name)
+    assert callable(driver.accounts.account)
+    assert isinstance(driver.webhook.event_headers, tuple) and isinstance(driver.webhook.delivery_headers, tuple)
     assert bool(driver.default_host) == bool(driver.default_api_url)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import backups as _backups
 from . import fetch as _fetch
+from . import graph as _graph
 from . import history as _history
 from . import leftovers as _leftovers
 from . import pull as _pull
@@ -284,6 +285,10 @@ class Clone:
     def compare(self, base: _history.Resolved, head: _history.Resolved, limit: int) -> _history.Comparison:
         """Ahead and behind (at most `limit` commits listed each, all counted) and the merge base."""
         return _history.compare(self._git, base, head, limit)
+
+    def graph(self, limit: int, skip: int = 0, order: str = "topo") -> _graph.GraphPage:
+        """The commit graph's commits: all branches, remote branches and tags, children first."""
+        return _graph.graph(self._git, limit, skip, order)
 
     # -- pull and push ---------------------------------------------------------------------
 

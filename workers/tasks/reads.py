@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from workers.git import Clone, GitConfig, GitError, Resolved
+from workers.git.graph import ORDERS
 from workers.tasks.context import WorkerContext
 
 log = logging.getLogger("gitferry.worker")
@@ -36,7 +37,15 @@ def read_compare(clone: Clone, params: dict[str, Any]) -> dict[str, Any]:
     return clone.compare(base, head, params["limit"]).to_dict()
 
 
-READS: dict[str, Read] = {"commits": read_commits, "compare": read_compare}
+def read_graph(clone: Clone, params: dict[str, Any]) -> dict[str, Any]:
+    """The commit graph's commits with their parents and refs."""
+    order = params.get("order", "topo")
+    if order not in ORDERS:
+        raise GitError("invalid", f"order must be one of {sorted(ORDERS)}")
+    return clone.graph(params["limit"], params.get("skip", 0), order).to_dict()
+
+
+READS: dict[str, Read] = {"commits": read_commits, "compare": read_compare, "graph": read_graph}
 
 
 def answer_read(ctx: WorkerContext, read_id: str, repo_id: int, kind: str, params: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ DRIVER = ForgeDriver(
     git_username="pat",  # any non-empty name works beside a PAT
     webhook=AzureDevOpsWebhook(),
     forks_module=f"{__name__}.forks",
+    account_module=f"{__name__}.account",
     web_url=azure_devops_web_url,
     compare_url=azure_devops_compare,
     # Azure DevOps Services, and the organizations still on their old visualstudio.com addresses.

@@ -28,6 +28,8 @@ from service.forges.webhooks import (
 
 class AzureDevOpsWebhook:
     forge = "azure-devops"
+    event_headers: tuple[str, ...] = ()  # eventType and id are in the body
+    delivery_headers: tuple[str, ...] = ()
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         return True

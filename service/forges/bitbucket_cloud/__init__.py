@@ -11,6 +11,7 @@ DRIVER = ForgeDriver(
     git_username="x-token-auth",
     webhook=BitbucketCloudWebhook(),
     forks_module=f"{__name__}.forks",
+    account_module=f"{__name__}.account",
     web_url=path_web_url,
     compare_url=bitbucket_cloud_compare,
     default_host="bitbucket.org",

@@ -30,6 +30,8 @@ REF_PREFIX = {"branch": "refs/heads/", "named_branch": "refs/heads/", "tag": "re
 
 class BitbucketCloudWebhook:
     forge = "bitbucket-cloud"
+    event_headers: tuple[str, ...] = ("X-Event-Key",)
+    delivery_headers: tuple[str, ...] = ("X-Request-UUID",)
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         # Only Cloud sends these two; Server sends X-Request-Id instead.
@@ -42,8 +44,8 @@ class BitbucketCloudWebhook:
         return hex_signature_ok(headers.get(SIGNATURE), secret, body, prefix="sha256=")
 
     def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
-        delivery = delivery_id(headers, "X-Request-UUID")
-        event = event_name(headers, "X-Event-Key")
+        delivery = delivery_id(headers, *self.delivery_headers)
+        event = event_name(headers, *self.event_headers)
         if event != "repo:push":
             return ForgeEvent(self.forge, delivery, event)
         body = obj(payload, "body")

@@ -11,6 +11,7 @@ DRIVER = ForgeDriver(
     git_username="",  # no fixed name: a user's HTTP access token goes with that user's name
     webhook=BitbucketServerWebhook(),
     forks_module=f"{__name__}.forks",
+    account_module=f"{__name__}.account",
     web_url=bitbucket_server_web_url,
     compare_url=bitbucket_server_compare,
 )

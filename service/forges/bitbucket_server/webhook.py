@@ -25,6 +25,8 @@ SIGNATURE = "X-Hub-Signature"
 
 class BitbucketServerWebhook:
     forge = "bitbucket-server"
+    event_headers: tuple[str, ...] = ("X-Event-Key",)
+    delivery_headers: tuple[str, ...] = ("X-Request-Id",)
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         # Cloud marks its deliveries with X-Request-UUID / X-Hook-UUID; Server always sends X-Event-Key.
@@ -37,8 +39,8 @@ class BitbucketServerWebhook:
         return hex_signature_ok(headers.get(SIGNATURE), secret, body, prefix="sha256=")
 
     def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
-        delivery = delivery_id(headers, "X-Request-Id")
-        event = event_name(headers, "X-Event-Key")
+        delivery = delivery_id(headers, *self.delivery_headers)
+        event = event_name(headers, *self.event_headers)
         if event == "diagnostics:ping":  # the "Test connection" button; body is {"test": true}
             return ForgeEvent(self.forge, delivery, "ping")
         if event != "repo:refs_changed":

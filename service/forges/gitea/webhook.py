@@ -33,6 +33,8 @@ SIGNATURES = (("X-Forgejo-Signature", ""), ("X-Gitea-Signature", ""), ("X-Hub-Si
 
 class GiteaWebhook:
     forge = "gitea"  # Forgejo too: same payloads, same config kind
+    event_headers: tuple[str, ...] = EVENT
+    delivery_headers: tuple[str, ...] = DELIVERY
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         return True

@@ -11,6 +11,7 @@ DRIVER = ForgeDriver(
     git_username="x-access-token",
     webhook=GitHubWebhook(),
     forks_module=f"{__name__}.forks",
+    account_module=f"{__name__}.account",
     web_url=path_web_url,
     compare_url=github_compare,
     default_host="github.com",

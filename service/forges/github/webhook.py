@@ -25,6 +25,8 @@ SIGNATURE = "X-Hub-Signature-256"
 
 class GitHubWebhook:
     forge = "github"
+    event_headers: tuple[str, ...] = ("X-GitHub-Event",)
+    delivery_headers: tuple[str, ...] = ("X-GitHub-Delivery",)
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
         return True
@@ -37,8 +39,8 @@ class GitHubWebhook:
         return hex_signature_ok(headers.get(SIGNATURE), secret, body, prefix="sha256=")
 
     def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
-        delivery = delivery_id(headers, "X-GitHub-Delivery")
-        event = event_name(headers, "X-GitHub-Event")
+        delivery = delivery_id(headers, *self.delivery_headers)
+        event = event_name(headers, *self.event_headers)
         if event != "push":
             # No field is required, but a repository named here lets the intake pick its host's secret.
             repo = payload.get("repository") if isinstance(payload, dict) else None

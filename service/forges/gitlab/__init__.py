@@ -11,6 +11,7 @@ DRIVER = ForgeDriver(
     git_username="oauth2",
     webhook=GitLabWebhook(),
     forks_module=f"{__name__}.forks",
+    account_module=f"{__name__}.account",
     web_url=path_web_url,
     compare_url=gitlab_compare,
     default_host="gitlab.com",

@@ -34,6 +34,9 @@ TOLERANCE = 300
 
 class GitLabWebhook:
     forge = "gitlab"
+    event_headers: tuple[str, ...] = ("X-Gitlab-Event",)
+    # Idempotency-Key (GitLab 17.4+) is kept on a resend; the event UUID is not.
+    delivery_headers: tuple[str, ...] = ("Idempotency-Key", "X-Gitlab-Event-UUID", "webhook-id")
 
     def __init__(self, clock: Callable[[], float] = time.time):
         self.clock = clock
@@ -62,9 +65,8 @@ class GitLabWebhook:
         return token_ok or signature_ok
 
     def parse(self, headers: Mapping[str, str], payload: Any) -> ForgeEvent:
-        # Idempotency-Key (GitLab 17.4+) is kept on a resend; the event UUID is not.
-        delivery = delivery_id(headers, "Idempotency-Key", "X-Gitlab-Event-UUID", "webhook-id")
-        event = event_name(headers, "X-Gitlab-Event")
+        delivery = delivery_id(headers, *self.delivery_headers)
+        event = event_name(headers, *self.event_headers)
         if event not in PUSH_EVENTS and not (event == "System Hook" and _system_push(payload)):
             return ForgeEvent(self.forge, delivery, event)
         body = obj(payload, "body")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Flask
 
 # The modules add their pages to the blueprint as they are imported.
-from service.web.dashboard import admin, jobs, pages, repo_page, web
+from service.web.dashboard import admin, dragpush, graph_page, jobs, pages, repo_page, settings, web
 
-__all__ = ["admin", "install", "jobs", "pages", "repo_page"]
+__all__ = ["admin", "dragpush", "graph_page", "install", "jobs", "pages", "repo_page", "settings"]
 
 
 def install(app: Flask) -> None:

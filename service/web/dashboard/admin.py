@@ -1,15 +1,20 @@
-"""Admin pages: API tokens (a new one shown once; revoke) and forges (add, delete; secrets never shown)."""
+"""Admin pages: API tokens (a new one shown once; revoke) and forges (add, test the token, delete; secrets
+never shown)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import g, url_for
+from flask import g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from service.domain.records import Delivery
 from service.domain.types import Scope
+from service.forges.accounts import TokenTest
 from service.forges.registry import KINDS
-from service.web.api_forges import add_forge_from, delete_forge_at, forge_views
+from service.web.api_forges import add_forge_from, delete_forge_at, forge_views, token_test_of
 from service.web.api_tokens import create_token_from, revoke_token
 from service.web.context import services
 from service.web.dashboard.web import NEEDS, act, bp, form, render
@@ -61,9 +66,9 @@ def revoke() -> ResponseReturnValue:
 
 
 @bp.get("/dashboard/forges")
-def forges(notice: tuple[str, bool] | None = None) -> str:
+def forges(notice: tuple[str, bool] | None = None, tested: TokenTest | None = None) -> str:
     _admin_only()
-    values: dict[str, object] = {"forges": forge_views(), "kinds": KINDS}
+    values: dict[str, object] = {"forges": forge_views(), "kinds": KINDS, "tested": tested}
     if notice is not None:
         values["notice"] = notice
     return render("forges.html", **values)
@@ -84,6 +89,22 @@ def add_forge() -> ResponseReturnValue:
     return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)
 
 
+@bp.post("/dashboard/forges/test")
+def forge_token_test() -> ResponseReturnValue:
+    """Ask the forge whose its token is: the answer in the forge's row (htmx), or the page with it."""
+    fragment = bool(request.headers.get("HX-Request"))
+    try:
+        _admin_only()
+        tested = token_test_of(form().get("host", ""))
+    except ApiError as exc:
+        if fragment:
+            return render_template("dashboard/_notice.html", notice=(exc.message, True)), exc.status
+        return forges((exc.message, True)), exc.status
+    if fragment:
+        return render_template("dashboard/_token_test.html", tested=tested)
+    return forges(tested=tested)
+
+
 @bp.post("/dashboard/forges/delete")
 def delete_forge() -> ResponseReturnValue:
     def done() -> str:
@@ -94,13 +115,34 @@ def delete_forge() -> ResponseReturnValue:
     return act(Scope.ADMIN, done, url_for("dashboard.forges"), _forges_again)
 
 
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One line of the webhook deliveries: recorded (`delivery`) or refused before it was read (`refused`)."""
+
+    received_at: datetime
+    forge: str
+    event: str
+    delivery_id: str
+    sender: str = ""
+    refused: str = ""  # why, when refused
+    delivery: Delivery | None = None
+
+
 @bp.get("/dashboard/deliveries")
 def deliveries() -> str:
-    """Recent webhook deliveries and job notifications, failures first to the eye."""
+    """Recent webhook deliveries (refused ones too), of every forge or one, and job notifications."""
     _admin_only()
+    forge = request.args.get("forge", "").strip()
+    if forge and forge not in KINDS:
+        raise ApiError(400, "bad_forge", f"no forge kind {forge[:40]!r}; pick one of {', '.join(KINDS)}")
     store = services().store
-    return render("deliveries.html", deliveries=store.deliveries.recent(), notifications=store.notifications.recent(),
-                  host_of=host_of)
+    rows = [DeliveryRow(d.received_at, d.forge, d.event, d.delivery_id, delivery=d)
+            for d in store.deliveries.recent(forge=forge or None)]
+    rows += [DeliveryRow(r.received_at, r.forge, r.event, r.delivery_id, sender=r.sender, refused=r.reason)
+             for r in store.refused.recent(forge=forge or None)]
+    rows.sort(key=lambda row: row.received_at, reverse=True)
+    return render("deliveries.html", deliveries=rows[:50], notifications=store.notifications.recent(),
+                  host_of=host_of, kinds=KINDS, forge=forge)
 
 
 def host_of(url: str) -> str:

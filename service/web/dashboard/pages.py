@@ -83,9 +83,9 @@ def home() -> ResponseReturnValue:
 
 @bp.get("/dashboard/sign-in")
 def sign_in_form() -> ResponseReturnValue:
-    token = request.args.get("token")
-    if token:  # the sign-in link `gitferry serve` prints on a first run
-        return _signed_in(token)
+    """The form. The link `gitferry serve` prints on a first run carries its token after `#`, which
+    no request sends (so no log or Referer holds it): the page's script posts the form with it.
+    A token in the query signs nobody in, so no link can sign a person in as someone else."""
     return _sign_in_page(None)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
 
 from service.domain.records import Job, Json, Remote, Repo
-from service.domain.types import JobKind, JobState, Scope
+from service.domain.types import JobKind, Scope
 from service.forges.registry import BY_KIND
 from service.web.answers import find_repo
 from service.web.api_backups import delete_backup_of, kept_backups, restore_params
@@ -18,6 +17,7 @@ from service.web.api_commits import compared
 from service.web.api_ops import pull_params, push_params
 from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
 from service.web.context import services
+from service.web.dashboard.dry_runs import last_dry_run
 from service.web.dashboard.jobs import job_values, shown_job
 from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
@@ -31,23 +31,12 @@ DRY_RUN_WAIT = 10.0  # seconds a dry run's form waits for its result
 class RemoteRow:
     remote: Remote
     provider: str
-    fetched_at: datetime | None  # the last fetch of it that went through
-    error: str | None  # the last fetch's error, when the last fetch failed
 
 
 def remote_rows(repo: Repo) -> list[RemoteRow]:
-    """Each remote with its last fetch and error, from the repo's recent fetch jobs."""
-    svc = services()
-    provider = svc.provider()
-    fetches = svc.store.jobs.latest(repo=repo.name, kind=JobKind.FETCH, limit=200)
-    rows = []
-    for remote in svc.store.repos.remotes(repo.id):
-        mine = [j for j in fetches if j.finished and j.params.get("remote") in (None, remote.name)]
-        done = next((j for j in mine if j.state == JobState.DONE), None)
-        last = mine[0] if mine else None
-        error = last.error_message if last and last.state == JobState.FAILED else None
-        rows.append(RemoteRow(remote, provider(remote.url), done.finished_at if done else repo.last_fetch_at, error))
-    return rows
+    """Each remote with its provider; its last attempt, success and error are the remote's own record."""
+    provider = services().provider()
+    return [RemoteRow(remote, provider(remote.url)) for remote in services().store.repos.remotes(repo.id)]
 
 
 def fork_source(repo: Repo) -> str | None:
@@ -80,7 +69,7 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
         "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
         "remote_branches": grouped(refs.get("remote_branches", [])), "pending": bool(refs.get("pending")),
         "rules": rules, "strategies": STRATEGIES, "backups": backups,
-        "pushes": pushes_shown(found, backups, tips_of(refs)),
+        "pushes": pushes_shown(found, backups, tips_of(refs)), "dry_run": last_dry_run(found),
         "strategy": found.pull_strategy or svc.settings.pull_strategy,
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
         "provider": svc.provider()(found.url), "fork_source": fork_source(found), **job_values(found.name, 10),
@@ -139,18 +128,27 @@ def pull(name: str) -> ResponseReturnValue:
 def push(name: str) -> ResponseReturnValue:
     def done() -> str:
         found = find_repo(name)
-        fields = form()
-        body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch", "expect") if k in fields}
-        if "set_upstream" in fields:
-            body["set_upstream"] = fields["set_upstream"] == "yes"
-        if fields.get("force") == "yes":  # a force names the remote tip it overwrites (expect)
-            body["force"] = True
-        params = push_params(found, body)
+        params = push_params(found, push_body(form()))
         job = services().jobs.add(found, JobKind.PUSH, params)
         where = f" to {params['remote']}/{params['remote_branch'] or params['branch']}" if params["remote"] else ""
         return _queued(job, f"{'Force pushing' if params['force'] else 'Pushing'} {params['branch']}{where}")
 
     return _act(name, Scope.WRITE, done)
+
+
+def push_body(fields: dict[str, str]) -> Json:
+    """A push form's fields as the API's push body; `to` (remote/branch, as the remote branch
+    lists name it) stands for remote and remote_branch."""
+    body: Json = {k: fields[k] for k in ("branch", "remote", "remote_branch", "expect") if k in fields}
+    if "to" in fields:
+        body["remote"], _, body["remote_branch"] = fields["to"].partition("/")
+        if not body["remote_branch"]:
+            raise ApiError(422, "invalid", "choose the remote branch to push to, as remote/branch")
+    if "set_upstream" in fields:
+        body["set_upstream"] = fields["set_upstream"] == "yes"
+    if fields.get("force") == "yes":  # a force names the remote tip it overwrites (expect)
+        body["force"] = True
+    return body
 
 
 @bp.post("/dashboard/repos/<path:name>/upstream")

@@ -2,6 +2,7 @@
 
 from tests.support.fake_forges.base import FakeForge, FakeRepo
 from tests.support.fake_forges.forges import (
+    ACCOUNT,
     FakeAzureDevOps,
     FakeBitbucketCloud,
     FakeBitbucketServer,
@@ -10,5 +11,5 @@ from tests.support.fake_forges.forges import (
     FakeGitLab,
 )
 
-__all__ = ["FakeAzureDevOps", "FakeBitbucketCloud", "FakeBitbucketServer", "FakeForge", "FakeGitHub",
+__all__ = ["ACCOUNT", "FakeAzureDevOps", "FakeBitbucketCloud", "FakeBitbucketServer", "FakeForge", "FakeGitHub",
            "FakeGitLab", "FakeGitea", "FakeRepo"]

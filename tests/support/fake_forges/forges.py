@@ -1,4 +1,5 @@
-"""Fakes of GitHub, GitLab, Bitbucket Cloud and Server, Gitea and Azure DevOps: their documented fork JSON."""
+"""Fakes of GitHub, GitLab, Bitbucket Cloud and Server, Gitea and Azure DevOps: their documented fork JSON,
+and the "current user" JSON each answers for the token (the account `ACCOUNT`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from tests.support.fake_forges.base import Answer, FakeForge, FakeRepo
+
+ACCOUNT = "ferry-bot"  # the account every fake's token belongs to
 
 
 def _bearer(headers: Any, token: str, *schemes: str) -> bool:
@@ -41,6 +44,9 @@ class FakeGitHub(FakeForge):
                   {"message": "API rate limit exceeded for installation ID 1."})
 
     def api(self, path: str, query: dict[str, str], headers: Any) -> Answer | None:
+        if path == "/api/v3/user":  # "Get the authenticated user"
+            return 200, {}, {"login": ACCOUNT, "id": 583231, "node_id": "MDQ6VXNlcjU4MzIzMQ==", "type": "User",
+                             "site_admin": False, "name": "Ferry Bot", "html_url": f"{self.base}/{ACCOUNT}"}
         m = re.fullmatch(r"/api/v3/repos/([^/]+)/([^/]+)/forks", path)
         repo = self.repos.get(f"{m[1]}/{m[2]}") if m else None
         m2 = re.fullmatch(r"/api/v3/repositories/(\d+)/forks", path)
@@ -79,6 +85,9 @@ class FakeGitLab(FakeForge):
                         "RateLimit-Reset": str(int(time.time()) + seconds)}, {"message": "Retry later"})
 
     def api(self, path: str, query: dict[str, str], headers: Any) -> Answer | None:
+        if path == "/api/v4/user":  # "Get the current user" (python-gitlab's auth())
+            return 200, {}, {"id": 1, "username": ACCOUNT, "name": "Ferry Bot", "state": "active", "locked": False,
+                             "bot": False, "web_url": f"{self.base}/{ACCOUNT}"}
         # The project path arrives URL-encoded as one segment: /projects/group%2Fsub%2Fname/forks.
         m = re.fullmatch(r"/api/v4/projects/([^/]+)/forks", path)
         repo = self.repos.get(unquote(m[1])) if m else None
@@ -117,6 +126,10 @@ class FakeBitbucketCloud(FakeForge):
         return 401, {}, {"type": "error", "error": {"message": "Access token expired or revoked."}}
 
     def api(self, path: str, query: dict[str, str], headers: Any) -> Answer | None:
+        if path == "/2.0/user":  # "Get current user": an Account (username is no longer sent)
+            return 200, {}, {"type": "user", "display_name": "Ferry Bot", "nickname": ACCOUNT,
+                             "uuid": "{c0ffee00-0000-4000-8000-000000000001}", "account_id": "557058:c0ffee",
+                             "links": {"avatar": {"href": f"{self.base}/avatar.png"}}}
         m = re.fullmatch(r"/2\.0/repositories/([^/]+)/([^/]+)/forks/?", path)
         repo = self.repos.get(f"{m[1]}/{m[2]}") if m else None
         if repo is None:
@@ -160,6 +173,9 @@ class FakeBitbucketServer(FakeForge):
                                      "credentials and try again.", "exceptionName": "AuthenticationException"}]}
 
     def api(self, path: str, query: dict[str, str], headers: Any) -> Answer | None:
+        if path == "/rest/api/1.0/application-properties":  # every authenticated answer names its user
+            return 200, {"X-AUSERNAME": ACCOUNT}, {"version": "8.19.1", "buildNumber": "8019001",
+                                                   "buildDate": "1718000000000", "displayName": "Bitbucket"}
         m = re.fullmatch(r"/rest/api/1\.0/projects/([^/]+)/repos/([^/]+)/forks", path)
         repo = self.repos.get(f"{unquote(m[1]).upper()}/{m[2]}") if m else None
         if repo is None:
@@ -199,6 +215,9 @@ class FakeGitea(FakeForge):
         return 401, {}, {"message": "token is required", "url": f"{self.base}/api/swagger"}
 
     def api(self, path: str, query: dict[str, str], headers: Any) -> Answer | None:
+        if path == "/api/v1/user":  # "Get the authenticated user"
+            return 200, {}, {"id": 1, "login": ACCOUNT, "login_name": "", "full_name": "Ferry Bot",
+                             "email": "ferry-bot@noreply.example", "is_admin": False}
         m = re.fullmatch(r"/api/v1/repos/([^/]+)/([^/]+)/forks", path)
         repo = self.repos.get(f"{m[1]}/{m[2]}") if m else None
         if repo is None:
@@ -246,7 +265,10 @@ class FakeAzureDevOps(FakeForge):
 
     def api(self, path: str, query: dict[str, str], headers: Any) -> Answer | None:
         if path == "/org/_apis/connectionData":
-            return 200, {}, {"instanceId": self.collection_id, "locationServiceData": {}}
+            user = {"id": "9e1e1b5a-0000-4000-8000-0000000000a1", "providerDisplayName": "Ferry Bot",
+                    "isActive": True, "properties": {"Account": {"$type": "System.String", "$value": ACCOUNT}}}
+            return 200, {}, {"authenticatedUser": user, "authorizedUser": user, "instanceId": self.collection_id,
+                             "deploymentType": "hosted", "locationServiceData": {}}
         m = re.fullmatch(r"/org/([^/]+)/_apis/git/repositories/([^/]+)/forks/([^/]+)", path)
         repo = self.repos.get(f"{m[1]}/{m[2]}") if m else None
         if repo is None or m[3] != self.collection_id or not query.get("api-version", "").startswith("7.1"):

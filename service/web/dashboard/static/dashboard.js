@@ -41,8 +41,10 @@
           if (!current || !fresh) { return; }
           current.replaceWith(fresh);
           var still = fresh.querySelectorAll("tr.state-queued, tr.state-running").length;
-          // On a repo's page, a job that ended may have moved its branches: show them as they are now.
-          if (document.body.getAttribute("data-page") === "repo" && still < busy && !leaving) {
+          // On a repo's page, a job that ended may have moved its branches: show them as they are now
+          // (not while a dialog is open: the question it asks would be lost).
+          if (document.body.getAttribute("data-page") === "repo" && still < busy && !leaving &&
+              !document.querySelector("dialog[open]")) {
             window.location.reload();
             return;
           }
@@ -63,7 +65,18 @@
     });
   }
 
+  // The first-run link: /dashboard/sign-in#token=... The token leaves the address bar (and the
+  // history) before the form posts it; it never reaches the server in a URL.
+  function signInFromLink() {
+    var field = document.getElementById("token");
+    if (!field || window.location.hash.indexOf("#token=") !== 0) { return; }
+    field.value = decodeURIComponent(window.location.hash.slice(7));
+    window.history.replaceState(null, "", window.location.pathname);
+    field.form.submit();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    signInFromLink();
     var box = document.getElementById("jobs");
     if (box) { follow(box); }
   });
