@@ -3,7 +3,8 @@ and its 500-commit graph (issue 16: each under 300 ms).
 
 `gitferry serve` (embedded) clones a real forge (bench/graph_repo.py: 2,000 branches, merges) and
 records its refs; its worker answers the graph's read. The web app also runs in this process on the
-same data folder, with the other repos filled into its store directly (what jobs would have recorded);
+same data folder, with the other repos filled into its store directly (what jobs would have recorded:
+refs, and two remotes with their last fetches, every seventh repo's upstream failing);
 Flask's test client signs in and times each page, so the figure is the server's own time: no network,
 no browser. The graph is timed as first asked (the worker's `git log`, the lanes, the SVG) and as
 asked again (the web remembers the answer while the refs are the same).
@@ -18,10 +19,13 @@ import hashlib
 import shutil
 import statistics
 import time
+from datetime import timedelta
 from typing import Any
 
 from bench.common import gitferry, scratch_dir, table, write_json
 from bench.graph_repo import NAME, add_repo, build_forge
+from service.domain.records import RemoteFetch
+from service.domain.types import utcnow
 from service.settings import load_settings
 from service.web import create_app
 from service.web.dashboard import graph_page
@@ -89,6 +93,11 @@ def measured(root: Any, args: argparse.Namespace) -> dict[str, list[tuple[float,
                                       pull_strategy=None, fetch_interval=None, protected_branches=[])
             store.repos.ready(repo.id)
             store.repos.save_refs(repo.id, snapshot(10))
+            store.repos.add_remote(repo.id, "upstream", f"https://example.com/upstream/repo-{n}.git")
+            at = utcnow() - timedelta(minutes=n % 90)
+            upstream = RemoteFetch("upstream", at, "not_found", "repository not found") if n % 7 == 0 \
+                else RemoteFetch("upstream", at)
+            store.repos.remotes_fetched(repo.id, (RemoteFetch("origin", at), upstream))
         client = app.test_client()
         sign_in(client)
         graph = f"/dashboard/graph/{NAME}?limit={args.graph}"

@@ -138,8 +138,8 @@ def test_jobs_arrive_live_with_their_outcome(browser: Browser, live: Processes, 
     job = live.api.ok("POST", f"/api/v1/repos/{repo_name}/fetch", {})["job"]
     row = page.locator(f'#jobs tr[data-job="{job["id"]}"]')
     expect(row).to_contain_text("nothing new")  # no reload: the stream said the jobs changed
-    row.locator("details.result summary").click()
-    expect(row.locator("details.result pre")).to_be_visible()
+    row.locator("details.result > summary").click()
+    expect(row.locator(".job-result")).to_contain_text("origin: nothing new.")  # the result in words
     shot(page, "jobs-live")
     page.context.close()
 

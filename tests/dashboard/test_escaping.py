@@ -29,6 +29,11 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     remote = next(b for b in api.ok("GET", f"/api/v1/repos/{repo_name}/branches")["remote_branches"]
                   if b["name"] == HOSTILE[0])
     assert remote  # the hostile names reached the recorded refs
+    # A pull's result shown on the repo's page (its dry run: what a pull would do), hostile names and all.
+    api.ok("PUT", f"/api/v1/repos/{repo_name}/branches/{quote(HOSTILE[0], safe='')}/upstream",
+           {"remote": "origin", "branch": HOSTILE[1]})
+    dry_run = api.run(f"/api/v1/repos/{repo_name}/pull", {"branch": HOSTILE[0], "dry_run": True})
+    assert dry_run["state"] == "done", dry_run
 
     # A forged webhook delivery names itself in headers the deliveries page shows.
     forged, headers = signing.github(signing.github_push(forge.url), "a-guess", event=HOSTILE[1], delivery=HOSTILE[0])
@@ -38,7 +43,7 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
              f"/dashboard/graph/{repo_name}",
              "/dashboard/jobs", f"/dashboard/jobs?repo={repo_name}", f"/dashboard/jobs/table?repo={repo_name}",
              "/dashboard/tokens", "/dashboard/forges", "/dashboard/deliveries",
-             f"/dashboard/repos/{quote(HOSTILE[0])}"]
+             f"/dashboard/repos/{quote(HOSTILE[0])}", f"/dashboard/repos/{repo_name}?job={dry_run['id']}"]
     shown = ""
     for path in pages:
         answer = http.get(api.base + path, timeout=30)

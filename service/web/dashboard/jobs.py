@@ -14,15 +14,23 @@ from collections.abc import Iterator
 from flask import Response, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from service.domain.records import Job
+from service.domain.records import Job, Repo
 from service.domain.types import utcnow
 from service.web.context import services
 from service.web.dashboard.web import bp, render
+from service.web.errors import ApiError
 
 LIMIT = 50  # jobs shown
 STREAM_SECONDS = 25.0  # then the browser reconnects
 LOOK_EVERY = 0.5  # seconds between looks at the jobs
 STREAMS = threading.BoundedSemaphore(4)  # per web process; the web has 16 threads
+# A dry run's outcome (a pull's or a push's), as what would happen.
+WOULD = {"up-to-date": "nothing to do", "fast-forwarded": "would fast-forward", "merged": "would merge",
+         "rebased": "would rebase", "diverged": "would be refused (diverged)", "conflict": "would conflict",
+         "fast-forward": "would fast-forward", "create": "would create", "force": "would force",
+         "rejected": "would be rejected"}
+# Outcomes of a job that ended without doing what was asked (nothing changed), in a few words.
+REFUSED = {"diverged": "not pulled, nothing changed", "conflict": "nothing changed", "rejected": "not pushed"}
 
 
 def _jobs(repo: str | None, limit: int = LIMIT) -> list[Job]:
@@ -43,6 +51,10 @@ def outcome(job: Job) -> str:
     if not job.finished:
         return ""
     result = job.result or {}
+    if result.get("dry_run") and isinstance(result.get("outcome"), str):
+        return f"dry run: {WOULD.get(result['outcome'], result['outcome'])}"
+    if result.get("outcome") in REFUSED:  # what a person must do something about, said so
+        return f"{result['outcome']}: {result.get('reason') or REFUSED[result['outcome']]}"
     for key in ("outcome", "summary", "status"):
         if isinstance(result.get(key), str):
             return str(result[key])
@@ -90,6 +102,16 @@ def job_values(repo: str | None, limit: int = LIMIT) -> dict[str, object]:
     """What the jobs table shows: of `repo` (None: of all repos)."""
     return {"jobs_repo": repo, "jobs": _jobs(repo, limit), "duration": duration, "outcome": outcome,
             "pretty": pretty}
+
+
+def shown_job(repo: Repo, asked: str | None) -> Job | None:
+    """The job a repo's page was asked to show (?job=<id>, where a pull's form leads): of this repo."""
+    if asked is None:
+        return None
+    job = services().store.jobs.get(int(asked)) if asked.isascii() and asked.isdigit() and len(asked) < 12 else None
+    if job is None or job.repo_id != repo.id:
+        raise ApiError(404, "not_found", f"{repo.name} has no job {asked[:20]}")
+    return job
 
 
 def fingerprint(found: list[Job]) -> str:

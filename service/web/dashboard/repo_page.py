@@ -18,11 +18,13 @@ from service.web.api_ops import pull_params, push_params
 from service.web.api_repos import STRATEGIES, add_remote_from, change_repo, remove_remote
 from service.web.context import services
 from service.web.dashboard.dry_runs import last_dry_run
-from service.web.dashboard.jobs import job_values
+from service.web.dashboard.jobs import job_values, shown_job
 from service.web.dashboard.pushes import pushes_shown
 from service.web.dashboard.web import act, bp, form, render
 from service.web.errors import ApiError
 from service.web.forks import forks_of, origin_forge, remote_name_for
+
+DRY_RUN_WAIT = 10.0  # seconds a dry run's form waits for its result
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
         "interval": svc.settings.fetch_interval if found.fetch_interval is None else found.fetch_interval,
         "provider": svc.provider()(found.url), "fork_source": fork_source(found), **jobs,
     }
+    values["shown_job"] = shown = shown_job(found, request.args.get("job"))
+    values["picked"] = shown.params if shown and shown.kind == JobKind.PULL else {}  # the Pull form as it was sent
     if notice is not None:
         values["notice"] = notice
     return render("repo.html", **values)
@@ -103,13 +107,25 @@ def _queued(job: Job, what: str) -> str:
 
 @bp.post("/dashboard/repos/<path:name>/pull")
 def pull(name: str) -> ResponseReturnValue:
+    """Pull a branch with the strategy picked, or (dry_run) work out what the pull would do; back
+    to the repo's page showing the job, whose result shows there once it ended."""
+    queued: list[Job] = []
+
     def done() -> str:
         found = find_repo(name)
-        params = pull_params(found, form())
-        job = services().jobs.add(found, JobKind.PULL, params)
-        return _queued(job, f"Pulling {params['branch']} ({params['strategy']})")
+        fields = form()
+        body: Json = {k: fields[k] for k in ("branch", "strategy") if k in fields}
+        if fields.get("dry_run") == "yes":
+            body["dry_run"] = True
+        params = pull_params(found, body)
+        # A dry run changes nothing and ends soon: wait for it, as the API's ?wait does.
+        job = services().jobs.add(found, JobKind.PULL, params, wait=DRY_RUN_WAIT if "dry_run" in params else None)
+        queued.append(job)
+        what = "Dry run of pulling" if "dry_run" in params else "Pulling"
+        return _queued(job, f"{what} {params['branch']} ({params['strategy']})")
 
-    return _act(name, Scope.WRITE, done)
+    return act(Scope.WRITE, done, lambda: url_for("dashboard.repo", name=name, job=queued[0].id),
+               lambda message: repo(name, (message, True)))
 
 
 @bp.post("/dashboard/repos/<path:name>/push")

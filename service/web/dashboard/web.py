@@ -128,18 +128,20 @@ def why_not(needed: str) -> str:
     return "" if can(needed) else NEEDS.get(Scope(needed), "")
 
 
-def act(needed: Scope, done: Callable[[], str], back: str, again: Callable[[str], ResponseReturnValue],
-        ) -> ResponseReturnValue:
-    """Run an action for a form: on success back to `back` with what it did; on refusal the page
-    again (`again` with the error) and the refusal's 4xx status, nothing changed."""
+def act(needed: Scope, done: Callable[[], str], back: str | Callable[[], str],
+        again: Callable[[str], ResponseReturnValue]) -> ResponseReturnValue:
+    """Run an action for a form: on success back to `back` (or where `back()` says once it ran)
+    with what it did; on refusal the page again (`again` with the error) and the refusal's 4xx
+    status, nothing changed."""
     if not g.session.scope.allows(needed):
         return _refused(403, f"This {NEEDS[needed]}.", again)
     try:
         what = done()
     except ApiError as exc:
         return _refused(exc.status, exc.message, again)
-    response = make_response(redirect(back, 303))
-    session.set_notice(response, request, what, page=unquote(urlsplit(back).path))
+    where = back if isinstance(back, str) else back()
+    response = make_response(redirect(where, 303))
+    session.set_notice(response, request, what, page=unquote(urlsplit(where).path))
     return response
 
 

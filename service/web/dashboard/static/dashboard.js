@@ -11,10 +11,13 @@
   });
 
   // A form with data-confirm asks before it is sent.
+  var leaving = false;  // a form was sent: the page it leads to must not be cut off by a reload of this one
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) {
       event.preventDefault();
+    } else if (!event.target.hasAttribute("hx-post")) {
+      leaving = true;
     }
   });
 
@@ -40,7 +43,7 @@
           var still = fresh.querySelectorAll("tr.state-queued, tr.state-running").length;
           // On a repo's page, a job that ended may have moved its branches: show them as they are now
           // (not while a dialog is open: the question it asks would be lost).
-          if (document.body.getAttribute("data-page") === "repo" && still < busy &&
+          if (document.body.getAttribute("data-page") === "repo" && still < busy && !leaving &&
               !document.querySelector("dialog[open]")) {
             window.location.reload();
             return;
