@@ -4,6 +4,7 @@ live `gitferry serve` (no browser); plain git on the forge and on gitferry's clo
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,9 +85,11 @@ def test_the_page_offers_drag_and_drop_and_the_keyboard_way(admin_page: Signed, 
     assert '<tr data-branch="topic" draggable="true"' in page
     assert '<li data-push-to="origin/other">' in page and '<dialog id="dragpush"' in page
     row = page.split('data-branch="topic"', 1)[1].split("</tr>", 1)[0]
-    assert 'class="grid dragpush-pick"' in row and 'list="remote-branch-names"' in row
-    assert "To another remote branch" in row and "Review and push…<span class=\"sr-only\"> topic there</span>" in row
-    assert row.count(">Dry run<") == 1
+    menu = admin_page.http.get(admin_page.base + html.unescape(re.findall(r'class="menu" hx-get="([^"]+)"', row)[0]),
+                               headers={"HX-Request": "true"}, timeout=30).text  # the Push… menu, as it opens
+    assert 'class="grid dragpush-pick"' in menu and 'list="remote-branch-names"' in menu
+    assert "To another remote branch" in menu and "Review and push…<span class=\"sr-only\"> topic there</span>" in menu
+    assert menu.count(">Dry run<") == 1
     assert '/dashboard/static/dragpush.js" defer></script>' in page
 
 

@@ -325,3 +325,29 @@ def test_each_remote_shows_its_own_last_fetch_attempt_and_failures(app: Any, cli
     assert "last tried" in items["fork"] and "the last 2 fetches failed" in items["fork"]
     assert "auth: fork: &lt;b&gt;denied&lt;/b&gt;" in items["fork"]
     assert "last fetched <time title=\"\">never</time>" in items["never"]
+
+
+def test_a_branchs_menus_are_asked_for_when_they_open_and_say_which_branch(app: Any, client: Any) -> None:
+    store = services(app).store
+    repo = store.repos.create("acme/menus", "file:///tmp/m.git", pull_strategy=None, fetch_interval=None,
+                              protected_branches=[])
+    store.repos.ready(repo.id)
+    tracked = {"name": "feat/<x>", "sha": "a" * 40, "upstream": "origin/feat/<x>", "ahead": 1, "behind": 0,
+               "gone": False}
+    alone = {"name": "solo", "sha": "b" * 40, "upstream": None, "ahead": None, "behind": None, "gone": False}
+    store.repos.save_refs(repo.id, {"branches": [tracked, alone], "remote_branches": [], "tags": [], "pending": False})
+    sign_in(client)
+    page = client.get("/dashboard/repos/acme/menus").text
+    assert "Remote branch name" not in page  # no form in the page itself: each menu brings its own
+    assert 'hx-get="/dashboard/branch-menu/acme/menus?menu=push&amp;n=1&amp;branch=feat%2F%3Cx%3E"' in page
+    push = client.get("/dashboard/branch-menu/acme/menus?menu=push&n=1&branch=feat%2F%3Cx%3E").text
+    assert "Push to <bdi>origin/feat/&lt;x&gt;</bdi>." in push and 'id="push-to-1"' in push
+    solo = client.get("/dashboard/branch-menu/acme/menus?menu=push&n=2&branch=solo").text
+    assert 'id="push-as-2" name="remote_branch" value="solo"' in solo and "<option>origin</option>" in solo
+    upstream = client.get("/dashboard/branch-menu/acme/menus?menu=upstream&n=1&branch=feat%2F%3Cx%3E").text
+    assert 'value="origin/feat/&lt;x&gt;"' in upstream and "Unset upstream" in upstream
+    gone = client.get("/dashboard/branch-menu/acme/menus?menu=push&n=1&branch=deleted", headers={"HX-Request": "true"})
+    assert gone.status_code == 404 and "no local branch named &#39;deleted&#39;; reload the page" in gone.text
+    assert client.get("/dashboard/branch-menu/acme/menus?menu=other&branch=solo").status_code == 404
+    odd_number = client.get("/dashboard/branch-menu/acme/menus?menu=push&n=1%22%3E&branch=solo").text
+    assert odd_number.count('id="push-as-0"') == 1

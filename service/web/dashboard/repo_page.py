@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
@@ -70,7 +71,7 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
     rules = svc.store.rules.of_repo(found.id)
     backups = kept_backups(found)
     values: Json = {
-        "repo": found, "remotes": remote_rows(found), "branches": refs.get("branches", []),
+        "repo": found, "remotes": remote_rows(found), "branches": linked(refs.get("branches", [])),
         "remote_branches": grouped(refs.get("remote_branches", [])), "pending": bool(refs.get("pending")),
         "rules": rules, "strategies": STRATEGIES, "backups": backups,
         "pushes": pushes_shown(found, backups, tips_of(refs)), "dry_run": last_dry_run(found),
@@ -83,6 +84,26 @@ def repo(name: str, notice: tuple[str, bool] | None = None) -> ResponseReturnVal
     if notice is not None:
         values["notice"] = notice
     return render("repo.html", **values)
+
+
+def linked(branches: list[Json]) -> list[Json]:
+    """The branches with their names quoted for the links of their rows (once, not by the template) and a
+    number for their fields' ids."""
+    return [{**b, "n": n, "quoted": quote(b["name"], safe=""),
+             "upstream_quoted": quote(b.get("upstream") or "", safe="")} for n, b in enumerate(branches, 1)]
+
+
+@bp.get("/dashboard/branch-menu/<path:name>")
+def branch_menu(name: str) -> ResponseReturnValue:
+    """A branch's Push… or Upstream… menu (`menu`), asked for when the menu opens."""
+    found = find_repo(name)
+    wanted, menu = request.args.get("branch", ""), request.args.get("menu", "push")
+    branch = next((b for b in settled_refs(found.id).get("branches", []) if b["name"] == wanted), None)
+    if branch is None or menu not in ("push", "upstream"):
+        raise ApiError(404, "branch_not_found", f"no local branch named {wanted[:200]!r}; reload the page")
+    n = request.args.get("n", "")
+    return render("_branch_menu.html", repo=found, b=branch, menu=menu, n=n if n.isdigit() else "0",
+                  remotes=remote_rows(found) if menu == "push" and not branch.get("upstream") else [])
 
 
 @bp.get("/dashboard/repos/<path:name>/compare")
