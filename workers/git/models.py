@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 ProgressCallback = Callable[[str, int], None]
@@ -18,7 +18,32 @@ class Record:
     """A result the API shows as JSON."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload,no-any-return]
+        """As dataclasses.asdict, without its deep copies (a 500-commit graph took 30 ms in it)."""
+        return {name: _plain(getattr(self, name)) for name in _names(type(self))}
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}  # each dataclass's field names, looked up once
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _names(type(value))}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -165,7 +190,7 @@ class PullResult(Record):
     incoming_count: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = Record.to_dict(self)
         for key in ("conflict_commit", "incoming", "incoming_count"):
             if data[key] is None:
                 del data[key]
@@ -214,7 +239,7 @@ class PushResult(Record):
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = Record.to_dict(self)
         for key in ("reason", "force_available", "backup_ref", "discarded", "arriving", "dry_run", "message"):
             if data[key] is None:
                 del data[key]
