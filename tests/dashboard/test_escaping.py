@@ -43,7 +43,9 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
              f"/dashboard/graph/{repo_name}",
              "/dashboard/jobs", f"/dashboard/jobs?repo={repo_name}", f"/dashboard/jobs/table?repo={repo_name}",
              "/dashboard/tokens", "/dashboard/forges", "/dashboard/deliveries",
-             f"/dashboard/repos/{quote(HOSTILE[0])}", f"/dashboard/repos/{repo_name}?job={dry_run['id']}"]
+             f"/dashboard/repos/{quote(HOSTILE[0])}", f"/dashboard/repos/{repo_name}?job={dry_run['id']}",
+             *[f"/dashboard/branch-menu/{repo_name}?menu={menu}&n=1&branch={quote(HOSTILE[0], safe='')}"
+               for menu in ("push", "upstream")]]
     shown = ""
     for path in pages:
         answer = http.get(api.base + path, timeout=30)
@@ -64,24 +66,7 @@ def test_hostile_branch_names_are_escaped_on_every_page(live: Processes, forge: 
     assert "<bdi>origin/evil[U+202E]txt.exe</bdi>" in graph
     assert "&lt;img src=x onerror=alert(1)&gt; [U+202E] subject" in graph
 
-    # A push's dry run of a hostile branch to a hostile remote branch: the dialog's preview and the page's card.
-    http, csrf = sign_in_over_http(api.base)
-
-    def dry_run(to: str) -> Any:
-        return http.post(f"{api.base}/dashboard/repos/{repo_name}/push/dry-run", timeout=30,
-                         headers={"HX-Request": "true"}, data={"csrf": csrf, "branch": HOSTILE[0], "to": to})
-
-    refused = dry_run(f"origin/{HOSTILE[2]}")  # a name that hides what it says is refused, readably
-    assert refused.status_code == 422 and "bidirectional" in refused.text and "\u202e" not in refused.text
-    preview = dry_run(f"origin/{HOSTILE[1]}")
-    assert preview.status_code == 200, preview.text
-    repo_page = http.get(f"{api.base}/dashboard/repos/{repo_name}", timeout=30).text
-    assert 'class="card dry-run"' in repo_page and 'data-push-to="origin/x&#34;onmouseover=alert(1)"' in repo_page
-    for page in (preview.text, repo_page):
-        assert "would" in page and "<script>alert" not in page and '"onmouseover' not in page
-        markup = Markup(page)
-        assert all(markup.scripts) and not markup.inline_script and not markup.handlers
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "origin/x&#34;onmouseover=alert(1)" in page
+    a_push_dry_run_shows_hostile_names_as_text(api.base, repo_name)
 
 
 def test_hostile_rule_branches_and_notify_urls_are_escaped_in_the_rules_and_notifications(
@@ -106,3 +91,24 @@ def test_hostile_rule_branches_and_notify_urls_are_escaped_in_the_rules_and_noti
     assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;-copy"' in rules
     notify = page.split('id="notify-h"')[1]
     assert "https://hooks.example.com/&lt;script&gt;alert(1)&lt;/script&gt;?x=&#34;onmouseover=alert(1)" in notify
+
+
+def a_push_dry_run_shows_hostile_names_as_text(base: str, repo_name: str) -> None:
+    """A push's dry run of a hostile branch to a hostile remote branch: the dialog's preview and the page's card."""
+    http, csrf = sign_in_over_http(base)
+
+    def dry_run(to: str) -> Any:
+        return http.post(f"{base}/dashboard/repos/{repo_name}/push/dry-run", timeout=30,
+                         headers={"HX-Request": "true"}, data={"csrf": csrf, "branch": HOSTILE[0], "to": to})
+
+    refused = dry_run(f"origin/{HOSTILE[2]}")  # a name that hides what it says is refused, readably
+    assert refused.status_code == 422 and "bidirectional" in refused.text and "\u202e" not in refused.text
+    preview = dry_run(f"origin/{HOSTILE[1]}")
+    assert preview.status_code == 200, preview.text
+    repo_page = http.get(f"{base}/dashboard/repos/{repo_name}", timeout=30).text
+    assert 'class="card dry-run"' in repo_page and 'data-push-to="origin/x&#34;onmouseover=alert(1)"' in repo_page
+    for page in (preview.text, repo_page):
+        assert "would" in page and "<script>alert" not in page and '"onmouseover' not in page
+        markup = Markup(page)
+        assert all(markup.scripts) and not markup.inline_script and not markup.handlers
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "origin/x&#34;onmouseover=alert(1)" in page
