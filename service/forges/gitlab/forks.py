@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import gitlab
 import requests
 
@@ -19,18 +22,16 @@ def full_name(path: str, forge: ForgeConfig) -> str:
     return "/".join(segments) if len(segments) >= 2 else ""
 
 
-def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
+@contextmanager
+def client(forge: ForgeConfig) -> Iterator[gitlab.Gitlab]:
+    """python-gitlab on gitferry's checked session; its failures raised as the forge errors of http.py."""
     session = new_session()
     seen: list[requests.Response] = []
     # python-gitlab's exceptions carry no headers; the last answer gives Retry-After.
     session.hooks["response"].append(lambda response, *args, **kwargs: seen.append(response))
-    gl = gitlab.Gitlab(forge.api_url, private_token=forge.token or None, timeout=TIMEOUT, session=session,
-                       per_page=100, retry_transient_errors=False, user_agent="gitferry")
     try:
-        project = gl.projects.get(name, lazy=True)
-        # obey_rate_limit=False: python-gitlab would otherwise sleep through a 429.
-        forks = project.forks.list(get_all=True, obey_rate_limit=False, max_retries=0)
-        return [_fork(f.attributes) for f in forks]
+        yield gitlab.Gitlab(forge.api_url, private_token=forge.token or None, timeout=TIMEOUT, session=session,
+                            per_page=100, retry_transient_errors=False, user_agent="gitferry")
     except gitlab.GitlabError as exc:
         headers = seen[-1].headers if seen else {}
         raise error_for(exc.response_code or 502, headers, str(exc.error_message), NAME) from None
@@ -38,6 +39,14 @@ def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
         raise unreachable(NAME, exc) from None
     finally:
         session.close()
+
+
+def list_forks(forge: ForgeConfig, name: str) -> list[Fork]:
+    with client(forge) as gl:
+        project = gl.projects.get(name, lazy=True)
+        # obey_rate_limit=False: python-gitlab would otherwise sleep through a 429.
+        forks = project.forks.list(get_all=True, obey_rate_limit=False, max_retries=0)
+        return [_fork(f.attributes) for f in forks]
 
 
 def _fork(raw: dict) -> Fork:  # type: ignore[type-arg]
