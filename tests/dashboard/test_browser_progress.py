@@ -16,7 +16,7 @@ from tests.dashboard.test_browser import browser, shot, signed_in
 from tests.support.git_http import GitHttpServer
 from tests.support.live import Processes
 from tests.support.repos import git, init_forge
-from tests.support.slow_proxy import SlowProxy
+from tests.support.proxy import SlowProxy
 
 __all__ = ["browser"]  # the module's browser, shared
 

@@ -1,11 +1,14 @@
-"""TCP proxies that make a server hang on purpose: one holds new connections until released (a
-git transfer that hangs), one relays until told to black-hole (a database that stops answering)."""
+"""TCP proxies that make a server hang or crawl on purpose: one holds new connections until released
+(a git transfer that hangs), one relays until told to black-hole (a database that stops answering),
+one relays the server's answers at a set rate (a git transfer that takes seconds, so a running job's
+progress can be watched)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 
 
 class HoldingProxy:
@@ -48,10 +51,41 @@ class HoldingProxy:
             threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 
 
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
+class SlowProxy:
+    """Relays 127.0.0.1:<port> to `target`; the server's answers at `rate` bytes a second."""
+
+    def __init__(self, target: tuple[str, int], rate: int):
+        self.target = target
+        self.rate = rate
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=_pipe, args=(upstream, client, self.rate), daemon=True).start()
+
+
+def _pipe(src: socket.socket, dst: socket.socket, rate: int | None = None) -> None:
+    """Relay until either side closes; at most `rate` bytes a second when given."""
     try:
-        while data := src.recv(65536):
+        while data := src.recv(8192 if rate else 65536):
             dst.sendall(data)
+            if rate:
+                time.sleep(len(data) / rate)  # the throttle itself: a pace, not a wait for a condition
     except OSError:
         pass
     finally:
