@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, store: Store | None = None, jobs: JobQueue
     app.extensions["gitferry"] = Services(settings, store, jobs)
     errors.install(app)
     app.before_request(auth.forget_signer)
+    app.teardown_request(auth.forget_signer)
     app.before_request(refuse_unstorable_url)
     app.after_request(_options_say_no_content)
     dashboard.install(app)

@@ -52,12 +52,12 @@ def token_scope() -> Scope:
 
 def signed_by(name: str | None) -> None:
     """The request being answered is signed with the token named `name`: the jobs it queues were
-    started by it. Every request starts with none (forget_signer)."""
+    started by it. Every request starts and ends with none (forget_signer)."""
     STARTED_BY.set(name)
 
 
-def forget_signer() -> None:
-    """Before each request: the thread answering it may have answered another token's request."""
+def forget_signer(_failure: BaseException | None = None) -> None:
+    """As each request starts and ends: the thread answering it answers other requests too."""
     STARTED_BY.set(None)
 
 
