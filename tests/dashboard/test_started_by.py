@@ -13,9 +13,10 @@ from service.domain.records import Job
 from service.settings import load_settings
 from service.web import create_app
 from service.web.context import Services
+from tests.conftest import Forge
 from tests.dashboard.conftest import sign_in
 from tests.hooks import signing
-from tests.support.live import ADMIN
+from tests.support.live import ADMIN, Api
 
 HOOK_SECRET = "who-hook-secret"
 URL = "https://github.com/acme/widgets.git"
@@ -96,6 +97,23 @@ def test_a_webhook_job_was_started_by_no_token_and_the_page_says_a_forge_webhook
         assert started_by_cells(client.get("/dashboard/jobs").text)[job_id] == "a forge webhook"
     finally:
         services(app).store.close()
+
+
+def test_a_served_gitferry_records_each_requests_own_token(api: Api, forge: Forge, repo_name: str) -> None:
+    """Its web threads answer one token's request after another's: each job is its own request's."""
+    suffix = repo_name.rsplit("-", 1)[1]
+    names = [f"alice-{suffix}", f"bob-{suffix}"]
+    tokens = [api.ok("POST", "/api/v1/tokens", {"name": name, "scope": "write"}, status=201)["token"]
+              for name in names]
+    api.ok("POST", "/api/v1/repos", {"name": repo_name, "url": forge.url}, status=201)
+    api.wait_repo(repo_name)
+    fetch = f"/api/v1/repos/{repo_name}/fetch"
+    queued = [(names[n % 2], api.call("POST", fetch, {"prune": False}, token=tokens[n % 2])) for n in range(8)]
+    assert [answer.json()["job"]["started_by"] for _name, answer in queued] == [name for name, _answer in queued]
+    # A waited-for job comes back from the worker that ran it, its name and all.
+    done = api.ok("POST", f"{fetch}?wait=30", {"prune": False}, token=tokens[1], status=200)["job"]
+    assert (done["state"], done["started_by"]) == ("done", names[1])
+    assert api.wait_job(queued[0][1].json()["job"]["id"])["started_by"] == names[0]
 
 
 def test_a_hostile_started_by_is_escaped(app: Flask, client: Any) -> None:
