@@ -96,6 +96,7 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    started_by: str | None = None  # the name of the API token whose request queued it
 
     @property
     def finished(self) -> bool:
@@ -110,8 +111,8 @@ class Job:
         """A job from to_wire(); None if `text` is not one."""
         try:
             found = json.loads(text)
-            values = {name: found[name] for name in _JOB_FIELDS}
-        except (ValueError, TypeError, KeyError):
+            values = {name: found.get(name) if name in _JOB_OPTIONAL else found[name] for name in _JOB_FIELDS}
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
         for name in _JOB_TIMES:
             if values[name] is not None:
@@ -120,6 +121,7 @@ class Job:
 
 
 _JOB_FIELDS = tuple(f.name for f in fields(Job))
+_JOB_OPTIONAL = ("started_by",)  # a message from a process older than this field has none
 _JOB_TIMES = ("lease_until", "sent_at", "resend_at", "created_at", "started_at", "finished_at")
 
 

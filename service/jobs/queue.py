@@ -8,6 +8,7 @@ queues a job (API, webhook intake, scheduler, a fetch's sync rules) goes through
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
@@ -27,6 +28,9 @@ from service.store import Intake, Store
 
 log = logging.getLogger("gitferry.jobs")
 LOOK_EVERY = 0.25  # seconds between looks at a waited-for job when no signal comes
+# The name of the API token the request being answered was signed with (the web's auth sets it
+# for the request, a dashboard session's too): who an API job was started by, unless add() is told.
+STARTED_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar("gitferry_started_by", default=None)
 
 
 def open_store(settings: Settings) -> Store:
@@ -58,20 +62,23 @@ class JobQueue:
         self._waits_lock = threading.Lock()
 
     def add(self, repo: Repo, kind: str, params: dict[str, Any], *, trigger: str = Trigger.API,
-            coalesce_key: str | None = None, wait: float | None = None) -> Job:
+            coalesce_key: str | None = None, wait: float | None = None, started_by: str | None = None) -> Job:
         """Record a job (joining a queued twin when coalescing) and send it. With `wait` seconds,
         the job once it ended (or the wait ran out); WaitsFull, with nothing recorded, if as many
-        calls as may are waiting already."""
+        calls as may are waiting already. An API job is `started_by` the token of the request
+        being answered (STARTED_BY) unless told; webhook, schedule and rule jobs by none."""
         with self._waiting(wait):
-            job, new = self.store.jobs.add(repo, kind, trigger, params, coalesce_key)
+            job, new = self.store.jobs.add(repo, kind, trigger, params, coalesce_key,
+                                           _started_by(trigger, started_by))
             return self._sent(job, new, wait)
 
     def add_fetch_of(self, name: str, params: dict[str, Any], *, coalesce: bool,
-                     wait: float | None = None) -> Job | None:
+                     wait: float | None = None, started_by: str | None = None) -> Job | None:
         """add() a fetch of every remote of the repo named `name`; None if there is none. Reading
         the repo and recording the job are one round trip."""
         with self._waiting(wait):
-            recorded = self.store.jobs.add_fetch_of(name, Trigger.API, params, coalesce)
+            recorded = self.store.jobs.add_fetch_of(name, Trigger.API, params, coalesce,
+                                                    _started_by(Trigger.API, started_by))
             if recorded is None:
                 return None
             _repo, job, new = recorded
@@ -181,3 +188,10 @@ class JobQueue:
         except Exception as exc:
             return f"broker unreachable ({type(exc).__name__})"
         return None
+
+
+def _started_by(trigger: str, told: str | None) -> str | None:
+    """Who a job with `trigger` was started by: as told, else the request's token for an API job."""
+    if told is not None:
+        return told
+    return STARTED_BY.get() if trigger == Trigger.API else None

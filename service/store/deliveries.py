@@ -226,7 +226,7 @@ _RECORD_TOGETHER = Sql(f"""
     added AS (
         INSERT INTO jobs ({NEW_JOB_COLUMNS})
         SELECT repo_id, repo, :kind, 'queued', :trigger, json_build_object('remote', remote, 'prune', true),
-               key, 0, :now
+               key, 0, :now, NULL
         FROM wanted WHERE key NOT IN (SELECT key FROM twin)
         {JOINS_QUEUED_TWIN}
         RETURNING id, coalesce_key AS key),

@@ -18,13 +18,14 @@ from service.store.tables import UTCDateTime, jobs
 
 # The columns of a new job, and the clause that makes a queued job's twins join it instead: the
 # one definition of both, used by every statement that adds jobs (deliveries' too).
-NEW_JOB_COLUMNS = 'repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at'
+NEW_JOB_COLUMNS = 'repo_id, repo, kind, state, "trigger", params, coalesce_key, attempts, created_at, started_by'
 JOINS_QUEUED_TWIN = "ON CONFLICT (coalesce_key) WHERE state = 'queued' AND coalesce_key IS NOT NULL DO NOTHING"
 
 # Hand-written: every API call's and webhook's job, every job's claim and end (service.store.sql
 # says why). A webhook's jobs read their ids only (join_or_add).
 _NEW_JOB = f"""
-    INSERT INTO jobs ({NEW_JOB_COLUMNS}) VALUES (:repo_id, :repo, :kind, 'queued', :trigger, :params, :key, 0, :now)
+    INSERT INTO jobs ({NEW_JOB_COLUMNS}) VALUES (:repo_id, :repo, :kind, 'queued', :trigger, :params, :key, 0, :now,
+    :started_by)
     {JOINS_QUEUED_TWIN} RETURNING {{}}"""
 _QUEUED_TWIN = "SELECT {} FROM jobs WHERE coalesce_key = :key AND state = 'queued'"
 _ADD, _TWIN = Sql(_NEW_JOB.format("*"), Job), Sql(_QUEUED_TWIN.format("*"), Job)
@@ -33,7 +34,7 @@ _ADD_ID, _TWIN_ID = Sql(_NEW_JOB.format("id")), Sql(_QUEUED_TWIN.format("id"))
 _ADD_FETCH_OF = Sql(f"""
     INSERT INTO jobs ({NEW_JOB_COLUMNS})
     SELECT id, name, :kind, 'queued', :trigger, :params,
-        CAST(:key_head AS TEXT) || CAST(id AS TEXT) || CAST(:key_tail AS TEXT), 0, :now
+        CAST(:key_head AS TEXT) || CAST(id AS TEXT) || CAST(:key_tail AS TEXT), 0, :now, :started_by
     FROM repos WHERE name = :name
     {JOINS_QUEUED_TWIN} RETURNING *""", Job)
 _GET = Sql("SELECT * FROM jobs WHERE id = :id", Job)
@@ -70,14 +71,15 @@ class JobStore:
         self.notifications = notifications
 
     def add(self, repo: Repo, kind: str, trigger: str, params: dict[str, Any],
-            coalesce_key: str | None = None) -> tuple[Job, bool]:
-        """Record a queued job; with `coalesce_key`, join an identical queued job instead.
-        Returns the job and whether it is new. The insert and the look for a twin go out
-        together, with the commit: one round trip on PostgreSQL."""
+            coalesce_key: str | None = None, started_by: str | None = None) -> tuple[Job, bool]:
+        """Record a queued job (`started_by`: the name of the token that asked for it); with
+        `coalesce_key`, join an identical queued job instead. Returns the job and whether it is
+        new. The insert and the look for a twin go out together, with the commit: one round trip
+        on PostgreSQL."""
         for _ in range(3):
             with self.db.write() as conn:
                 added = _ADD.later(conn, repo_id=repo.id, repo=repo.name, kind=kind, trigger=trigger,
-                                   params=params, key=coalesce_key, now=utcnow())
+                                   params=params, key=coalesce_key, now=utcnow(), started_by=started_by)
                 twin = _TWIN.later(conn, key=coalesce_key) if coalesce_key else _nothing
             new, old = added(), twin()  # read once committed
             if new or old:
@@ -94,14 +96,14 @@ class JobStore:
             if coalesce_key and (twin := _TWIN_ID.run(conn, key=coalesce_key).fetchone()):
                 return twin[0], False
             added = _ADD_ID.run(conn, repo_id=repo_id, repo=repo, kind=kind, trigger=trigger, params=params,
-                                key=coalesce_key, now=utcnow()).fetchone()
+                                key=coalesce_key, now=utcnow(), started_by=None).fetchone()
             if added:
                 return added[0], True
             # another request queued the same work a moment ago: join it
         raise RuntimeError("could not record job")
 
-    def add_fetch_of(self, name: str, trigger: str, params: dict[str, Any],
-                     coalesce: bool) -> tuple[Repo, Job, bool] | None:
+    def add_fetch_of(self, name: str, trigger: str, params: dict[str, Any], coalesce: bool,
+                     started_by: str | None = None) -> tuple[Repo, Job, bool] | None:
         """add() a fetch of every remote of the repo named `name`, read in the same round trip:
         (repo, job, whether it is new), or None if there is no such repo. With `coalesce`,
         keyed as fetch_coalesce_key() keys it."""
@@ -110,14 +112,16 @@ class JobStore:
         with self.db.write() as conn:
             repo = self.repos.named_later(conn, name)
             added = _ADD_FETCH_OF.later(conn, name=name, kind=JobKind.FETCH.value, trigger=trigger, params=params,
-                                        key_head=head if coalesce else None, key_tail=tail, now=utcnow())
+                                        key_head=head if coalesce else None, key_tail=tail, now=utcnow(),
+                                        started_by=started_by)
         found, job = repo(), added()
         if not found:
             return None
         if job:
             return found[0], job[0], True
         # a queued twin holds the key: join it
-        return found[0], *self.add(found[0], JobKind.FETCH, trigger, params, head + str(found[0].id) + tail)
+        return found[0], *self.add(found[0], JobKind.FETCH, trigger, params, head + str(found[0].id) + tail,
+                                   started_by)
 
     def get(self, job_id: int) -> Job | None:
         with self.db.read() as conn:

@@ -117,6 +117,7 @@ jobs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    Column("started_by", String(100)),  # the name of the API token whose request (or dashboard session) queued it
     Index("ix_jobs_repo_id", "repo_id", "id"),
     Index("ix_jobs_state", "state"),
     Index("ix_jobs_coalesce_key", "coalesce_key", "id"),

@@ -41,9 +41,14 @@ class TokenStore:
 
     def scope_of_hash(self, token_hash: str) -> str | None:
         """The scope of the token whose hash is `token_hash` (a dashboard session keeps only the hash)."""
+        found = self.named_scope_of_hash(token_hash)
+        return found[1] if found else None
+
+    def named_scope_of_hash(self, token_hash: str) -> tuple[str, str] | None:
+        """The name and scope of the token whose hash is `token_hash`."""
         with self.db.read() as conn:
-            row = conn.execute(select(tokens.c.scope).where(tokens.c.token_hash == token_hash)).first()
-        return row[0] if row else None
+            row = conn.execute(select(tokens.c.name, tokens.c.scope).where(tokens.c.token_hash == token_hash)).first()
+        return (row[0], row[1]) if row else None
 
     def any(self) -> bool:
         """Whether any token was made (a first run has none)."""

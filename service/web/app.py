@@ -18,6 +18,7 @@ from service.web import (
     api_repos,
     api_rules,
     api_tokens,
+    auth,
     dashboard,
     errors,
     health,
@@ -48,6 +49,8 @@ def create_app(settings: Settings, *, store: Store | None = None, jobs: JobQueue
     jobs = jobs or JobQueue(make_celery(settings), store, settings, max_waits=max_waits)
     app.extensions["gitferry"] = Services(settings, store, jobs)
     errors.install(app)
+    app.before_request(auth.forget_signer)
+    app.teardown_request(auth.forget_signer)
     app.before_request(refuse_unstorable_url)
     app.after_request(_options_say_no_content)
     dashboard.install(app)

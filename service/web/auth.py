@@ -10,11 +10,15 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from service.domain.types import Scope
+from service.jobs import STARTED_BY
+from service.store.tokens import hash_token
 from service.web.context import services
 from service.web.errors import ApiError
 from service.web.limits import client_address
 
 F = TypeVar("F", bound=Callable[..., Any])
+# What jobs started with GITFERRY_ADMIN_TOKEN, which has no stored name, say they were started by.
+ADMIN_TOKEN_NAME = "GITFERRY_ADMIN_TOKEN"
 
 
 def token_scope() -> Scope:
@@ -35,13 +39,26 @@ def token_scope() -> Scope:
                        {"Retry-After": str(wait)})
     admin = svc.settings.admin_token
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
+        signed_by(ADMIN_TOKEN_NAME)
         return Scope.ADMIN
-    scope = svc.store.tokens.scope_of(token)
-    if scope is None:
+    found = svc.store.tokens.named_scope_of_hash(hash_token(token))
+    if found is None:
         svc.auth_failures.failed(address)
         raise ApiError(401, "unauthorized", "unknown or revoked token",
                        {"WWW-Authenticate": 'Bearer realm="gitferry", error="invalid_token"'})
-    return Scope(scope)
+    signed_by(found[0])
+    return Scope(found[1])
+
+
+def signed_by(name: str | None) -> None:
+    """The request being answered is signed with the token named `name`: the jobs it queues were
+    started by it. Every request starts and ends with none (forget_signer)."""
+    STARTED_BY.set(name)
+
+
+def forget_signer(_failure: BaseException | None = None) -> None:
+    """As each request starts and ends: the thread answering it answers other requests too."""
+    STARTED_BY.set(None)
 
 
 def require(needed: Scope) -> Scope:

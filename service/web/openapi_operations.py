@@ -81,7 +81,8 @@ def job(job_id: int, kind: str, params: dict[str, Any], result: dict[str, Any] |
         state: str = "done") -> dict[str, Any]:
     ended = state in ("done", "failed")
     return {"id": job_id, "repo": "acme/widgets", "kind": kind, "state": state, "trigger": "api",
-            "params": params, "result": result, "error": None, "progress": None, "attempts": 1 if ended else 0,
+            "started_by": "ci-bot", "params": params, "result": result, "error": None, "progress": None,
+            "attempts": 1 if ended else 0,
             **{k: (v if ended or k == "created_at" else None) for k, v in TIMES.items()}}
 
 

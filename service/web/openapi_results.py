@@ -126,10 +126,13 @@ def job_result(kind: str) -> Schema:
 
 
 JOB_FIELDS = obj(
-    ["id", "repo", "state", "trigger", "params", "error", "progress", "created_at", "started_at",
+    ["id", "repo", "state", "trigger", "started_by", "params", "error", "progress", "created_at", "started_at",
      "finished_at"],
     id=integer(), repo=string(), state=string(*[s.value for s in JobState]),
     trigger=string(*[t.value for t in Trigger]),
+    started_by={**nullable(string(maxLength=100)),
+                "description": "The name of the API token whose request (or dashboard session) queued the job; "
+                               "null for webhook, schedule and rule jobs"},
     params={"type": "object", "description": "What the job was asked to do, as the call that queued it said"},
     error=nullable(ref("ErrorDetail")),
     progress=nullable(obj(["phase", "percent"], phase=string(), percent=integer())),

@@ -36,6 +36,7 @@ def job_view(job: Job) -> View:
         "kind": job.kind,
         "state": job.state,
         "trigger": job.trigger,
+        "started_by": job.started_by,
         "params": job.params,
         "result": job.result,
         "error": error,

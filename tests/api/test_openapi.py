@@ -192,8 +192,8 @@ def test_a_jobs_result_is_named_by_its_kind(client: FlaskClient) -> None:
         own = variant["allOf"][1]["properties"]
         assert own["kind"]["enum"] == [kind.value]
         assert f"#/components/schemas/{kind.capitalize()}Result" in str(own["result"])
-    fetch = {"id": 1, "repo": "a/b", "kind": "fetch", "state": "done", "trigger": "api", "params": {},
-             "result": {"remotes": {"origin": {"updated": [], "deleted": [], "default_branch": "main"}}},
+    fetch = {"id": 1, "repo": "a/b", "kind": "fetch", "state": "done", "trigger": "api", "started_by": "ci-bot",
+             "params": {}, "result": {"remotes": {"origin": {"updated": [], "deleted": [], "default_branch": "main"}}},
              "error": None, "progress": None,
              "created_at": None, "started_at": None, "finished_at": None}
     check_named(doc, "Job", fetch)

@@ -192,6 +192,6 @@ def test_a_branch_the_push_fetched_sets_off_the_rules_watching_it(api: Api, forg
                                                         "local_branch": "copy"}, status=201)
     assert api.run(f"/api/v1/repos/{repo_name}/push", {"branch": "main"})["result"]["outcome"] == "rejected"
     [sync] = api.ok("GET", f"/api/v1/jobs?repo={repo_name}&kind=sync")["jobs"]
-    assert (sync["trigger"], api.wait_job(sync["id"])["state"]) == ("rule", "done")
+    assert (sync["trigger"], sync["started_by"], api.wait_job(sync["id"])["state"]) == ("rule", None, "done")
     copy = {b["name"]: b for b in api.ok("GET", f"/api/v1/repos/{repo_name}/branches")["branches"]}["copy"]
     assert copy["sha"] == theirs

@@ -29,6 +29,9 @@ WOULD = {"up-to-date": "nothing to do", "fast-forwarded": "would fast-forward", 
          "rebased": "would rebase", "diverged": "would be refused (diverged)", "conflict": "would conflict",
          "fast-forward": "would fast-forward", "create": "would create", "force": "would force",
          "rejected": "would be rejected"}
+# Who or what started a job with no token's name, by its trigger.
+TRIGGERED_BY = {"api": "a person or a bot (API)", "webhook": "a forge webhook", "schedule": "the auto-fetch schedule",
+                "rule": "a sync rule"}
 # Outcomes of a job that ended without doing what was asked (nothing changed), in a few words.
 REFUSED = {"diverged": "not pulled, nothing changed", "conflict": "nothing changed", "rejected": "not pushed"}
 
@@ -42,6 +45,13 @@ def duration(job: Job) -> str:
         return ""
     seconds = ((job.finished_at or utcnow()) - job.started_at).total_seconds()
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def started_by(job: Job) -> str:
+    """Who or what started a job: the token whose request queued it, else what its trigger says."""
+    if job.started_by:
+        return f"{job.started_by} (token)"
+    return TRIGGERED_BY.get(job.trigger, job.trigger)
 
 
 def outcome(job: Job) -> str:
@@ -101,7 +111,7 @@ def jobs_table() -> ResponseReturnValue:
 def job_values(repo: str | None, limit: int = LIMIT) -> dict[str, object]:
     """What the jobs table shows: of `repo` (None: of all repos)."""
     return {"jobs_repo": repo, "jobs": _jobs(repo, limit), "duration": duration, "outcome": outcome,
-            "pretty": pretty}
+            "pretty": pretty, "started_by": started_by}
 
 
 def shown_job(repo: Repo, asked: str | None) -> Job | None:

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from service.domain.types import Scope
 from service.store.tokens import hash_token
+from service.web.auth import ADMIN_TOKEN_NAME
 from service.web.context import services
 from service.web.errors import ApiError
 from service.web.limits import client_address
@@ -34,6 +35,7 @@ class Session:
     token_hash: str
     csrf: str
     scope: Scope
+    token_name: str  # what the jobs it queues say they were started by
 
 
 def _key() -> bytes:
@@ -73,14 +75,14 @@ def _signer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(_key(), salt=f"gitferry-{purpose}")
 
 
-def scope_of_hash(token_hash: str) -> Scope | None:
-    """The scope of a token by its hash: GITFERRY_ADMIN_TOKEN's, or a stored token's."""
+def named_scope_of_hash(token_hash: str) -> tuple[str, Scope] | None:
+    """The name and scope of a token by its hash: GITFERRY_ADMIN_TOKEN's, or a stored token's."""
     svc = services()
     admin = svc.settings.admin_token
     if admin and hmac.compare_digest(hash_token(admin), token_hash):
-        return Scope.ADMIN
-    scope = svc.store.tokens.scope_of_hash(token_hash)
-    return Scope(scope) if scope else None
+        return ADMIN_TOKEN_NAME, Scope.ADMIN
+    found = svc.store.tokens.named_scope_of_hash(token_hash)
+    return (found[0], Scope(found[1])) if found else None
 
 
 def check_token(request: Request, token: str) -> str:
@@ -91,7 +93,7 @@ def check_token(request: Request, token: str) -> str:
     if wait:
         raise ApiError(429, "rate_limited", f"too many wrong tokens from this address; retry in {wait} s")
     token_hash = hash_token(token.strip())
-    if not token.strip() or scope_of_hash(token_hash) is None:
+    if not token.strip() or named_scope_of_hash(token_hash) is None:
         svc.auth_failures.failed(address)
         raise ApiError(401, "unauthorized", "that token is unknown or revoked")
     return token_hash
@@ -106,8 +108,8 @@ def current(request: Request) -> Session | None:
         token_hash, csrf = _signer("session").loads(raw, max_age=LIFETIME)
     except (BadSignature, ValueError, TypeError):
         return None
-    scope = scope_of_hash(str(token_hash))
-    return Session(str(token_hash), str(csrf), scope) if scope else None
+    found = named_scope_of_hash(str(token_hash))
+    return Session(str(token_hash), str(csrf), found[1], found[0]) if found else None
 
 
 def is_https(request: Request) -> bool:

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from service.domain.types import Scope
 from service.domain.validation import redact_url
+from service.web.auth import signed_by
 from service.web.dashboard import session
 from service.web.errors import ApiError, error_answer
 
@@ -81,6 +82,7 @@ def signed_in() -> ResponseReturnValue | None:
         return redirect(url_for("dashboard.sign_in_form"), 303)
     g.session = found
     g.scope = found.scope  # what service.web.auth.require reads: the API's own scope checks apply
+    signed_by(found.token_name)
     if request.method == "POST" and not session.csrf_ok(request, found):
         return page_error(403, "The form is out of date (its CSRF token does not match); reload the page.")
     return None
