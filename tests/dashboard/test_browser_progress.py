@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, expect
 from tests.dashboard.test_browser import browser, shot, signed_in
 from tests.support.git_http import GitHttpServer
 from tests.support.live import Processes
-from tests.support.repos import git, init_forge
 from tests.support.proxy import SlowProxy
+from tests.support.repos import git, init_forge
 
 __all__ = ["browser"]  # the module's browser, shared
 
