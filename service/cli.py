@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -224,6 +225,8 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from celery.exceptions import SecurityWarning
+
     from service.jobs import make_celery
     from workers.tasks.run import register
 
@@ -235,6 +238,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     _store(settings).close()
     app = make_celery(settings)
     register(app)
+    if args.quiet and os.geteuid() == 0:  # Celery says this in a box of eleven lines
+        warnings.filterwarnings("ignore", category=SecurityWarning)
+        print("gitferry: the worker runs as root; run gitferry as a user of its own where you can", flush=True)
     app.worker_main(
         [
             *(["--quiet"] if args.quiet else []),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -43,6 +44,9 @@ def test_a_first_run_prints_a_sign_in_link_that_signs_in(browser: Browser, tmp_p
         page.go_back()  # the history keeps the form's address, not the link's
         assert token not in page.url
         page.context.close()
+        everything = "\n".join(startup_lines(procs, " ready."))  # the worker's start too
+        assert "SecurityWarning" not in everything and "superuser" not in everything  # no box of warnings
+        assert ("gitferry: the worker runs as root" in everything) == (os.geteuid() == 0)
     finally:
         procs.stop_all()
 
