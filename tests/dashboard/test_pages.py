@@ -339,6 +339,7 @@ def test_a_branchs_menus_are_asked_for_when_they_open_and_say_which_branch(app: 
     sign_in(client)
     page = client.get("/dashboard/repos/acme/menus").text
     assert "Remote branch name" not in page  # no form in the page itself: each menu brings its own
+    assert 'title="1 commit to push">↑ 1</span> <span class="behind" title="0 commits to pull">↓ 0</span>' in page
     assert 'hx-get="/dashboard/branch-menu/acme/menus?menu=push&amp;n=1&amp;branch=feat%2F%3Cx%3E"' in page
     push = client.get("/dashboard/branch-menu/acme/menus?menu=push&n=1&branch=feat%2F%3Cx%3E").text
     assert "Push to <bdi>origin/feat/&lt;x&gt;</bdi>." in push and 'id="push-to-1"' in push
