@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 from tests.dashboard.test_browser import browser, shot, signed_in
 from tests.support.git_http import GitHttpServer
 from tests.support.live import Processes
-from tests.support.proxy import SlowProxy
+from tests.support.proxy import HoldingProxy
 from tests.support.repos import git, init_forge
 
 __all__ = ["browser"]  # the module's browser, shared
@@ -36,7 +36,8 @@ def slow_url(tmp_path: Path) -> Iterator[str]:
     git(work, "commit", "--quiet", "-m", "many random files")
     git(work, "push", "--quiet", "origin", "main")
     with GitHttpServer(tmp_path / "srv") as server:
-        proxy = SlowProxy(("127.0.0.1", int(server.netloc.rsplit(":", 1)[1])), RATE)
+        proxy = HoldingProxy(("127.0.0.1", int(server.netloc.rsplit(":", 1)[1])), rate=RATE)
+        proxy.release()  # at once: it is here to slow the answers, not to hold them
         try:
             yield f"http://127.0.0.1:{proxy.port}/big.git"
         finally:

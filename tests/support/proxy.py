@@ -1,7 +1,7 @@
 """TCP proxies that make a server hang or crawl on purpose: one holds new connections until released
-(a git transfer that hangs), one relays until told to black-hole (a database that stops answering),
-one relays the server's answers at a set rate (a git transfer that takes seconds, so a running job's
-progress can be watched)."""
+(a git transfer that hangs) and can relay the server's answers at a set rate (a transfer that takes
+seconds, so a running job's progress can be watched); one relays until told to black-hole (a database
+that stops answering)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import time
 
 
 class HoldingProxy:
-    """Accepts on 127.0.0.1:<port> and relays to `target` once `release()` is called."""
+    """Accepts on 127.0.0.1:<port> and relays to `target` once `release()` is called; the server's
+    answers at `rate` bytes a second when given (a transfer that takes seconds)."""
 
-    def __init__(self, target: tuple[str, int], port: int = 0):
+    def __init__(self, target: tuple[str, int], port: int = 0, rate: int | None = None):
         self.target = target
+        self.rate = rate
         self.released = threading.Event()
         self.connected = threading.Event()
         self.server = socket.create_server(("127.0.0.1", port))
@@ -47,36 +49,8 @@ class HoldingProxy:
         except OSError:
             client.close()
             return
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
-
-
-class SlowProxy:
-    """Relays 127.0.0.1:<port> to `target`; the server's answers at `rate` bytes a second."""
-
-    def __init__(self, target: tuple[str, int], rate: int):
-        self.target = target
-        self.rate = rate
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=_pipe, args=(upstream, client, self.rate), daemon=True).start()
+        threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=_pipe, args=(upstream, client, self.rate), daemon=True).start()
 
 
 def _pipe(src: socket.socket, dst: socket.socket, rate: int | None = None) -> None:
