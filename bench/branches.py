@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
-import shutil
 import statistics
 import subprocess
 import time
@@ -29,13 +28,14 @@ from typing import Any
 from bench.common import (
     PLAIN_ENV,
     FastImport,
+    arguments,
     copy_repo,
     gitferry,
     init_bare,
     job_phases,
     modes,
     plain_clone,
-    scratch_dir,
+    scratch,
     sh,
     stats,
     table,
@@ -212,34 +212,23 @@ def run_mode(mode: str, root: Path, template: Path, clock: int, args: argparse.N
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["embedded", "redis", "both"], default="both")
-    parser.add_argument("--rounds", type=int, default=30)
+    parser = arguments(__doc__, rounds=30)
     parser.add_argument("--branches", type=int, default=2000)
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--api-branches", type=int, default=100, help="branches created through the API")
     parser.add_argument("--fetch-rounds", type=int, default=10)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     args.api_branches = min(args.api_branches, args.branches)
 
-    root = scratch_dir("branches")
     started = time.perf_counter()
-    clock = build_forge(root / "template.git", args.commits, args.branches)
-    report: dict[str, Any] = {
-        "forge": {"commits": args.commits, "branches": args.branches},
-        "target_ratio": TARGET,
-        "git": git(root, "--version"),
-        "modes": {},
-    }
-    try:
+    with scratch("branches", args.keep) as root:
+        clock = build_forge(root / "template.git", args.commits, args.branches)
+        report: dict[str, Any] = {"forge": {"commits": args.commits, "branches": args.branches},
+                                  "target_ratio": TARGET, "git": git(root, "--version"), "modes": {}}
         for mode in modes(args.mode):
             t0 = time.perf_counter()
             report["modes"][mode] = run_mode(mode, root / mode, root / "template.git", clock, args)
             report["modes"][mode]["bench_seconds"] = round(time.perf_counter() - t0, 1)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
 
     rows = []

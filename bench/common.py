@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -100,8 +101,25 @@ def plain_clone(forge: Path | str, path: Path) -> Path:
     return path
 
 
-def scratch_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"gitferry-bench-{prefix}-"))
+def arguments(doc: str, rounds: int, *, modes: bool = True, rounds_help: str | None = None) -> argparse.ArgumentParser:
+    """The options every bench takes (--mode when it runs both, --rounds, --keep); it adds its own."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if modes:
+        parser.add_argument("--mode", choices=["embedded", "redis", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    return parser
+
+
+@contextmanager
+def scratch(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A new scratch folder, removed afterwards unless kept."""
+    root = Path(tempfile.mkdtemp(prefix=f"gitferry-bench-{prefix}-"))
+    try:
+        yield root
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 # -- timing ----------------------------------------------------------------------------------

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import statistics
 import time
 from datetime import timedelta
 from typing import Any
 
-from bench.common import gitferry, scratch_dir, table, write_json
+from bench.common import arguments, gitferry, scratch, table, write_json
 from bench.graph_repo import NAME, add_repo, build_forge
 from service.domain.records import RemoteFetch
 from service.domain.types import utcnow
@@ -63,22 +62,18 @@ def timed_pages(client: Any, path: str, rounds: int, before: Any = None) -> list
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, rounds=20, modes=False)
     parser.add_argument("--repos", type=int, default=1000)
     parser.add_argument("--branches", type=int, default=2000)
     parser.add_argument("--commits", type=int, default=600, help="on the forge's main (plus side branches)")
     parser.add_argument("--graph", type=int, default=500, help="commits the graph shows")
-    parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
-    root = scratch_dir("dashboard")
-    try:
+    with scratch("dashboard", args.keep) as root:
         build_forge(root / "forge.git", args.commits, args.branches)
         with gitferry("embedded", root / "data") as procs:
             add_repo(procs.api, root / "data", root / "forge.git", args.branches)
             results = measured(root, args)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     report(args, results)
 
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import time
@@ -59,6 +58,7 @@ from bench.common import (
     PG_URL,
     PLAIN_ENV,
     FastImport,
+    arguments,
     forge_commit,
     gitferry,
     job_phases,
@@ -66,7 +66,7 @@ from bench.common import (
     modes,
     pct_ms,
     plain_clone,
-    scratch_dir,
+    scratch,
     sh,
     stats,
     table,
@@ -348,25 +348,22 @@ def run_mode(mode: str, root: Path, forge: Path, plain: Path, clone_url: str, cl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["embedded", "redis", "both"], default="both")
+    parser = arguments(__doc__, rounds=20, rounds_help="webhook-to-fetched rounds (1-60)")
     parser.add_argument("--duration", type=float, default=10, help="seconds of each load run (3-30)")
-    parser.add_argument("--rounds", type=int, default=20, help="webhook-to-fetched rounds (1-60)")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     args.duration = max(3.0, min(args.duration, 30.0))
     args.rounds = max(1, min(args.rounds, 60))
     os.environ["GITFERRY_WEBHOOK_SECRET"] = HOOK_SECRET  # Processes passes os.environ on
 
-    root = scratch_dir("hooks")
     started = time.perf_counter()
-    report: dict[str, Any] = {"git": git(root, "--version"), "wrk": have_wrk(), "cpus": os.cpu_count(),
-                              "server": "gunicorn via service.cli.run_gunicorn, 2 workers (gthread, 16 threads), "
-                                        "for gitferry and for bench/bare_flask.py alike",
-                              "targets": {"intake_ratio": RATIO_TARGET, "p99_ms_at_200": P99_TARGET_MS,
-                                          "fetch_median_ratio_redis": FETCH_RATIO_TARGET,
-                                          "fetch_added_ms": ADDED_TARGET_MS, "burst_fetch_jobs": BURST_JOBS_TARGET}}
-    try:
+    with scratch("hooks", args.keep) as root:
+        report: dict[str, Any] = {
+            "git": git(root, "--version"), "wrk": have_wrk(), "cpus": os.cpu_count(),
+            "server": "gunicorn via service.cli.run_gunicorn, 2 workers (gthread, 16 threads), "
+                      "for gitferry and for bench/bare_flask.py alike",
+            "targets": {"intake_ratio": RATIO_TARGET, "p99_ms_at_200": P99_TARGET_MS,
+                        "fetch_median_ratio_redis": FETCH_RATIO_TARGET, "fetch_added_ms": ADDED_TARGET_MS,
+                        "burst_fetch_jobs": BURST_JOBS_TARGET}}
         forge = root / "srv" / "forge.git"
         forge.parent.mkdir()
         clock = [build_forge(forge, commits=2000, branches=20, files=300, tags=20)]
@@ -384,9 +381,6 @@ def main() -> None:
                 for mode in modes(args.mode):
                     report["modes"][mode] = run_mode(mode, root / mode, forge, plain, clone_url, clock, args,
                                                      bare_port)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_report(report)
     print(f"total {report['seconds']} s; JSON: {write_json('hooks', report)}")

@@ -13,8 +13,6 @@ the push rounds, which move each forge's main their own way).
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 from bench.common import (
     FastImport,
+    arguments,
     copy_repo,
     forge_commit,
     gitferry,
@@ -29,7 +28,7 @@ from bench.common import (
     job_phases,
     modes,
     plain_clone,
-    scratch_dir,
+    scratch,
     sh,
     stats,
     table,
@@ -181,14 +180,11 @@ def run_mode(mode: str, root: Path, template: Path, clock: int, rounds: int, ops
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["embedded", "redis", "both"], default="both")
-    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per op (1-59)")
+    parser = arguments(__doc__, rounds=15, rounds_help="timed rounds per op (1-59)")
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--ops", default=",".join(OPS), help=f"comma-separated, from: {', '.join(OPS)}")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     rounds = max(1, min(args.rounds, 59))
     ops = tuple(op.strip() for op in args.ops.split(","))
@@ -197,26 +193,18 @@ def main() -> None:
     if args.branches < 180:
         parser.error("--branches must be at least 180 (each op round uses its own side branch)")
 
-    root = scratch_dir("ops")
     started = time.perf_counter()
-    clock = build_forge(root / "template.git", args.commits, args.branches, args.files, tags=50)
-    report: dict[str, Any] = {
-        "forge": {
-            "commits": args.commits,
-            "branches": args.branches,
-            "files": args.files,
-            "build_seconds": round(time.perf_counter() - started, 1),
-        },
-        "target_ratio": TARGET,
-        "git": git(root, "--version"),
-        "modes": {},
-    }
-    try:
+    with scratch("ops", args.keep) as root:
+        clock = build_forge(root / "template.git", args.commits, args.branches, args.files, tags=50)
+        report: dict[str, Any] = {
+            "forge": {"commits": args.commits, "branches": args.branches, "files": args.files,
+                      "build_seconds": round(time.perf_counter() - started, 1)},
+            "target_ratio": TARGET,
+            "git": git(root, "--version"),
+            "modes": {},
+        }
         for mode in modes(args.mode):
             report["modes"][mode] = run_mode(mode, root / mode, root / "template.git", clock, rounds, ops)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
 
     rows = []

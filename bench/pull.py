@@ -13,14 +13,12 @@ Clone.pull).
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import FastImport, init_bare, median_ms, scratch_dir, table, timed, write_json
+from bench.common import FastImport, arguments, init_bare, median_ms, scratch, table, timed, write_json
 from tests.support.repos import file_url, git
 from workers.git import Clone, GitConfig
 
@@ -72,15 +70,12 @@ def round_of(forge: Path, dry: Clone, real: Clone, fi: FastImport, n: int, strat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser = arguments(__doc__, rounds=15, modes=False)
     parser.add_argument("--commits", type=int, default=2000)
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
-    root = scratch_dir("pull")
     started = time.perf_counter()
-    try:
+    with scratch("pull", args.keep) as root:
         fi = build_forge(root / "forge.git", args.commits, args.files)
         config = GitConfig(allow_protocols=("file",), allow_local_hosts=True)
         clones = [Clone(root / f"{name}.git", config) for name in ("dry", "real")]
@@ -92,9 +87,6 @@ def main() -> None:
                 dry, real = round_of(root / "forge.git", *clones, fi, n, strategy)
                 samples[strategy][0].append(dry)
                 samples[strategy][1].append(real)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     report: dict[str, Any] = {"commits": args.commits, "files": args.files, "target_ratio": TARGET,
                               "git": git(Path.cwd(), "--version"), "strategies": {}}
     for strategy, (dry, real) in samples.items():

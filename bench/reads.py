@@ -17,14 +17,13 @@ the same refs are measured, and "cold" reads, each round of another branch, too.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import FastImport, gitferry, init_bare, modes, scratch_dir, sh, stats, table, timed, write_json
+from bench.common import FastImport, arguments, gitferry, init_bare, modes, scratch, sh, stats, table, timed, write_json
 from tests.support.live import Api
 from tests.support.repos import file_url, git
 
@@ -101,27 +100,20 @@ def run_mode(mode: str, root: Path, forge: Path, args: argparse.Namespace) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["embedded", "redis", "both"], default="both")
-    parser.add_argument("--rounds", type=int, default=50)
+    parser = arguments(__doc__, rounds=50)
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--behind", type=int, default=300)
     parser.add_argument("--ahead", type=int, default=40)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
 
-    root = scratch_dir("reads")
     started = time.perf_counter()
-    build_forge(root / "forge.git", args.commits, args.behind, args.ahead)
-    report: dict[str, Any] = {"forge": {"commits": args.commits, "behind": args.behind, "ahead": args.ahead},
-                              "target_ratio": TARGET_RATIO, "target_added_ms_redis": TARGET_ADDED_MS,
-                              "git": git(root, "--version"), "modes": {}}
-    try:
+    with scratch("reads", args.keep) as root:
+        build_forge(root / "forge.git", args.commits, args.behind, args.ahead)
+        report: dict[str, Any] = {"forge": {"commits": args.commits, "behind": args.behind, "ahead": args.ahead},
+                                  "target_ratio": TARGET_RATIO, "target_added_ms_redis": TARGET_ADDED_MS,
+                                  "git": git(root, "--version"), "modes": {}}
         for mode in modes(args.mode):
             report["modes"][mode] = run_mode(mode, root / mode, root / "forge.git", args)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
 
     rows = []
