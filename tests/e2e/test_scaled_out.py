@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Forge
+from tests.e2e.shards import two_shards
 from tests.support.git_http import GitHttpServer
 from tests.support.live import Processes
 from tests.support.proxy import HoldingProxy
 from tests.support.repos import branch_sha
-from tests.support.services import postgres_database, redis_database
 
 
 def test_fetch_pull_and_auto_fetch_over_redis(scaled: Processes, forge: Forge) -> None:
@@ -65,26 +65,11 @@ def test_killed_worker_leaves_job_to_run_again(scaled: Processes, forge: Forge) 
 
 
 def test_repos_are_sharded_so_each_clone_lives_on_one_worker(tmp_path: Path, forge: Forge) -> None:
-    with redis_database() as broker, postgres_database() as database:
-        procs = Processes(tmp_path / "data", {
-            "GITFERRY_BROKER_URL": broker, "GITFERRY_DATABASE_URL": database,
-            "GITFERRY_FETCH_INTERVAL": "0", "GITFERRY_WORKER_SHARDS": "2",
-        })
-        procs.data_dir.mkdir()
-        disks = {shard: tmp_path / f"worker{shard}" for shard in (0, 1)}
-        try:
-            procs.web()
-            for shard, disk in disks.items():
-                procs.start(f"worker{shard}", "worker", "--shard", str(shard), env={"GITFERRY_DATA_DIR": str(disk)})
-            api = procs.api
-            for name in ("acme/one", "acme/two", "acme/three"):  # repo ids 1, 2, 3
-                api.ok("POST", "/api/v1/repos", {"name": name, "url": forge.url}, status=201)
-                api.wait_repo(name)
-            new = forge.commit("s.txt", "s\n", "sharded")
-            for name in ("acme/one", "acme/two", "acme/three"):
-                job = api.run(f"/api/v1/repos/{name}/pull", {"branch": "main"})
-                assert job["result"]["after"] == new, (job, procs.log("worker0"), procs.log("worker1"))
-        finally:
-            procs.stop_all()
+    with two_shards(tmp_path, ("acme/one", "acme/two", "acme/three"), forge.url) as (procs, disks):  # ids 1, 2, 3
+        api = procs.api
+        new = forge.commit("s.txt", "s\n", "sharded")
+        for name in ("acme/one", "acme/two", "acme/three"):
+            job = api.run(f"/api/v1/repos/{name}/pull", {"branch": "main"})
+            assert job["result"]["after"] == new, (job, procs.log("worker0"), procs.log("worker1"))
         clones = {shard: sorted(p.name for p in (disk / "repos").glob("*.git")) for shard, disk in disks.items()}
         assert clones == {0: ["2.git"], 1: ["1.git", "3.git"]}
