@@ -207,62 +207,25 @@ def main() -> None:
             report["modes"][mode] = run_mode(mode, root / mode, root / "template.git", clock, rounds, ops)
     report["seconds"] = round(time.perf_counter() - started, 1)
 
+    print_report(report, ops)
+
+
+def print_report(report: dict[str, Any], ops: tuple[str, ...]) -> None:
     rows = []
     for mode, res in report["modes"].items():
         for op in ops:
             r = res[op]
-            rows.append(
-                [
-                    mode,
-                    op,
-                    r["rounds"],
-                    r["api_ms"],
-                    r["plain_ms"],
-                    r["median_ratio"],
-                    r["ratio_of_medians"],
-                    r["job_queued_ms"],
-                    r["job_running_ms"],
-                    "ok" if r["median_ratio"] <= TARGET else "MISS",
-                ]
-            )
-        rows.append(
-            [
-                mode,
-                "(clone)",
-                1,
-                res["clone"]["api_ms"],
-                res["clone"]["plain_ms"],
-                round(res["clone"]["api_ms"] / res["clone"]["plain_ms"], 2),
-                "",
-                "",
-                "",
-                "",
-            ]
-        )
+            rows.append([mode, op, r["rounds"], r["api_ms"], r["plain_ms"], r["median_ratio"], r["ratio_of_medians"],
+                         r["job_queued_ms"], r["job_running_ms"], "ok" if r["median_ratio"] <= TARGET else "MISS"])
+        clone = res["clone"]
+        rows.append([mode, "(clone)", 1, clone["api_ms"], clone["plain_ms"],
+                     round(clone["api_ms"] / clone["plain_ms"], 2), "", "", "", ""])
         if res["tree_mismatches"]:
             print(f"{mode}: merge/rebase trees differ from plain git: {res['tree_mismatches']}")
-    print(
-        table(
-            [
-                "mode",
-                "op",
-                "n",
-                "api ms",
-                "git ms",
-                "median ratio",
-                "ratio of medians",
-                "job queued ms",
-                "job running ms",
-                f"<= {TARGET}",
-            ],
-            rows,
-        )
-    )
-    print(
-        f"forge built in {report['forge']['build_seconds']} s; total {report['seconds']} s; "
-        f"JSON: {write_json('ops', report)}"
-    )
-
+    print(table(["mode", "op", "n", "api ms", "git ms", "median ratio", "ratio of medians", "job queued ms",
+                 "job running ms", f"<= {TARGET}"], rows))
+    print(f"forge built in {report['forge']['build_seconds']} s; total {report['seconds']} s; "
+          f"JSON: {write_json('ops', report)}")
 
 if __name__ == "__main__":
     main()
