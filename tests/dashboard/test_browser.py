@@ -46,8 +46,8 @@ def shot(page: Page, name: str) -> None:
     """Save a screenshot; the page so far broke no rule of the Content-Security-Policy."""
     assert not [text for text in CONSOLE if "Content Security Policy" in text], CONSOLE
     ARTIFACTS.mkdir(exist_ok=True)
-    # A browser's first screenshot on a new machine waits for its caches (fonts, shaders): 20 s was seen.
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=60_000)
+    # Not while a repo page reloads itself (a job of the repo ended): such a screenshot never completes.
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def branch_row(page: Page, branch: str) -> Any:

@@ -138,8 +138,17 @@ def test_a_fork_the_forge_does_not_list_is_refused(live: Live) -> None:
     assert live.api.ok("GET", f"/api/v1/repos/{REPO}/remotes")["remotes"] == before
 
 
+def settled(api: Api) -> None:
+    """Every job of the repo has ended. A repo page reloads itself when one ends, and a screenshot
+    taken while the page reloads never completes (seen as a 60 s timeout)."""
+    for job in api.ok("GET", f"/api/v1/jobs?repo={REPO}")["jobs"]:
+        if job["state"] in ("queued", "running"):
+            assert api.wait_job(job["id"])["state"] in ("done", "failed")
+
+
 def test_in_the_browser_a_fork_is_picked_from_the_list_and_becomes_a_remote(browser: Browser, live: Live) -> None:
     page = signed_in(browser, live.procs)
+    settled(live.api)
     page.goto(f"{live.api.base}/dashboard/repos/{REPO}")
     page.click("details.add > summary")
     page.click("details.from-forks > summary")  # the list is asked of the forge only now
@@ -151,7 +160,10 @@ def test_in_the_browser_a_fork_is_picked_from_the_list_and_becomes_a_remote(brow
     dave.get_by_label("Remote name").fill("daves")
     dave.get_by_role("button", name="Add as remote").click()
     expect(page.locator("p.notice")).to_contain_text("Added remote daves")
-    expect(page.locator("ul.remotes li", has_text="daves")).to_be_visible()
+    settled(live.api)  # the fetch of the new remote; this page may still reload itself for it, so
+    page = page.context.new_page()  # the screenshot is of a page loaded after it
+    page.goto(f"{live.api.base}/dashboard/repos/{REPO}")
+    expect(page.locator("ul.remotes li", has_text="daves")).to_contain_text("last fetched")
     remotes = {r["name"]: r["url"] for r in live.api.ok("GET", f"/api/v1/repos/{REPO}/remotes")["remotes"]}
     assert remotes["daves"] == live.setup.fake.url_of(live.setup.fake.repos["dave/w"])
     shot(page, "fork-picker-added")
